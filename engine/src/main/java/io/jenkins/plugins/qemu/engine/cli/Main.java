@@ -1,0 +1,57 @@
+package io.jenkins.plugins.qemu.engine.cli;
+
+import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The {@code qemu-agents} command line: {@code run} boots a throw-away VM and runs one command in
+ * it. Usage errors exit with 2, a VM that could not boot with 3, otherwise the command's own exit
+ * code is passed through.
+ */
+public final class Main {
+    static final int USAGE = 2;
+    static final int BOOT_FAILED = 3;
+    /** Held so the level set on it is not lost when the logger would be garbage-collected. */
+    private static final java.util.logging.Logger QUIET = java.util.logging.Logger.getLogger("org.apache.sshd");
+
+    private Main() {}
+
+    public static void main(String[] args) {
+        System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tT.%1$tL %4$s %5$s%6$s%n");
+        // MINA SSHD narrates every connection at INFO; our own lines say what matters.
+        QUIET.setLevel(java.util.logging.Level.WARNING);
+        System.exit(run(args, System.out, System.err));
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
+            err.println(usage());
+            return args.length == 0 ? USAGE : 0;
+        }
+        List<String> rest = Arrays.asList(args).subList(1, args.length);
+        try {
+            switch (args[0]) {
+                case "run":
+                    return new RunCommand(RunCommand.Options.parse(rest), out, err).call();
+                default:
+                    err.println("unknown command '" + args[0] + "'\n" + usage());
+                    return USAGE;
+            }
+        } catch (InvalidInputException e) {
+            err.println("qemu-agents: " + e.getMessage());
+            return USAGE;
+        }
+    }
+
+    static String usage() {
+        return String.join("\n",
+                "usage: qemu-agents run --image NAME [--cpus N] [--memory SIZE] [--timeout DUR] [--machine TYPE]",
+                "                       [--accel auto|kvm|tcg] [--user NAME] [--images-dir DIR] [--state-dir DIR]",
+                "                       [--keep-console] -- COMMAND...",
+                "  Boots a throw-away VM from the catalog image NAME, runs COMMAND in it over SSH,",
+                "  prints its output, destroys the VM and exits with COMMAND's exit code.",
+                "  Phase timings go to stderr.");
+    }
+}

@@ -1,0 +1,33 @@
+package io.jenkins.plugins.qemu.engine.image;
+
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * A base image resolved inside the catalog: the read-only disk every overlay of this image is
+ * backed by, and, where the image boots that way, the kernel, initrd and command line for direct
+ * kernel boot (which skips firmware and the boot loader). Paths are absolute and have already
+ * been checked to lie inside the catalog directory.
+ */
+public record BaseImage(
+        String name,
+        Path disk,
+        String format,
+        Path kernel,
+        Path initrd,
+        String append,
+        String defaultUser,
+        boolean cloudInit) {
+
+    public Optional<Path> kernelPath() {
+        return Optional.ofNullable(kernel);
+    }
+
+    public Optional<Path> initrdPath() {
+        return Optional.ofNullable(initrd);
+    }
+
+    public Optional<String> kernelAppend() {
+        return Optional.ofNullable(append);
+    }
+}

@@ -1,0 +1,141 @@
+package io.jenkins.plugins.qemu.engine.seed;
+
+import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.yaml.snakeyaml.DumperOptions;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.representer.Representer;
+
+/**
+ * The NoCloud documents for one VM: {@code meta-data} (a unique instance id and our host name) and
+ * {@code user-data} (the agent user with our per-VM authorized key, and the guest host keys we
+ * generated so the host key is known before the guest boots). Both are emitted by a YAML library
+ * from maps, never by concatenating user values into YAML text, so no value can inject keys.
+ */
+public final class CloudInitConfig {
+    /** Keys that carry our security decisions; extra user-data may not override them. */
+    private static final Set<String> RESERVED = Set.of(
+            "users", "ssh_keys", "ssh_authorized_keys", "ssh_deletekeys", "ssh_genkeytypes",
+            "disable_root", "ssh_pwauth", "hostname", "fqdn", "chpasswd", "password");
+
+    private final String instanceId;
+    private final String hostname;
+    private final String user;
+    private final String authorizedKey;
+    private final SshKeyPair hostKey;
+    private final boolean sudo;
+    private final Map<String, Object> extra;
+
+    public CloudInitConfig(String instanceId, String hostname, String user, String authorizedKey,
+            SshKeyPair hostKey, boolean sudo, String extraUserData) {
+        this.instanceId = Validation.required("instanceId", instanceId);
+        this.hostname = Validation.hostname("hostname", hostname);
+        this.user = Validation.userName("user", user);
+        this.authorizedKey = Validation.required("authorizedKey", authorizedKey);
+        this.hostKey = Validation.required("hostKey", hostKey);
+        this.sudo = sudo;
+        this.extra = parseExtra(extraUserData);
+    }
+
+    /** Rejects extra user-data that is not acceptable cloud-config, without keeping it. */
+    public static void validateExtra(String text) {
+        parseExtra(text);
+    }
+
+    /**
+     * Accepts optional cloud-config from an administrator. It must be a YAML mapping (what
+     * cloud-init calls cloud-config); a leading {@code #cloud-config} line is allowed.
+     */
+    static Map<String, Object> parseExtra(String text) {
+        if (text == null || text.isBlank()) {
+            return Map.of();
+        }
+        Object parsed;
+        try {
+            LoaderOptions options = new LoaderOptions();
+            options.setAllowDuplicateKeys(false);
+            options.setMaxAliasesForCollections(10);
+            parsed = new Yaml(new SafeConstructor(options)).load(text);
+        } catch (YAMLException e) {
+            throw new InvalidInputException("extraUserData", text, "is not valid YAML: " + firstLine(e.getMessage()));
+        }
+        if (parsed == null) {
+            return Map.of();
+        }
+        if (!(parsed instanceof Map<?, ?> map)) {
+            throw new InvalidInputException("extraUserData", text, "is not cloud-config: it must be a YAML mapping such as 'packages: [git]'");
+        }
+        Map<String, Object> result = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> e : map.entrySet()) {
+            if (!(e.getKey() instanceof String key)) {
+                throw new InvalidInputException("extraUserData", text, "has a non-text key " + e.getKey());
+            }
+            if (RESERVED.contains(key)) {
+                throw new InvalidInputException("extraUserData", text,
+                        "sets '" + key + "', which the plugin controls (users, SSH keys and passwords are managed per VM)");
+            }
+            result.put(key, e.getValue());
+        }
+        return result;
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    public byte[] metaData() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("instance-id", instanceId);
+        m.put("local-hostname", hostname);
+        return dump(m, null);
+    }
+
+    public byte[] userData() {
+        Map<String, Object> u = new LinkedHashMap<>();
+        u.put("name", user);
+        u.put("shell", "/bin/bash");
+        u.put("lock_passwd", true);
+        if (sudo) {
+            u.put("sudo", "ALL=(ALL) NOPASSWD:ALL");
+        }
+        u.put("ssh_authorized_keys", List.of(authorizedKey));
+
+        Map<String, Object> keys = new LinkedHashMap<>();
+        keys.put("ed25519_private", hostKey.privateKeyOpenSsh());
+        keys.put("ed25519_public", hostKey.publicKeyLine());
+
+        Map<String, Object> doc = new LinkedHashMap<>(extra);
+        doc.put("users", List.of(u));
+        doc.put("ssh_pwauth", false);
+        doc.put("disable_root", true);
+        // Remove whatever keys the image carries and generate none: the guest serves exactly the
+        // key we pinned, and no time is spent generating keys nobody will trust.
+        doc.put("ssh_deletekeys", true);
+        doc.put("ssh_genkeytypes", List.of());
+        doc.put("ssh_keys", keys);
+        return dump(doc, "#cloud-config\n");
+    }
+
+    private static byte[] dump(Map<String, Object> doc, String header) {
+        DumperOptions options = new DumperOptions();
+        options.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
+        options.setDefaultScalarStyle(DumperOptions.ScalarStyle.PLAIN);
+        options.setSplitLines(false);
+        Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()), new Representer(options), options);
+        String text = yaml.dump(doc);
+        return ((header == null ? "" : header) + text).getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,41 @@
+package io.jenkins.plugins.qemu.engine.seed;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The NoCloud seed of one VM on disk: an ISO9660 volume labelled {@code cidata}, written owner-only
+ * because it carries the guest's private host key. Closing deletes it; closing twice is harmless.
+ */
+public final class SeedIso implements AutoCloseable {
+    public static final String VOLUME_ID = "cidata";
+
+    private final Path file;
+
+    private SeedIso(Path file) {
+        this.file = file;
+    }
+
+    public static SeedIso write(CloudInitConfig config, Path file) throws IOException {
+        try {
+            new IsoImageWriter(VOLUME_ID, java.time.Instant.now())
+                    .addFile("meta-data", config.metaData())
+                    .addFile("user-data", config.userData())
+                    .write(file);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(file);
+            throw e;
+        }
+        return new SeedIso(file);
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    @Override
+    public void close() throws IOException {
+        Files.deleteIfExists(file);
+    }
+}

@@ -1,0 +1,173 @@
+package io.jenkins.plugins.qemu.engine.ssh;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.security.PublicKey;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+import org.apache.sshd.client.SshClient;
+import org.apache.sshd.client.channel.ChannelExec;
+import org.apache.sshd.client.channel.ClientChannelEvent;
+import org.apache.sshd.client.future.ConnectFuture;
+import org.apache.sshd.client.session.ClientSession;
+import org.apache.sshd.common.AttributeRepository;
+import org.apache.sshd.common.config.keys.KeyUtils;
+
+/**
+ * SSH into guests with a pinned host key and a per-VM key held in memory. One SSH client (and its
+ * small I/O thread pool) serves every VM of an engine, so a hundred booting VMs do not mean a
+ * hundred threads. Readiness is a real login that runs {@code true}: QEMU's user-mode network
+ * accepts TCP long before sshd listens, so an open port proves nothing.
+ */
+public final class GuestSsh implements AutoCloseable {
+    private static final AttributeRepository.AttributeKey<PublicKey> PINNED = new AttributeRepository.AttributeKey<>();
+    private static final AttributeRepository.AttributeKey<AtomicReference<PublicKey>> OFFERED = new AttributeRepository.AttributeKey<>();
+
+    private final SshClient client;
+
+    public GuestSsh() {
+        client = SshClient.setUpDefaultClient();
+        // Each connection carries the key it must see; a mismatch is remembered so the caller can
+        // tell "wrong key" (fatal) from "not up yet" (retry).
+        client.setServerKeyVerifier((session, address, key) -> {
+            AttributeRepository context = ((ClientSession) session).getConnectionContext();
+            PublicKey pinned = context == null ? null : context.getAttribute(PINNED);
+            AtomicReference<PublicKey> offered = context == null ? null : context.getAttribute(OFFERED);
+            if (offered != null) {
+                offered.set(key);
+            }
+            return pinned != null && KeyUtils.compareKeys(pinned, key);
+        });
+        client.start();
+    }
+
+    /** Where and as whom to log in: the forwarded port, the agent user and both keys. */
+    public record Target(String host, int port, String user, SshKeyPair clientKey, PublicKey hostKey) {
+        String endpoint() {
+            return user + "@" + host + ":" + port;
+        }
+    }
+
+    /**
+     * Logs in and runs {@code true} until it succeeds, the deadline passes or {@code cancelled}
+     * says stop. Between attempts it waits only briefly: an attempt against a guest whose sshd is
+     * not up fails fast (the connection is reset), so a short pause costs little CPU and adds at
+     * most that pause to time-to-online. A full login is only tried once the server's banner
+     * shows that sshd itself is answering.
+     */
+    public void awaitLogin(Target target, Instant deadline, Duration pause, BooleanSupplier cancelled)
+            throws IOException, InterruptedException {
+        IOException last = null;
+        int attempts = 0;
+        while (true) {
+            if (cancelled.getAsBoolean()) {
+                throw new InterruptedException("cancelled while waiting for SSH on " + target.endpoint());
+            }
+            Duration left = Duration.between(Instant.now(), deadline);
+            if (left.isNegative() || left.isZero()) {
+                throw new IOException("no SSH login to " + target.endpoint() + " after " + attempts + " attempts"
+                        + (last == null ? "" : "; last error: " + last.getMessage()), last);
+            }
+            attempts++;
+            if (!SshBanner.answers(target.host(), target.port(), shorter(left, Duration.ofSeconds(5)))) {
+                last = new IOException("no SSH banner on " + target.host() + ":" + target.port() + " yet");
+                Thread.sleep(pause.toMillis());
+                continue;
+            }
+            try {
+                int rc = exec(target, "true", OutputStream.nullOutputStream(), OutputStream.nullOutputStream(), shorter(left, Duration.ofSeconds(10)));
+                if (rc == 0) {
+                    return;
+                }
+                last = new IOException("'true' exited with " + rc);
+            } catch (HostKeyMismatchException e) {
+                throw e;
+            } catch (IOException e) {
+                last = e;
+            }
+            Thread.sleep(pause.toMillis());
+        }
+    }
+
+    /** Runs one command, streaming its output, and returns its exit status. */
+    public int exec(Target target, String command, OutputStream out, OutputStream err, Duration timeout) throws IOException {
+        Instant deadline = Instant.now().plus(timeout);
+        try (ClientSession session = open(target, timeout)) {
+            try (ChannelExec channel = session.createExecChannel(command)) {
+                // MINA closes the streams it is given when the channel closes; the caller's
+                // streams (often System.out/err) must outlive one command.
+                channel.setOut(new KeepOpen(out));
+                channel.setErr(new KeepOpen(err));
+                channel.setRedirectErrorStream(false);
+                channel.open().verify(remaining(deadline));
+                Set<ClientChannelEvent> events = channel.waitFor(
+                        EnumSet.of(ClientChannelEvent.CLOSED, ClientChannelEvent.EXIT_STATUS), remaining(deadline));
+                if (events.contains(ClientChannelEvent.TIMEOUT)) {
+                    throw new IOException("'" + command + "' on " + target.endpoint() + " did not finish within " + timeout);
+                }
+                channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), Duration.ofSeconds(2));
+                Integer status = channel.getExitStatus();
+                if (status == null) {
+                    throw new IOException("'" + command + "' on " + target.endpoint() + " ended without an exit status"
+                            + (channel.getExitSignal() == null ? "" : " (signal " + channel.getExitSignal() + ")"));
+                }
+                return status;
+            }
+        }
+    }
+
+    private ClientSession open(Target target, Duration timeout) throws IOException {
+        Instant deadline = Instant.now().plus(timeout);
+        AtomicReference<PublicKey> offered = new AtomicReference<>();
+        AttributeRepository context = AttributeRepository.ofAttributesMap(java.util.Map.of(PINNED, target.hostKey(), OFFERED, offered));
+        ConnectFuture connect = client.connect(target.user(), target.host(), target.port(), context);
+        ClientSession session = connect.verify(remaining(deadline)).getSession();
+        try {
+            session.addPublicKeyIdentity(target.clientKey().keyPair());
+            session.auth().verify(remaining(deadline));
+            return session;
+        } catch (IOException e) {
+            session.close(true);
+            PublicKey seen = offered.get();
+            if (seen != null && !KeyUtils.compareKeys(target.hostKey(), seen)) {
+                throw new HostKeyMismatchException(target.endpoint(), KeyUtils.getFingerPrint(target.hostKey()), KeyUtils.getFingerPrint(seen));
+            }
+            throw e;
+        }
+    }
+
+    private static Duration shorter(Duration a, Duration b) {
+        return a.compareTo(b) < 0 ? a : b;
+    }
+
+    private static Duration remaining(Instant deadline) {
+        Duration d = Duration.between(Instant.now(), deadline);
+        return d.isNegative() || d.isZero() ? Duration.ofMillis(1) : d;
+    }
+
+    @Override
+    public void close() throws IOException {
+        client.stop();
+    }
+
+    /** Passes writes through and turns close into flush. */
+    private static final class KeepOpen extends java.io.FilterOutputStream {
+        KeepOpen(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+        }
+
+        @Override
+        public void close() throws IOException {
+            out.flush();
+        }
+    }
+}

@@ -1,0 +1,10 @@
+package io.jenkins.plugins.qemu.engine.vm;
+
+import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
+import io.jenkins.plugins.qemu.engine.image.QemuImg;
+import io.jenkins.plugins.qemu.engine.qmp.QmpReactor;
+import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
+
+/** The shared collaborators every VM of one engine uses; owned and closed by {@link QemuEngine}. */
+record EngineContext(EngineConfig config, ImageCatalog catalog, QemuImg qemuImg, AcceleratorProbe probe,
+        GuestSsh ssh, QmpReactor reactor, boolean sandbox) {}

@@ -1,0 +1,28 @@
+package io.jenkins.plugins.qemu.engine.vm;
+
+/**
+ * The steps of a VM's life, in order. Timings, log lines and errors are all reported per phase,
+ * so a person can tell at a glance whether a boot died in QEMU, in the guest or at SSH.
+ */
+public enum Phase {
+    PREPARE("preparing the state directory"),
+    OVERLAY("creating the overlay"),
+    SEED("writing the cloud-init seed"),
+    QEMU_START("starting QEMU"),
+    QMP("connecting to QMP"),
+    PORT("reading the forwarded SSH port"),
+    FIRST_CONSOLE("waiting for the first console output"),
+    SSH("waiting for an SSH login"),
+    RUNNING("running"),
+    DESTROY("destroying");
+
+    private final String description;
+
+    Phase(String description) {
+        this.description = description;
+    }
+
+    public String description() {
+        return description;
+    }
+}

@@ -1,0 +1,139 @@
+package io.jenkins.plugins.qemu.engine.vm;
+
+import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
+import java.io.Serializable;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Objects;
+
+/**
+ * Everything needed to boot one VM, fixed and validated once when built. It holds plain values
+ * only (no paths of this host, no keys), so a request can be made on a Jenkins controller and
+ * carried out by an engine on another machine.
+ */
+public final class VmSpec implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final String vmId;
+    private final String image;
+    private final int cpus;
+    private final long memoryMiB;
+    private final String machine;
+    private final Accel accel;
+    private final String hostname;
+    private final String user;
+    private final boolean sudo;
+    private final String extraUserData;
+    private final Duration bootTimeout;
+    private final Duration shutdownGrace;
+    private final boolean keepConsole;
+
+    private VmSpec(Builder b) {
+        this.vmId = b.vmId == null ? newVmId() : Validation.hostname("vmId", b.vmId);
+        this.image = Validation.imageName("image", b.image);
+        this.cpus = Validation.cpus("cpus", b.cpus);
+        this.memoryMiB = Validation.memoryMiB("memory", b.memoryMiB);
+        this.machine = Validation.machine("machine", b.machine);
+        this.accel = Validation.required("accelerator", b.accel);
+        this.hostname = b.hostname == null ? vmId : Validation.hostname("hostname", b.hostname);
+        this.user = Validation.userName("user", b.user);
+        this.sudo = b.sudo;
+        // Parsed here only to reject it early; the seed parses it again when it is written.
+        CloudInitConfig.validateExtra(b.extraUserData);
+        this.extraUserData = b.extraUserData;
+        this.bootTimeout = Validation.positive("bootTimeout", b.bootTimeout);
+        if (b.shutdownGrace == null || b.shutdownGrace.isNegative()) {
+            throw new io.jenkins.plugins.qemu.engine.InvalidInputException("shutdownGrace", b.shutdownGrace, "must be zero or a positive duration");
+        }
+        this.shutdownGrace = b.shutdownGrace;
+        this.keepConsole = b.keepConsole;
+    }
+
+    /** A fresh id: short enough for a host name and a socket path, random enough never to collide. */
+    public static String newVmId() {
+        byte[] bytes = new byte[5];
+        RANDOM.nextBytes(bytes);
+        return "qa-" + HexFormat.of().formatHex(bytes);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public String vmId() { return vmId; }
+    public String image() { return image; }
+    public int cpus() { return cpus; }
+    public long memoryMiB() { return memoryMiB; }
+    public String machine() { return machine; }
+    public Accel accel() { return accel; }
+    public String hostname() { return hostname; }
+    public String user() { return user; }
+    public boolean sudo() { return sudo; }
+    public String extraUserData() { return extraUserData; }
+    public Duration bootTimeout() { return bootTimeout; }
+    public Duration shutdownGrace() { return shutdownGrace; }
+    public boolean keepConsole() { return keepConsole; }
+
+    public Builder toBuilder() {
+        return new Builder().vmId(vmId).image(image).cpus(cpus).memoryMiB(memoryMiB).machine(machine).accel(accel)
+                .hostname(hostname).user(user).sudo(sudo).extraUserData(extraUserData).bootTimeout(bootTimeout)
+                .shutdownGrace(shutdownGrace).keepConsole(keepConsole);
+    }
+
+    @Override
+    public String toString() {
+        return "VmSpec[" + vmId + " image=" + image + " cpus=" + cpus + " memory=" + memoryMiB + "M machine=" + machine
+                + " accel=" + accel + " user=" + user + "]";
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof VmSpec s && s.toString().equals(toString()) && Objects.equals(s.extraUserData, extraUserData)
+                && s.bootTimeout.equals(bootTimeout) && s.shutdownGrace.equals(shutdownGrace) && s.hostname.equals(hostname)
+                && s.sudo == sudo && s.keepConsole == keepConsole;
+    }
+
+    @Override
+    public int hashCode() {
+        return vmId.hashCode();
+    }
+
+    /** Collects values; {@link #build()} validates all of them in one place. */
+    public static final class Builder {
+        private String vmId;
+        private String image;
+        private int cpus = 1;
+        private long memoryMiB = 1024;
+        private String machine = "pc";
+        private Accel accel = Accel.AUTO;
+        private String hostname;
+        private String user = "jenkins";
+        private boolean sudo = true;
+        private String extraUserData;
+        private Duration bootTimeout = Duration.ofMinutes(5);
+        private Duration shutdownGrace = Duration.ofSeconds(3);
+        private boolean keepConsole;
+
+        public Builder vmId(String v) { vmId = v; return this; }
+        public Builder image(String v) { image = v; return this; }
+        public Builder cpus(int v) { cpus = v; return this; }
+        public Builder memoryMiB(long v) { memoryMiB = v; return this; }
+        public Builder memory(String v) { memoryMiB = Validation.memoryMiB("memory", v); return this; }
+        public Builder machine(String v) { machine = v; return this; }
+        public Builder accel(Accel v) { accel = v; return this; }
+        public Builder hostname(String v) { hostname = v; return this; }
+        public Builder user(String v) { user = v; return this; }
+        public Builder sudo(boolean v) { sudo = v; return this; }
+        public Builder extraUserData(String v) { extraUserData = v; return this; }
+        public Builder bootTimeout(Duration v) { bootTimeout = v; return this; }
+        public Builder shutdownGrace(Duration v) { shutdownGrace = v; return this; }
+        public Builder keepConsole(boolean v) { keepConsole = v; return this; }
+
+        public VmSpec build() {
+            return new VmSpec(this);
+        }
+    }
+}

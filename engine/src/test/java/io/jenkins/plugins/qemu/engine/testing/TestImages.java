@@ -1,0 +1,100 @@
+package io.jenkins.plugins.qemu.engine.testing;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * What the integration tests share: where the real guest image is (built by
+ * images/build-debian-12.sh; a missing image fails the test rather than skipping it), a short
+ * state directory, and checks that nothing of a VM is left on the host.
+ */
+public final class TestImages {
+    public static final String IMAGE = "debian-12";
+
+    private TestImages() {}
+
+    public static Path imagesDir() {
+        Path dir = Path.of(System.getProperty("qemu.images.dir",
+                System.getProperty("user.home") + "/.cache/qemu-agents/images"));
+        assertTrue(Files.isRegularFile(dir.resolve(IMAGE).resolve("manifest.json")),
+                "the test image " + IMAGE + " is missing in " + dir + ": build it with images/build-debian-12.sh " + dir);
+        return dir;
+    }
+
+    /** State under /tmp keeps socket paths far below the Unix limit. */
+    public static EngineConfig config(Path stateDir) {
+        return EngineConfig.defaults(imagesDir(), "test-" + ProcessHandle.current().pid()).withStateDir(stateDir);
+    }
+
+    public static Path shortTempDir() throws IOException {
+        return Files.createTempDirectory(Path.of("/tmp"), "qa-it-");
+    }
+
+    /** Pids of processes whose command line mentions {@code marker}, read from /proc. */
+    public static List<Long> processesMentioning(String marker) throws IOException {
+        List<Long> pids = new ArrayList<>();
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path p : (Iterable<Path>) procs::iterator) {
+                String name = p.getFileName().toString();
+                if (!name.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try {
+                    String cmdline = new String(Files.readAllBytes(p.resolve("cmdline"))).replace('\0', ' ');
+                    if (cmdline.contains(marker) && Long.parseLong(name) != ProcessHandle.current().pid()) {
+                        pids.add(Long.parseLong(name));
+                    }
+                } catch (IOException gone) {
+                    // The process ended while we looked.
+                }
+            }
+        }
+        return pids;
+    }
+
+    public static boolean portOpen(int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), (int) Duration.ofSeconds(1).toMillis());
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    public static String sha256(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 20];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                md.update(buf, 0, n);
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Every file below {@code dir}, for "nothing left behind" assertions. */
+    public static List<Path> filesBelow(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(p -> !p.equals(dir)).toList();
+        }
+    }
+}

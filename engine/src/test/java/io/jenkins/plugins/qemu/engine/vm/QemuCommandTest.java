@@ -1,0 +1,66 @@
+package io.jenkins.plugins.qemu.engine.vm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jenkins.plugins.qemu.engine.image.BaseImage;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class QemuCommandTest {
+    private final BaseImage image = new BaseImage("debian-12", Path.of("/img/debian-12/disk.qcow2"), "qcow2",
+            Path.of("/img/debian-12/vmlinuz"), Path.of("/img/debian-12/initrd.img"), "root=/dev/vda console=ttyS0", "debian", true);
+    private final QemuCommand.Files files = new QemuCommand.Files(Path.of("/s/qa-1/overlay.qcow2"), Path.of("/s/qa-1/seed.iso"),
+            Path.of("/s/qa-1/console.log"), Path.of("/s/qa-1/qmp.sock"));
+
+    @Test
+    void commandLineCarriesIdAndLoopbackOnlyForward() {
+        VmSpec spec = VmSpec.builder().vmId("qa-0123456789").image("debian-12").cpus(2).memoryMiB(1536).build();
+        List<String> argv = QemuCommand.build(Path.of("/usr/bin/qemu-system-x86_64"), spec, image,
+                new AccelDecision(Accel.TCG, "test"), files, true);
+        assertEquals("/usr/bin/qemu-system-x86_64", argv.get(0));
+        assertEquals("qa-0123456789,process=qemu-qa-0123456789", after(argv, "-name"));
+        assertEquals("user,id=net0,hostfwd=tcp:127.0.0.1:0-:22", after(argv, "-netdev"));
+        assertEquals("2", after(argv, "-smp"));
+        assertEquals("1536M", after(argv, "-m"));
+        assertEquals("tcg", after(argv, "-accel"));
+        assertEquals("/img/debian-12/vmlinuz", after(argv, "-kernel"));
+        assertEquals("root=/dev/vda console=ttyS0", after(argv, "-append"));
+        assertEquals("unix:/s/qa-1/qmp.sock,server=on,wait=off", after(argv, "-qmp"));
+        assertTrue(argv.contains("-nodefaults"));
+        assertTrue(argv.contains("-sandbox"));
+        assertTrue(argv.stream().anyMatch(a -> a.startsWith("file=/s/qa-1/seed.iso,") && a.contains("media=cdrom") && a.contains("readonly=on")));
+        assertFalse(argv.contains("-cpu"), "TCG keeps QEMU's default CPU model");
+    }
+
+    @Test
+    void kvmUsesHostCpuAndSandboxCanBeOff() {
+        VmSpec spec = VmSpec.builder().image("debian-12").build();
+        List<String> argv = QemuCommand.build(Path.of("q"), spec, image, new AccelDecision(Accel.KVM, "probe"), files, false);
+        assertEquals("kvm", after(argv, "-accel"));
+        assertEquals("host", after(argv, "-cpu"));
+        assertFalse(argv.contains("-sandbox"));
+    }
+
+    @Test
+    void commasInPathsAreEscapedForQemusOptionParser() {
+        assertEquals("/a,,b/overlay.qcow2", QemuCommand.escape(Path.of("/a,b/overlay.qcow2")));
+    }
+
+    @Test
+    void imageWithoutKernelBootsThroughFirmware() {
+        BaseImage noKernel = new BaseImage("x", Path.of("/img/x/disk.qcow2"), "qcow2", null, null, null, null, true);
+        List<String> argv = QemuCommand.build(Path.of("q"), VmSpec.builder().image("x").build(), noKernel,
+                new AccelDecision(Accel.TCG, "t"), files, true);
+        assertFalse(argv.contains("-kernel"));
+        assertFalse(argv.contains("-append"));
+    }
+
+    private static String after(List<String> argv, String flag) {
+        int i = argv.indexOf(flag);
+        assertTrue(i >= 0, flag + " missing from " + argv);
+        return argv.get(i + 1);
+    }
+}

@@ -1,0 +1,167 @@
+package io.jenkins.plugins.qemu.engine.vm;
+
+import static io.jenkins.plugins.qemu.engine.testing.TestImages.IMAGE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jenkins.plugins.qemu.engine.image.BaseImage;
+import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
+import io.jenkins.plugins.qemu.engine.ssh.HostKeyMismatchException;
+import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
+import io.jenkins.plugins.qemu.engine.testing.TestImages;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The whole lifecycle against real QEMU and the real Debian guest: boot to a pinned-key SSH
+ * login, prove the seed took effect, destroy, and prove nothing is left.
+ */
+class VmLifecycleTest {
+    private static Path stateDir;
+    private static QemuEngine engine;
+
+    @BeforeAll
+    static void start() throws Exception {
+        stateDir = TestImages.shortTempDir();
+        engine = new QemuEngine(TestImages.config(stateDir));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (engine != null) {
+            engine.close();
+        }
+        // The engine's own state directory must be empty: every VM removed its folder.
+        List<Path> left = TestImages.filesBelow(stateDir);
+        io.jenkins.plugins.qemu.engine.vm.FileTree.delete(stateDir);
+        assertEquals(List.of(), left, "files left in the state directory");
+    }
+
+    private static VmSpec.Builder spec() {
+        return VmSpec.builder().image(IMAGE).cpus(1).memoryMiB(1024).bootTimeout(Duration.ofMinutes(6));
+    }
+
+    private static String run(Vm vm, String command) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc = vm.exec(command, out, err, Duration.ofMinutes(2));
+        assertEquals(0, rc, "'" + command + "' failed: " + err.toString(StandardCharsets.UTF_8));
+        return out.toString(StandardCharsets.UTF_8).strip();
+    }
+
+    @Test
+    void bootsToPinnedSshLoginWithOurHostnameAndLeavesNothingBehind() throws Exception {
+        BaseImage base = engine.catalog().resolve(IMAGE);
+        String baseSumBefore = TestImages.sha256(base.disk());
+
+        VmSpec spec = spec().hostname("qa-lifecycle-host").build();
+        Vm vm = engine.boot(spec, line -> { });
+        int port = vm.sshPort();
+        long pid = vm.pid();
+        Path dir = vm.stateDir();
+        try {
+            assertEquals("qa-lifecycle-host", run(vm, "hostname"), "the guest took the host name from our seed");
+            assertEquals("jenkins", run(vm, "id -un"));
+            // The host key the guest serves is exactly the one we generated and pinned.
+            String served = run(vm, "cat /etc/ssh/ssh_host_ed25519_key.pub");
+            assertTrue(served.startsWith(vm.hostKeyLine()), served + " vs " + vm.hostKeyLine());
+            assertFalse(run(vm, "ls /etc/ssh").contains("ssh_host_rsa_key"), "no keys generated in the guest");
+            assertTrue(vm.timings().timeToOnline().compareTo(Duration.ZERO) > 0);
+            assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("seed.iso"))));
+            assertTrue(TestImages.portOpen(port));
+            assertEquals(List.of(pid), TestImages.processesMentioning(spec.vmId()));
+
+            // A client pinning another key is refused at once, not retried until the deadline.
+            GuestSsh.Target wrong = new GuestSsh.Target("127.0.0.1", port, "jenkins", vm.clientKey(),
+                    SshKeyPair.generate("other").publicKey());
+            try (GuestSsh ssh = new GuestSsh()) {
+                Instant t = Instant.now();
+                assertThrows(HostKeyMismatchException.class,
+                        () -> ssh.awaitLogin(wrong, Instant.now().plusSeconds(60), Duration.ofMillis(100), () -> false));
+                assertTrue(Duration.between(t, Instant.now()).toSeconds() < 30, "mismatch is not retried");
+            }
+        } finally {
+            vm.destroy();
+        }
+        vm.destroy(); // idempotent
+        assertEquals(Phase.DESTROY, vm.phase());
+        assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "QEMU is gone");
+        assertEquals(List.of(), TestImages.processesMentioning(spec.vmId()));
+        assertFalse(Files.exists(dir), "state directory removed");
+        assertFalse(TestImages.portOpen(port), "forwarded port closed");
+        assertFalse(engine.vms().contains(vm));
+        assertEquals(baseSumBefore, TestImages.sha256(base.disk()), "the base image was never written");
+    }
+
+    @Test
+    void twoVmsAtOnceGetDifferentPortsAndBothWork() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            CompletableFuture<Vm> a = CompletableFuture.supplyAsync(() -> bootQuietly(spec().build()), pool);
+            CompletableFuture<Vm> b = CompletableFuture.supplyAsync(() -> bootQuietly(spec().build()), pool);
+            Vm va = a.join();
+            Vm vb = b.join();
+            try {
+                assertNotEquals(va.sshPort(), vb.sshPort());
+                assertEquals(va.spec().hostname(), run(va, "hostname"));
+                assertEquals(vb.spec().hostname(), run(vb, "hostname"));
+            } finally {
+                va.destroy();
+                vb.destroy();
+            }
+            assertEquals(List.of(), TestImages.processesMentioning(va.id()));
+            assertEquals(List.of(), TestImages.processesMentioning(vb.id()));
+            assertFalse(TestImages.portOpen(va.sshPort()));
+            assertFalse(TestImages.portOpen(vb.sshPort()));
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void guestServingAnotherHostKeyFailsTheBootClearly() throws Exception {
+        // The guest is told (through ordinary cloud-config) to serve a key we did not pin:
+        // the boot must fail on the key, naming the VM and the SSH phase, and leave nothing.
+        SshKeyPair foreign = SshKeyPair.generate("foreign");
+        String extra = "write_files:\n"
+                + "  - path: /etc/ssh/sshd_config.d/00-foreign.conf\n"
+                + "    content: \"HostKey /etc/ssh/foreign_ed25519\\n\"\n"
+                + "  - path: /etc/ssh/foreign_ed25519\n"
+                + "    permissions: '0600'\n"
+                + "    content: |\n"
+                + foreign.privateKeyOpenSsh().lines().map(l -> "      " + l + "\n").reduce("", String::concat);
+        VmSpec spec = spec().extraUserData(extra).build();
+        VmBootException e = assertThrows(VmBootException.class, () -> engine.boot(spec, line -> { }));
+        assertEquals(Phase.SSH, e.phase());
+        assertEquals(spec.vmId(), e.vmId());
+        assertTrue(e.getMessage().contains("does not match the pinned key"), e.getMessage());
+        assertTrue(e.getMessage().contains(foreign.fingerprint()), e.getMessage());
+        assertTrue(e.getMessage().contains("guest console"), e.getMessage());
+        assertEquals(List.of(), TestImages.processesMentioning(spec.vmId()));
+        assertFalse(Files.exists(stateDir.resolve(spec.vmId())));
+    }
+
+    private static Vm bootQuietly(VmSpec spec) {
+        try {
+            return engine.boot(spec, line -> { });
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
