@@ -78,9 +78,9 @@ class VmLifecycleTest {
             assertEquals("qa-lifecycle-host", run(vm, "hostname"), "the guest took the host name from our seed");
             assertEquals("jenkins", run(vm, "id -un"));
             // The host key the guest serves is exactly the one we generated and pinned.
-            String served = run(vm, "cat /etc/ssh/ssh_host_ed25519_key.pub");
+            String served = run(vm, "sudo -n cat /etc/ssh/ssh_host_ed25519_key.pub");
             assertTrue(served.startsWith(vm.hostKeyLine()), served + " vs " + vm.hostKeyLine());
-            assertFalse(run(vm, "ls /etc/ssh").contains("ssh_host_rsa_key"), "no keys generated in the guest");
+            assertFalse(run(vm, "sudo -n ls /etc/ssh").contains("ssh_host_rsa_key"), "no keys generated in the guest");
             assertTrue(vm.timings().timeToOnline().compareTo(Duration.ZERO) > 0);
             assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
             assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("seed.iso"))));
