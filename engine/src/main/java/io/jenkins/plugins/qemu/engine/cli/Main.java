@@ -35,6 +35,8 @@ public final class Main {
             switch (args[0]) {
                 case "run":
                     return new RunCommand(RunCommand.Options.parse(rest), out, err).call();
+                case "bench":
+                    return new BenchCommand(rest, out, err).call();
                 default:
                     err.println("unknown command '" + args[0] + "'\n" + usage());
                     return USAGE;
@@ -42,6 +44,13 @@ public final class Main {
         } catch (InvalidInputException e) {
             err.println("qemu-agents: " + e.getMessage());
             return USAGE;
+        } catch (java.io.IOException e) {
+            err.println("qemu-agents: " + e.getMessage());
+            return BOOT_FAILED;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            err.println("qemu-agents: interrupted");
+            return BOOT_FAILED;
         }
     }
 
@@ -52,6 +61,9 @@ public final class Main {
                 "                       [--keep-console] -- COMMAND...",
                 "  Boots a throw-away VM from the catalog image NAME, runs COMMAND in it over SSH,",
                 "  prints its output, destroys the VM and exits with COMMAND's exit code.",
-                "  Phase timings go to stderr.");
+                "  Phase timings go to stderr.",
+                "usage: qemu-agents bench [--image NAME] [--runs N] [--baseline-runs N] [--concurrency 2,4]",
+                "                         [--cpus N] [--memory SIZE] [--out DIR] [--baseline-script FILE]",
+                "  Measures time-to-online of the engine against bench/baseline.sh on the same image.");
     }
 }

@@ -1,0 +1,113 @@
+package io.jenkins.plugins.qemu.engine.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * Turns samples into the one table the benchmark prints (medians, p95, max and the ratio of each
+ * median to the baseline's), plus CSV and JSON files from which a chart or a README table is made.
+ */
+public final class BenchReport {
+    private final Map<String, List<Sample>> byConfig = new LinkedHashMap<>();
+
+    public void add(List<Sample> samples) {
+        for (Sample s : samples) {
+            byConfig.computeIfAbsent(s.config(), k -> new ArrayList<>()).add(s);
+        }
+    }
+
+    public Stats online(String config) {
+        return stats(config, Sample::online);
+    }
+
+    private Stats stats(String config, ToDoubleFunction<Sample> f) {
+        List<Double> v = new ArrayList<>();
+        for (Sample s : byConfig.getOrDefault(config, List.of())) {
+            if (s.ok()) {
+                v.add(f.applyAsDouble(s));
+            }
+        }
+        return Stats.of(v);
+    }
+
+    private Stats phase(String config, String phase) {
+        return stats(config, s -> s.phases().getOrDefault(phase, Double.NaN));
+    }
+
+    public String table() {
+        double base = online("baseline").median();
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "%-14s %5s %5s | %-22s %6s | %7s %7s %7s %8s | %7s %7s | %7s %8s%n",
+                "config", "ok", "fail", "online med/p95/max (s)", "ratio", "console", "cloudi.", "qemu+",
+                "ssh wait", "destroy", "ratio", "RSS MiB", "overlay"));
+        for (Map.Entry<String, List<Sample>> e : byConfig.entrySet()) {
+            String c = e.getKey();
+            long ok = e.getValue().stream().filter(Sample::ok).count();
+            long fail = e.getValue().size() - ok;
+            Stats on = online(c);
+            Stats destroy = stats(c, Sample::destroy);
+            double prep = sum(c, "prepare", "overlay", "seed", "qemu_start", "qmp", "port");
+            b.append(String.format(Locale.ROOT, "%-14s %5d %5d | %6.1f / %5.1f / %5.1f %6s | %7s %7s %7s %8s | %7s %7s | %7s %8s%n",
+                    c, ok, fail, on.median(), on.p95(), on.max(), ratio(on.median(), base),
+                    num(stats(c, Sample::firstConsole).median()), num(stats(c, Sample::cloudInitDone).median()),
+                    num(prep), num(phase(c, "ssh").median()),
+                    num(destroy.median()), ratio(destroy.median(), 1.0).replace("x", "s"),
+                    c.equals("baseline") ? "-" : num(stats(c, s -> s.rssKiB() / 1024.0).median()),
+                    c.equals("baseline") ? "-" : mib(stats(c, s -> (double) s.overlayBytes()).median())));
+        }
+        b.append("online: request to verified SSH login; ratio: median / baseline median; console: first guest console byte;\n")
+                .append("cloudi.: cloud-init finished; qemu+: overlay+seed+QEMU start+QMP+port (engine only); ssh wait: QEMU start to login;\n")
+                .append("destroy ratio column: destroy median in seconds; all columns but online are medians.\n");
+        return b.toString();
+    }
+
+    private double sum(String config, String... phases) {
+        double total = 0;
+        for (String p : phases) {
+            double m = phase(config, p).median();
+            if (Double.isNaN(m)) {
+                return Double.NaN;
+            }
+            total += m;
+        }
+        return total;
+    }
+
+    private static String num(double d) {
+        return Double.isNaN(d) ? "-" : String.format(Locale.ROOT, "%.2f", d);
+    }
+
+    private static String mib(double bytes) {
+        return Double.isNaN(bytes) ? "-" : String.format(Locale.ROOT, "%.0f", bytes / (1024 * 1024));
+    }
+
+    private static String ratio(double v, double base) {
+        return Double.isNaN(v) || Double.isNaN(base) || base == 0 ? "-" : String.format(Locale.ROOT, "%.2fx", v / base);
+    }
+
+    public void write(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        StringBuilder csv = new StringBuilder("config,index,ok,online_s,first_console_s,cloud_init_done_s,destroy_s,rss_kib,overlay_bytes,error\n");
+        List<Sample> all = new ArrayList<>();
+        byConfig.values().forEach(all::addAll);
+        for (Sample s : all) {
+            csv.append(String.join(",", s.config(), Integer.toString(s.index()), Boolean.toString(s.ok()),
+                    num(s.online()), num(s.firstConsole()), num(s.cloudInitDone()), num(s.destroy()),
+                    Long.toString(s.rssKiB()), Long.toString(s.overlayBytes()),
+                    s.error() == null ? "" : '"' + s.error().replace('"', '\'').replace('\n', ' ') + '"')).append('\n');
+        }
+        Files.writeString(dir.resolve("bench.csv"), csv, StandardCharsets.UTF_8);
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(dir.resolve("bench.json").toFile(), all);
+        Files.writeString(dir.resolve("bench.txt"), table(), StandardCharsets.UTF_8);
+    }
+}

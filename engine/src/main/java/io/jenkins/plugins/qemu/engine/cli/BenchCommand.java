@@ -1,0 +1,104 @@
+package io.jenkins.plugins.qemu.engine.cli;
+
+import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.bench.BenchReport;
+import io.jenkins.plugins.qemu.engine.bench.BootBenchmark;
+import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
+import io.jenkins.plugins.qemu.engine.vm.VmSpec;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code bench}: the baseline script and the engine on the same image, N sequential boots and K
+ * concurrent ones, one table on stdout and CSV/JSON files for charts.
+ */
+final class BenchCommand {
+    private final PrintStream out;
+    private final PrintStream err;
+    private String image = "debian-12";
+    private Path imagesDir;
+    private int runs = 3;
+    private int baselineRuns = 3;
+    private final List<Integer> concurrency = new ArrayList<>(List.of(2, 4));
+    private Path outDir = Path.of("target", "bench");
+    private Path baselineScript = Path.of("bench", "baseline.sh");
+    private int cpus = 1;
+    private long memoryMiB = 1024;
+
+    BenchCommand(List<String> args, PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (i + 1 >= args.size()) {
+                throw new InvalidInputException("argument", a, "needs a value");
+            }
+            String v = args.get(++i);
+            switch (a) {
+                case "--image": image = Validation.imageName("--image", v); break;
+                case "--images-dir": imagesDir = Path.of(v); break;
+                case "--runs": runs = count("--runs", v, 0); break;
+                case "--baseline-runs": baselineRuns = count("--baseline-runs", v, 0); break;
+                case "--concurrency":
+                    concurrency.clear();
+                    for (String k : v.split(",")) {
+                        if (!k.isBlank()) {
+                            concurrency.add(count("--concurrency", k.trim(), 1));
+                        }
+                    }
+                    break;
+                case "--out": outDir = Path.of(v); break;
+                case "--baseline-script": baselineScript = Path.of(v); break;
+                case "--cpus": cpus = Validation.cpus("--cpus", v); break;
+                case "--memory": memoryMiB = Validation.memoryMiB("--memory", v); break;
+                default: throw new InvalidInputException("option", a, "is not a known option of 'bench'");
+            }
+        }
+        if (baselineRuns > 0 && !Files.isRegularFile(baselineScript)) {
+            throw new InvalidInputException("--baseline-script", baselineScript, "does not exist (run from the repository root)");
+        }
+    }
+
+    private static int count(String field, String v, int min) {
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= min && n <= 64) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // fall through to the error
+        }
+        throw new InvalidInputException(field, v, "must be a whole number from " + min + " to 64");
+    }
+
+    int call() throws IOException, InterruptedException {
+        EngineConfig config = EngineConfig.defaults(imagesDir, "bench-" + ProcessHandle.current().pid());
+        VmSpec template = VmSpec.builder().image(image).cpus(cpus).memoryMiB(memoryMiB)
+                .bootTimeout(Duration.ofMinutes(10)).build();
+        BenchReport report = new BenchReport();
+        try (QemuEngine engine = new QemuEngine(config)) {
+            Path imageDir = engine.catalog().resolve(image).disk().getParent();
+            BootBenchmark bench = new BootBenchmark(engine, template, baselineScript, imageDir, err::println);
+            try {
+                report.add(bench.baseline(baselineRuns));
+                report.add(bench.sequential(runs));
+                for (int k : concurrency) {
+                    report.add(bench.concurrent(k));
+                }
+            } finally {
+                bench.close();
+            }
+        }
+        out.print(report.table());
+        report.write(outDir);
+        err.println("results written to " + outDir.toAbsolutePath() + "/bench.{txt,csv,json}");
+        return 0;
+    }
+}
