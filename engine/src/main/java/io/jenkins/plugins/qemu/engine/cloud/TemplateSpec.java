@@ -1,0 +1,170 @@
+package io.jenkins.plugins.qemu.engine.cloud;
+
+import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.vm.VmSpec;
+import java.io.Serializable;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One agent template of a Jenkins cloud, validated as a whole: what the VM looks like (image,
+ * CPUs, memory, disk, user, extra cloud-config) and how Jenkins uses it (labels, work directory,
+ * JVM options, executors, retention). Building it also builds a throw-away {@link VmSpec}, so
+ * anything the engine would reject at boot time is rejected when the template is saved. Plain
+ * values only, so it can travel to an engine on another machine.
+ */
+public final class TemplateSpec implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    public static final String DEFAULT_IMAGE = "debian-12";
+    public static final int DEFAULT_CPUS = 2;
+    public static final String DEFAULT_MEMORY = "2G";
+    public static final String DEFAULT_USER = "jenkins";
+    public static final String DEFAULT_REMOTE_FS = "/home/jenkins/agent";
+    public static final int DEFAULT_EXECUTORS = 1;
+    public static final String DEFAULT_BOOT_TIMEOUT = "5m";
+
+    private final String labels;
+    private final String image;
+    private final int cpus;
+    private final long memoryMiB;
+    private final long diskSizeMiB;
+    private final String user;
+    private final String remoteFs;
+    private final String jvmOptions;
+    private final String extraCloudConfig;
+    private final int executors;
+    private final int idleMinutes;
+    private final Duration bootTimeout;
+
+    private TemplateSpec(Builder b) {
+        this.labels = CloudValidation.labels("labels", b.labels);
+        this.image = Validation.imageName("image", b.image == null ? null : b.image.trim());
+        this.cpus = Validation.cpus("cpus", b.cpus);
+        this.memoryMiB = Validation.memoryMiB("memory", b.memory);
+        this.diskSizeMiB = CloudValidation.diskSizeMiB("diskSize", b.diskSize);
+        this.user = Validation.userName("user", b.user == null ? null : b.user.trim());
+        this.remoteFs = CloudValidation.remoteFs("remoteFs", b.remoteFs);
+        this.jvmOptions = CloudValidation.jvmOptions("jvmOptions", b.jvmOptions);
+        this.extraCloudConfig = b.extraCloudConfig == null || b.extraCloudConfig.isBlank() ? null : b.extraCloudConfig;
+        this.executors = CloudValidation.executors("executors", b.executors);
+        this.idleMinutes = CloudValidation.idleMinutes("idleMinutes", b.idleMinutes);
+        this.bootTimeout = Validation.duration("bootTimeout", b.bootTimeout == null ? DEFAULT_BOOT_TIMEOUT : b.bootTimeout);
+        // The engine's own checks (cloud-config syntax and keys it reserves, user, sizes) run here
+        // too, so a template that saves is a template that can boot.
+        toVmSpec(VmSpec.newVmId());
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The request for one VM of this template; {@code vmId} also becomes the guest's host name. */
+    public VmSpec toVmSpec(String vmId) {
+        try {
+            return VmSpec.builder()
+                    .vmId(vmId)
+                    .image(image)
+                    .cpus(cpus)
+                    .memoryMiB(memoryMiB)
+                    .user(user)
+                    .sudo(true)
+                    .extraUserData(extraCloudConfig)
+                    .bootTimeout(bootTimeout)
+                    .build();
+        } catch (InvalidInputException e) {
+            // The spec calls the cloud-config "extraUserData"; the form calls it extraCloudConfig.
+            if ("extraUserData".equals(e.field())) {
+                throw renamed(e, "extraCloudConfig");
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * The same complaint under another field name. The message is "field: 'value' expectation";
+     * the quoted value is rebuilt as the engine quotes it so only the expectation is carried over.
+     */
+    static InvalidInputException renamed(InvalidInputException e, String field) {
+        String prefix = e.field() + ": " + quoted(e.value()) + " ";
+        String message = e.getMessage();
+        String expectation = message != null && message.startsWith(prefix) ? message.substring(prefix.length()) : message;
+        return new InvalidInputException(field, e.value(), expectation);
+    }
+
+    private static String quoted(String value) {
+        if (value == null) {
+            return "(missing)";
+        }
+        StringBuilder b = new StringBuilder("'");
+        int shown = Math.min(value.length(), 80);
+        for (int i = 0; i < shown; i++) {
+            char c = value.charAt(i);
+            b.append(c < 0x20 || c == 0x7f ? String.format("\\x%02x", (int) c) : String.valueOf(c));
+        }
+        if (value.length() > shown) {
+            b.append("...(").append(value.length()).append(" chars)");
+        }
+        return b.append('\'').toString();
+    }
+
+    public String labels() { return labels; }
+    public List<String> labelAtoms() { return labels.isEmpty() ? List.of() : Arrays.asList(labels.split(" ")); }
+    public String image() { return image; }
+    public int cpus() { return cpus; }
+    public long memoryMiB() { return memoryMiB; }
+    /** 0 when the base image's own disk size is used. */
+    public long diskSizeMiB() { return diskSizeMiB; }
+    public String user() { return user; }
+    public String remoteFs() { return remoteFs; }
+    public String jvmOptions() { return jvmOptions; }
+    public String extraCloudConfig() { return extraCloudConfig; }
+    public int executors() { return executors; }
+    public int idleMinutes() { return idleMinutes; }
+    public Duration bootTimeout() { return bootTimeout; }
+
+    public RetentionPolicy retention() {
+        return RetentionPolicy.of(idleMinutes);
+    }
+
+    @Override
+    public String toString() {
+        return "TemplateSpec[labels='" + labels + "' image=" + image + " cpus=" + cpus + " memory=" + memoryMiB
+                + "M executors=" + executors + " " + retention() + "]";
+    }
+
+    /** Collects raw values as a form or YAML gives them; {@link #build()} judges all of them. */
+    public static final class Builder {
+        private String labels = "";
+        private String image = DEFAULT_IMAGE;
+        private int cpus = DEFAULT_CPUS;
+        private String memory = DEFAULT_MEMORY;
+        private String diskSize;
+        private String user = DEFAULT_USER;
+        private String remoteFs = DEFAULT_REMOTE_FS;
+        private String jvmOptions;
+        private String extraCloudConfig;
+        private int executors = DEFAULT_EXECUTORS;
+        private int idleMinutes;
+        private String bootTimeout = DEFAULT_BOOT_TIMEOUT;
+
+        public Builder labels(String v) { labels = v; return this; }
+        public Builder image(String v) { image = v; return this; }
+        public Builder cpus(int v) { cpus = v; return this; }
+        public Builder memory(String v) { memory = v; return this; }
+        public Builder diskSize(String v) { diskSize = v; return this; }
+        public Builder user(String v) { user = v; return this; }
+        public Builder remoteFs(String v) { remoteFs = v; return this; }
+        public Builder jvmOptions(String v) { jvmOptions = v; return this; }
+        public Builder extraCloudConfig(String v) { extraCloudConfig = v; return this; }
+        public Builder executors(int v) { executors = v; return this; }
+        public Builder idleMinutes(int v) { idleMinutes = v; return this; }
+        public Builder bootTimeout(String v) { bootTimeout = v; return this; }
+
+        public TemplateSpec build() {
+            return new TemplateSpec(this);
+        }
+    }
+}

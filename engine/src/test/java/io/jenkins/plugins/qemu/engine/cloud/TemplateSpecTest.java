@@ -1,0 +1,133 @@
+package io.jenkins.plugins.qemu.engine.cloud;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.vm.VmSpec;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.Test;
+
+class TemplateSpecTest {
+
+    private static TemplateSpec.Builder valid() {
+        return TemplateSpec.builder().labels("debian-12  linux").image("debian-12").cpus(2).memory("2G");
+    }
+
+    @Test
+    void defaultsMakeAOneShotAgent() {
+        TemplateSpec t = valid().build();
+        assertEquals("debian-12 linux", t.labels());
+        assertEquals(List.of("debian-12", "linux"), t.labelAtoms());
+        assertEquals(2048, t.memoryMiB());
+        assertEquals("jenkins", t.user());
+        assertEquals("/home/jenkins/agent", t.remoteFs());
+        assertEquals(1, t.executors());
+        assertTrue(t.retention().oneShot());
+        assertEquals(Duration.ofMinutes(5), t.bootTimeout());
+        assertEquals(0, t.diskSizeMiB());
+        assertNull(t.extraCloudConfig());
+        assertEquals("", t.jvmOptions());
+    }
+
+    @Test
+    void producesTheVmSpecTheEngineBoots() {
+        TemplateSpec t = valid().user("builder").bootTimeout("90s").extraCloudConfig("packages: [git]").build();
+        VmSpec spec = t.toVmSpec("qa-0123456789");
+        assertEquals("qa-0123456789", spec.vmId());
+        assertEquals("qa-0123456789", spec.hostname());
+        assertEquals("debian-12", spec.image());
+        assertEquals(2, spec.cpus());
+        assertEquals(2048, spec.memoryMiB());
+        assertEquals("builder", spec.user());
+        assertEquals(Duration.ofSeconds(90), spec.bootTimeout());
+        assertEquals("packages: [git]", spec.extraUserData());
+    }
+
+    @Test
+    void idleMinutesSelectTheRetention() {
+        TemplateSpec t = valid().idleMinutes(15).build();
+        assertFalse(t.retention().oneShot());
+        assertEquals(15, t.retention().idleMinutes());
+    }
+
+    @Test
+    void emptyLabelsServeUnlabelledJobs() {
+        assertEquals(List.of(), valid().labels("   ").build().labelAtoms());
+        assertEquals(List.of(), valid().labels(null).build().labelAtoms());
+    }
+
+    @Test
+    void eachBadFieldIsNamed() {
+        assertField("image", b -> b.image("../etc"));
+        assertField("image", b -> b.image(null));
+        assertField("cpus", b -> b.cpus(0));
+        assertField("memory", b -> b.memory("lots"));
+        assertField("memory", b -> b.memory("64M"));
+        assertField("diskSize", b -> b.diskSize("100M"));
+        assertField("diskSize", b -> b.diskSize("twenty"));
+        assertField("user", b -> b.user("root"));
+        assertField("user", b -> b.user("Bad User"));
+        assertField("remoteFs", b -> b.remoteFs("relative/dir"));
+        assertField("remoteFs", b -> b.remoteFs("/home/jenkins/my agent"));
+        assertField("remoteFs", b -> b.remoteFs("/home/../etc"));
+        assertField("remoteFs", b -> b.remoteFs(""));
+        assertField("executors", b -> b.executors(0));
+        assertField("idleMinutes", b -> b.idleMinutes(-1));
+        assertField("labels", b -> b.labels("a&&b"));
+        assertField("labels", b -> b.labels("linux (x86)"));
+        assertField("jvmOptions", b -> b.jvmOptions("-Xmx1g\n-Dx=1"));
+        assertField("bootTimeout", b -> b.bootTimeout("soon"));
+        assertField("bootTimeout", b -> b.bootTimeout("0s"));
+    }
+
+    @Test
+    void badCloudConfigIsReportedUnderTheFormsFieldName() {
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> valid().extraCloudConfig("- just\n- a list").build());
+        assertEquals("extraCloudConfig", e.field());
+        assertTrue(e.getMessage().startsWith("extraCloudConfig: '"), e.getMessage());
+        assertFalse(e.getMessage().contains("extraUserData"), e.getMessage());
+        InvalidInputException yaml = assertThrows(InvalidInputException.class, () -> valid().extraCloudConfig("a: [").build());
+        assertEquals("extraCloudConfig", yaml.field());
+    }
+
+    @Test
+    void remoteFsIsNormalised() {
+        assertEquals("/srv/agent", valid().remoteFs(" /srv/agent/ ").build().remoteFs());
+    }
+
+    @Test
+    void diskSizeIsParsed() {
+        assertEquals(20 * 1024, valid().diskSize("20G").build().diskSizeMiB());
+        assertEquals(20 * 1024, valid().diskSize("20GiB").build().diskSizeMiB());
+    }
+
+    @Test
+    void travelsAsPlainValues() throws Exception {
+        TemplateSpec t = valid().idleMinutes(5).build();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+            out.writeObject(t);
+        }
+        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+            TemplateSpec back = (TemplateSpec) in.readObject();
+            assertEquals(t.toString(), back.toString());
+            assertEquals(t.retention(), back.retention());
+        }
+    }
+
+    private static void assertField(String field, UnaryOperator<TemplateSpec.Builder> change) {
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> change.apply(valid()).build());
+        assertEquals(field, e.field(), e.getMessage());
+        assertTrue(e.getMessage().startsWith(field + ": "), e.getMessage());
+    }
+}
