@@ -1,0 +1,44 @@
+package io.jenkins.plugins.qemu;
+
+import hudson.util.FormValidation;
+import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import java.util.function.Supplier;
+import jenkins.model.Jenkins;
+
+/**
+ * Glue between the engine's validation and form validation: who may run checks (administrators,
+ * as for the cloud configuration itself) and how an {@link InvalidInputException} becomes a
+ * message next to its field.
+ */
+final class FormChecks {
+    private FormChecks() {}
+
+    /**
+     * Clouds are configured by administrators; checks answer others with a silent OK so they
+     * cannot probe the controller's file system or QEMU through the validation URLs.
+     */
+    static boolean allowed() {
+        return Jenkins.get().hasPermission(Jenkins.ADMINISTER);
+    }
+
+    static FormValidation check(Supplier<?> validation) {
+        try {
+            validation.get();
+            return FormValidation.ok();
+        } catch (InvalidInputException e) {
+            return FormValidation.error(e.getMessage());
+        }
+    }
+
+    /** Form values arrive as text; blank counts as 0 like Jenkins' number fields. */
+    static int parseInt(String field, String value) {
+        if (value == null || value.isBlank()) {
+            return 0;
+        }
+        try {
+            return Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            throw new InvalidInputException(field, value, "is not a whole number");
+        }
+    }
+}

@@ -1,0 +1,123 @@
+package io.jenkins.plugins.qemu;
+
+import hudson.model.Node;
+import hudson.model.TaskListener;
+import hudson.slaves.Cloud;
+import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.cloud.CapacityLedger;
+import io.jenkins.plugins.qemu.engine.cloud.RetentionPolicy;
+import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
+import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import jenkins.model.Jenkins;
+
+/**
+ * Makes Jenkins' agents and the host's VMs agree again, at controller start and periodically:
+ * removes QEMU agents whose VM is gone (it died, or the controller restarted), releases capacity
+ * bookings that no agent or boot claims any more, and has the engine's reaper destroy VMs of this
+ * controller that no agent wants. A VM counts as wanted while it boots, while its booking is
+ * held, and while an agent names it, so a VM between boot and registration is never reaped.
+ */
+final class QemuCleanup {
+    private static final Logger LOGGER = Logger.getLogger(QemuCleanup.class.getName());
+    /** A booking older than the longest boot plus this, with no agent and no boot, is lost. */
+    private static final Duration LOST_BOOKING_MARGIN = Duration.ofMinutes(10);
+
+    private QemuCleanup() {}
+
+    static void run(TaskListener listener) {
+        Jenkins jenkins = Jenkins.get();
+        QemuEngines engines = QemuEngines.get();
+        removeAgentsWithoutVm(jenkins, listener);
+        Map<String, QemuAgent> agents = agentsByVmId(jenkins);
+        releaseLostBookings(jenkins, engines, agents, listener);
+        for (EngineConfig config : engineConfigs(jenkins, engines)) {
+            try {
+                List<String> reaped = EngineReaper.reap(config,
+                        vmId -> agents.containsKey(vmId) || engines.isBooting(vmId) || engines.isReserved(vmId));
+                if (!reaped.isEmpty()) {
+                    listener.getLogger().println("Reaped VMs no agent wants in " + config.stateDir() + ": " + reaped);
+                }
+            } catch (RuntimeException e) {
+                LOGGER.log(Level.WARNING, "Reaping VMs in " + config.stateDir() + " failed", e);
+            }
+        }
+    }
+
+    /** Agents whose VM is gone never come back; the retention check would remove them too, but only once they are offline long enough. */
+    private static void removeAgentsWithoutVm(Jenkins jenkins, TaskListener listener) {
+        for (Node node : jenkins.getNodes()) {
+            if (node instanceof QemuAgent agent && !agent.isVmAlive() && !QemuEngines.get().isBooting(agent.getVmId())) {
+                listener.getLogger().println("Removing agent " + agent.getNodeName() + ": its VM is gone");
+                try {
+                    agent.terminate();
+                } catch (IOException | InterruptedException | RuntimeException e) {
+                    LOGGER.log(Level.WARNING, "Failed to remove agent " + agent.getNodeName(), e);
+                }
+            }
+        }
+    }
+
+    private static void releaseLostBookings(Jenkins jenkins, QemuEngines engines, Map<String, QemuAgent> agents,
+            TaskListener listener) {
+        for (Map.Entry<String, CapacityLedger> e : engines.ledgers().entrySet()) {
+            Duration age = longestBoot(jenkins.getCloud(e.getKey())).plus(LOST_BOOKING_MARGIN);
+            for (String vmId : e.getValue().unclaimedOlderThan(age, id -> agents.containsKey(id) || engines.isBooting(id))) {
+                if (e.getValue().release(vmId)) {
+                    listener.getLogger().println("Released the booking of VM " + vmId + " of cloud " + e.getKey()
+                            + ": no agent was ever registered for it");
+                }
+            }
+        }
+    }
+
+    private static Duration longestBoot(Cloud cloud) {
+        Duration longest = Duration.ofMinutes(5);
+        if (cloud instanceof QemuCloud qemu) {
+            for (QemuTemplate t : qemu.getTemplates()) {
+                try {
+                    TemplateSpec spec = t.toSpec();
+                    if (spec.bootTimeout().compareTo(longest) > 0) {
+                        longest = spec.bootTimeout();
+                    }
+                } catch (InvalidInputException ignored) {
+                    // an invalid template cannot boot, so it has no VMs to wait for
+                }
+            }
+        }
+        return longest.plus(RetentionPolicy.OFFLINE_GRACE);
+    }
+
+    private static Map<String, QemuAgent> agentsByVmId(Jenkins jenkins) {
+        Map<String, QemuAgent> agents = new HashMap<>();
+        for (Node node : jenkins.getNodes()) {
+            if (node instanceof QemuAgent agent) {
+                agents.put(agent.getVmId(), agent);
+            }
+        }
+        return agents;
+    }
+
+    /** Every state directory VMs of this controller may live in: configured clouds and engines started earlier. */
+    private static Set<EngineConfig> engineConfigs(Jenkins jenkins, QemuEngines engines) {
+        Set<EngineConfig> configs = new LinkedHashSet<>(engines.engineConfigs());
+        for (Cloud cloud : jenkins.clouds) {
+            if (cloud instanceof QemuCloud qemu) {
+                try {
+                    configs.add(qemu.engineConfig());
+                } catch (InvalidInputException e) {
+                    LOGGER.fine(() -> "Cloud " + qemu.name + " has invalid directories: " + e.getMessage());
+                }
+            }
+        }
+        return configs;
+    }
+}

@@ -1,0 +1,305 @@
+package io.jenkins.plugins.qemu;
+
+import edu.umd.cs.findbugs.annotations.CheckForNull;
+import edu.umd.cs.findbugs.annotations.NonNull;
+import hudson.Extension;
+import hudson.model.Computer;
+import hudson.model.Descriptor;
+import hudson.model.Label;
+import hudson.model.Node;
+import hudson.slaves.Cloud;
+import hudson.slaves.NodeProvisioner.PlannedNode;
+import hudson.util.FormValidation;
+import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.cloud.AgentNaming;
+import io.jenkins.plugins.qemu.engine.cloud.CapacityLedger;
+import io.jenkins.plugins.qemu.engine.cloud.CloudValidation;
+import io.jenkins.plugins.qemu.engine.cloud.Demand;
+import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
+import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
+import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import io.jenkins.plugins.qemu.engine.vm.VmSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.logging.Logger;
+import jenkins.model.Jenkins;
+import org.jenkinsci.Symbol;
+import org.kohsuke.stapler.DataBoundConstructor;
+import org.kohsuke.stapler.DataBoundSetter;
+import org.kohsuke.stapler.QueryParameter;
+import org.kohsuke.stapler.verb.POST;
+
+/**
+ * A cloud of throw-away QEMU VMs on the controller's host. For each queued build whose label a
+ * template matches, it books room in the cloud's {@link CapacityLedger} (instance cap and host
+ * budget, VMs still booting included) and boots a VM in the background; the booted VM becomes a
+ * {@link QemuAgent}. All decisions (validation, accounting, naming) are made by the engine's
+ * Jenkins-free {@code cloud} package; this class only adapts them to Jenkins.
+ */
+public class QemuCloud extends Cloud {
+    private static final Logger LOGGER = Logger.getLogger(QemuCloud.class.getName());
+
+    public static final int DEFAULT_INSTANCE_CAP = 4;
+
+    private List<QemuTemplate> templates = new ArrayList<>();
+    private int instanceCap = DEFAULT_INSTANCE_CAP;
+    private int hostCpus;
+    private String hostMemory = "";
+    private String imagesDir = "";
+    private String stateDir = "";
+
+    @DataBoundConstructor
+    public QemuCloud(String name) {
+        super(name == null ? null : name.trim());
+    }
+
+    @NonNull
+    public List<QemuTemplate> getTemplates() {
+        return Collections.unmodifiableList(templates);
+    }
+
+    @DataBoundSetter
+    public void setTemplates(List<QemuTemplate> templates) {
+        this.templates = templates == null ? new ArrayList<>() : new ArrayList<>(templates);
+    }
+
+    public int getInstanceCap() {
+        return instanceCap;
+    }
+
+    @DataBoundSetter
+    public void setInstanceCap(int instanceCap) {
+        this.instanceCap = instanceCap;
+    }
+
+    public int getHostCpus() {
+        return hostCpus;
+    }
+
+    @DataBoundSetter
+    public void setHostCpus(int hostCpus) {
+        this.hostCpus = hostCpus;
+    }
+
+    public String getHostMemory() {
+        return hostMemory;
+    }
+
+    @DataBoundSetter
+    public void setHostMemory(String hostMemory) {
+        this.hostMemory = hostMemory == null ? "" : hostMemory.trim();
+    }
+
+    public String getImagesDir() {
+        return imagesDir;
+    }
+
+    @DataBoundSetter
+    public void setImagesDir(String imagesDir) {
+        this.imagesDir = imagesDir == null ? "" : imagesDir.trim();
+    }
+
+    public String getStateDir() {
+        return stateDir;
+    }
+
+    @DataBoundSetter
+    public void setStateDir(String stateDir) {
+        this.stateDir = stateDir == null ? "" : stateDir.trim();
+    }
+
+    protected Object readResolve() {
+        if (templates == null) {
+            templates = new ArrayList<>();
+        }
+        if (hostMemory == null) {
+            hostMemory = "";
+        }
+        if (imagesDir == null) {
+            imagesDir = "";
+        }
+        if (stateDir == null) {
+            stateDir = "";
+        }
+        return this;
+    }
+
+    /** The first template whose labels satisfy the label; a null label only matches unlabelled templates. */
+    @CheckForNull
+    public QemuTemplate templateFor(@CheckForNull Label label) {
+        for (QemuTemplate t : templates) {
+            if (t.matches(label)) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public boolean canProvision(@NonNull CloudState state) {
+        return templateFor(state.getLabel()) != null;
+    }
+
+    @Override
+    public Collection<PlannedNode> provision(@NonNull CloudState state, int excessWorkload) {
+        QemuTemplate template = templateFor(state.getLabel());
+        if (template == null) {
+            return List.of();
+        }
+        TemplateSpec spec;
+        CapacityLedger.Limits limits;
+        EngineConfig config;
+        try {
+            spec = template.toSpec();
+            limits = limits();
+            config = engineConfig();
+        } catch (InvalidInputException e) {
+            LOGGER.warning(() -> "Cloud " + name + " cannot provision for " + state.getLabel() + ": " + e.getMessage());
+            return List.of();
+        }
+        CapacityLedger ledger = QemuEngines.get().ledger(name, limits);
+        int wanted = Demand.vmsFor(excessWorkload, spec.executors());
+        List<PlannedNode> planned = new ArrayList<>();
+        for (int i = 0; i < wanted; i++) {
+            String vmId = VmSpec.newVmId();
+            Optional<CapacityLedger.Reservation> reservation = ledger.tryReserve(vmId, spec.cpus(), spec.memoryMiB());
+            if (reservation.isEmpty()) {
+                LOGGER.fine(() -> "Cloud " + name + " plans no more VMs now: " + ledger.refusal(spec.cpus(), spec.memoryMiB()));
+                break;
+            }
+            String nodeName = AgentNaming.nodeName(name, vmId);
+            ProvisioningTask task = new ProvisioningTask(name, config, spec, vmId, reservation.get());
+            Computer.threadPoolForRemoting.execute(task);
+            planned.add(new PlannedNode(nodeName, task, spec.executors()));
+            LOGGER.fine(() -> "Cloud " + name + " planned " + nodeName + " for " + state.getLabel() + " (" + ledger.usage() + ")");
+        }
+        return planned;
+    }
+
+    /** The cap and host budget as configured; invalid values are reported rather than guessed around. */
+    public CapacityLedger.Limits limits() {
+        return new CapacityLedger.Limits(
+                CloudValidation.instanceCap("instanceCap", instanceCap),
+                CloudValidation.hostCpus("hostCpus", hostCpus),
+                CloudValidation.hostMemoryMiB("hostMemory", hostMemory));
+    }
+
+    public EngineConfig engineConfig() {
+        return engineConfig(imagesDir, stateDir);
+    }
+
+    /**
+     * Directories for the engine: blank ones fall back to the engine's defaults below the
+     * Jenkins user's {@code ~/.cache/qemu-agents}. The owner id is derived from this
+     * controller's instance id, so the reaper never touches another controller's VMs.
+     */
+    static EngineConfig engineConfig(String imagesDir, String stateDir) {
+        String owner = AgentNaming.ownerId(Jenkins.get().getLegacyInstanceId());
+        String images = CloudValidation.directory("imagesDir", imagesDir);
+        String state = CloudValidation.directory("stateDir", stateDir);
+        EngineConfig config = EngineConfig.defaults(images == null ? null : Path.of(images), owner);
+        return state == null ? config : config.withStateDir(Path.of(state));
+    }
+
+    /** The cloud's settings and its templates: the UI, validation and the JCasC symbol {@code qemu}. */
+    @Extension
+    @Symbol("qemu")
+    public static final class DescriptorImpl extends Descriptor<Cloud> {
+
+        @NonNull
+        @Override
+        public String getDisplayName() {
+            return "QEMU VMs";
+        }
+
+        public int getDefaultInstanceCap() {
+            return DEFAULT_INSTANCE_CAP;
+        }
+
+        @POST
+        public FormValidation doCheckName(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            return FormChecks.check(() -> CloudValidation.cloudName("name", value));
+        }
+
+        @POST
+        public FormValidation doCheckInstanceCap(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            return FormChecks.check(() -> CloudValidation.instanceCap("instanceCap", FormChecks.parseInt("instanceCap", value)));
+        }
+
+        @POST
+        public FormValidation doCheckHostCpus(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            int cpus;
+            try {
+                cpus = CloudValidation.hostCpus("hostCpus", FormChecks.parseInt("hostCpus", value));
+            } catch (InvalidInputException e) {
+                return FormValidation.error(e.getMessage());
+            }
+            int host = Runtime.getRuntime().availableProcessors();
+            return cpus > host ? FormValidation.warning("This host has only " + host + " CPUs; the VMs would share them.")
+                    : FormValidation.ok();
+        }
+
+        @POST
+        public FormValidation doCheckHostMemory(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            return FormChecks.check(() -> CloudValidation.hostMemoryMiB("hostMemory", value));
+        }
+
+        /** Besides the syntax, tells which images the catalog holds, so a wrong directory shows at once. */
+        @POST
+        public FormValidation doCheckImagesDir(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            EngineConfig config;
+            try {
+                config = engineConfig(value, null);
+            } catch (InvalidInputException e) {
+                return FormValidation.error(e.getMessage());
+            }
+            Path dir = config.imagesDir();
+            if (!Files.isDirectory(dir)) {
+                return FormValidation.warning("No image catalog at " + dir + " yet (see the README on how to prepare images).");
+            }
+            try {
+                List<String> names = new ImageCatalog(dir).names();
+                return names.isEmpty()
+                        ? FormValidation.warning("The catalog at " + dir + " holds no images yet.")
+                        : FormValidation.ok("Images in " + dir + ": " + String.join(", ", names));
+            } catch (IOException | RuntimeException e) {
+                return FormValidation.warning("Cannot read the catalog at " + dir + ": " + e.getMessage());
+            }
+        }
+
+        /** The engine refuses state directories whose QMP socket paths would be too long; say so here. */
+        @POST
+        public FormValidation doCheckStateDir(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            return FormChecks.check(() -> engineConfig(null, value));
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "QemuCloud[" + name + ", " + templates.size() + " templates, cap " + instanceCap + "]";
+    }
+}

@@ -1,0 +1,338 @@
+package io.jenkins.plugins.qemu;
+
+import edu.umd.cs.findbugs.annotations.CheckForNull;
+import edu.umd.cs.findbugs.annotations.NonNull;
+import hudson.Extension;
+import hudson.RelativePath;
+import hudson.Util;
+import hudson.model.AbstractDescribableImpl;
+import hudson.model.Descriptor;
+import hudson.model.Label;
+import hudson.model.labels.LabelAtom;
+import hudson.util.ComboBoxModel;
+import hudson.util.FormValidation;
+import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.cloud.CloudValidation;
+import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
+import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
+import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import java.io.IOException;
+import java.util.List;
+import java.util.Set;
+import org.kohsuke.stapler.DataBoundConstructor;
+import org.kohsuke.stapler.DataBoundSetter;
+import org.kohsuke.stapler.QueryParameter;
+import org.kohsuke.stapler.verb.POST;
+
+/**
+ * One kind of agent a {@link QemuCloud} can make: which image and size of VM, which labels it
+ * serves, and how long it lives (one-shot by default). Values are kept as entered so the form and
+ * configuration-as-code show them unchanged; {@link #toSpec()} hands them to the engine's
+ * {@link TemplateSpec}, which is the one place they are judged.
+ */
+public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
+    private final String labels;
+    private final String image;
+    private int cpus = TemplateSpec.DEFAULT_CPUS;
+    private String memory = TemplateSpec.DEFAULT_MEMORY;
+    private String diskSize = "";
+    private String user = TemplateSpec.DEFAULT_USER;
+    private String remoteFs = TemplateSpec.DEFAULT_REMOTE_FS;
+    private String jvmOptions = "";
+    private String extraCloudConfig = "";
+    private int executors = TemplateSpec.DEFAULT_EXECUTORS;
+    private int idleMinutes;
+    private String bootTimeout = TemplateSpec.DEFAULT_BOOT_TIMEOUT;
+
+    @DataBoundConstructor
+    public QemuTemplate(String labels, String image) {
+        this.labels = Util.fixNull(labels).trim();
+        this.image = Util.fixNull(image).trim();
+    }
+
+    public String getLabels() { return labels; }
+    public String getImage() { return image; }
+    public int getCpus() { return cpus; }
+    public String getMemory() { return memory; }
+    public String getDiskSize() { return diskSize; }
+    public String getUser() { return user; }
+    public String getRemoteFs() { return remoteFs; }
+    public String getJvmOptions() { return jvmOptions; }
+    public String getExtraCloudConfig() { return extraCloudConfig; }
+    public int getExecutors() { return executors; }
+    public int getIdleMinutes() { return idleMinutes; }
+    public String getBootTimeout() { return bootTimeout; }
+
+    @DataBoundSetter
+    public void setCpus(int cpus) {
+        this.cpus = cpus;
+    }
+
+    @DataBoundSetter
+    public void setMemory(String memory) {
+        this.memory = Util.fixNull(memory).trim();
+    }
+
+    @DataBoundSetter
+    public void setDiskSize(String diskSize) {
+        this.diskSize = Util.fixNull(diskSize).trim();
+    }
+
+    @DataBoundSetter
+    public void setUser(String user) {
+        this.user = Util.fixNull(user).trim();
+    }
+
+    @DataBoundSetter
+    public void setRemoteFs(String remoteFs) {
+        this.remoteFs = Util.fixNull(remoteFs).trim();
+    }
+
+    @DataBoundSetter
+    public void setJvmOptions(String jvmOptions) {
+        this.jvmOptions = Util.fixNull(jvmOptions).trim();
+    }
+
+    @DataBoundSetter
+    public void setExtraCloudConfig(String extraCloudConfig) {
+        // Browsers submit text areas with CRLF line ends; YAML and the round trip want LF.
+        this.extraCloudConfig = Util.fixNull(extraCloudConfig).replace("\r\n", "\n");
+    }
+
+    @DataBoundSetter
+    public void setExecutors(int executors) {
+        this.executors = executors;
+    }
+
+    @DataBoundSetter
+    public void setIdleMinutes(int idleMinutes) {
+        this.idleMinutes = idleMinutes;
+    }
+
+    @DataBoundSetter
+    public void setBootTimeout(String bootTimeout) {
+        this.bootTimeout = Util.fixNull(bootTimeout).trim();
+    }
+
+    /** The validated template; throws {@link InvalidInputException} naming the first bad field. */
+    public TemplateSpec toSpec() {
+        return TemplateSpec.builder()
+                .labels(labels)
+                .image(image)
+                .cpus(cpus)
+                .memory(memory)
+                .diskSize(diskSize)
+                .user(user)
+                .remoteFs(remoteFs)
+                .jvmOptions(jvmOptions)
+                .extraCloudConfig(extraCloudConfig)
+                .executors(executors)
+                .idleMinutes(idleMinutes)
+                .bootTimeout(bootTimeout.isEmpty() ? TemplateSpec.DEFAULT_BOOT_TIMEOUT : bootTimeout)
+                .build();
+    }
+
+    /**
+     * Whether builds asking for this label may run here. A build without a label only gets a
+     * template without labels, so labelled VMs are kept for the builds they were made for.
+     */
+    public boolean matches(@CheckForNull Label label) {
+        Set<LabelAtom> atoms = Label.parse(labels);
+        if (label == null) {
+            return atoms.isEmpty();
+        }
+        return label.matches(atoms);
+    }
+
+    @Override
+    public String toString() {
+        return "QemuTemplate[" + labels + " image=" + image + "]";
+    }
+
+    /** Validation, image suggestions and the "Test" button of a template. */
+    @Extension
+    public static final class DescriptorImpl extends Descriptor<QemuTemplate> {
+
+        @NonNull
+        @Override
+        public String getDisplayName() {
+            return "QEMU VM template";
+        }
+
+        public String getDefaultImage() { return TemplateSpec.DEFAULT_IMAGE; }
+        public int getDefaultCpus() { return TemplateSpec.DEFAULT_CPUS; }
+        public String getDefaultMemory() { return TemplateSpec.DEFAULT_MEMORY; }
+        public String getDefaultUser() { return TemplateSpec.DEFAULT_USER; }
+        public String getDefaultRemoteFs() { return TemplateSpec.DEFAULT_REMOTE_FS; }
+        public int getDefaultExecutors() { return TemplateSpec.DEFAULT_EXECUTORS; }
+        public String getDefaultBootTimeout() { return TemplateSpec.DEFAULT_BOOT_TIMEOUT; }
+
+        @POST
+        public FormValidation doCheckLabels(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            FormValidation v = FormChecks.check(() -> CloudValidation.labels("labels", value));
+            if (v.kind == FormValidation.Kind.OK && Util.fixNull(value).isBlank()) {
+                return FormValidation.warning("Without labels this template serves every build that asks for no label.");
+            }
+            return v;
+        }
+
+        /** Checks the name, and whether the cloud's catalog (the images directory above) has it. */
+        @POST
+        public FormValidation doCheckImage(@QueryParameter String value,
+                @RelativePath("..") @QueryParameter String imagesDir) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            try {
+                Validation.imageName("image", Util.fixNull(value).trim());
+                List<String> names = catalogNames(imagesDir);
+                if (!names.contains(value.trim())) {
+                    return FormValidation.warning("The catalog has no image '" + value.trim() + "'"
+                            + (names.isEmpty() ? "." : "; it has: " + String.join(", ", names)));
+                }
+                return FormValidation.ok();
+            } catch (InvalidInputException e) {
+                return FormValidation.error(e.getMessage());
+            } catch (IOException e) {
+                return FormValidation.warning("Cannot read the image catalog: " + e.getMessage());
+            }
+        }
+
+        @POST
+        public ComboBoxModel doFillImageItems(@RelativePath("..") @QueryParameter String imagesDir) {
+            ComboBoxModel model = new ComboBoxModel();
+            if (!FormChecks.allowed()) {
+                return model;
+            }
+            try {
+                model.addAll(catalogNames(imagesDir));
+            } catch (IOException | InvalidInputException e) {
+                // An unreadable or invalid directory is reported by the directory's own check.
+            }
+            return model;
+        }
+
+        @POST
+        public FormValidation doCheckCpus(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            return FormChecks.check(() -> Validation.cpus("cpus", value));
+        }
+
+        @POST
+        public FormValidation doCheckMemory(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            return FormChecks.check(() -> Validation.memoryMiB("memory", value));
+        }
+
+        @POST
+        public FormValidation doCheckDiskSize(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            return FormChecks.check(() -> CloudValidation.diskSizeMiB("diskSize", value));
+        }
+
+        @POST
+        public FormValidation doCheckUser(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            return FormChecks.check(() -> Validation.userName("user", Util.fixNull(value).trim()));
+        }
+
+        @POST
+        public FormValidation doCheckRemoteFs(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            return FormChecks.check(() -> CloudValidation.remoteFs("remoteFs", value));
+        }
+
+        @POST
+        public FormValidation doCheckJvmOptions(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            return FormChecks.check(() -> CloudValidation.jvmOptions("jvmOptions", value));
+        }
+
+        /** Parsed as the engine will parse it when it writes the seed, reserved keys included. */
+        @POST
+        public FormValidation doCheckExtraCloudConfig(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            return FormChecks.check(() -> TemplateSpec.builder().extraCloudConfig(value).build());
+        }
+
+        @POST
+        public FormValidation doCheckExecutors(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            return FormChecks.check(() -> CloudValidation.executors("executors", FormChecks.parseInt("executors", value)));
+        }
+
+        @POST
+        public FormValidation doCheckIdleMinutes(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            FormValidation v = FormChecks.check(() -> CloudValidation.idleMinutes("idleMinutes", FormChecks.parseInt("idleMinutes", value)));
+            if (v.kind == FormValidation.Kind.OK && FormChecks.parseInt("idleMinutes", value) > 0) {
+                return FormValidation.ok("VMs are reused by later builds: builds may see each other's leftovers.");
+            }
+            return v;
+        }
+
+        @POST
+        public FormValidation doCheckBootTimeout(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            return FormChecks.check(() -> Validation.duration("bootTimeout", value));
+        }
+
+        /**
+         * Boots the template once with the cloud's directories as currently entered, checks that
+         * the guest has a Java runtime for the agent, and reports the time to online or why it
+         * failed. It blocks the request for at most the boot timeout.
+         */
+        @POST
+        public FormValidation doTestTemplate(@QueryParameter String imagesDir, @QueryParameter String stateDir,
+                @QueryParameter String image, @QueryParameter String cpus, @QueryParameter String memory,
+                @QueryParameter String user, @QueryParameter String extraCloudConfig,
+                @QueryParameter String bootTimeout) throws InterruptedException {
+            jenkins.model.Jenkins.get().checkPermission(jenkins.model.Jenkins.ADMINISTER);
+            TemplateSpec spec;
+            EngineConfig config;
+            try {
+                spec = TemplateSpec.builder()
+                        .image(Util.fixNull(image).trim())
+                        .cpus(Validation.cpus("cpus", Util.fixNull(cpus)))
+                        .memory(memory)
+                        .user(Util.fixNull(user).trim())
+                        .extraCloudConfig(extraCloudConfig)
+                        .bootTimeout(Util.fixEmptyAndTrim(bootTimeout) == null ? TemplateSpec.DEFAULT_BOOT_TIMEOUT : bootTimeout.trim())
+                        .build();
+                config = QemuCloud.engineConfig(imagesDir, stateDir);
+            } catch (InvalidInputException e) {
+                return FormValidation.error(e.getMessage());
+            }
+            return TemplateTrial.run(config, spec);
+        }
+
+        private static List<String> catalogNames(String imagesDir) throws IOException {
+            EngineConfig config = QemuCloud.engineConfig(imagesDir, null);
+            return new ImageCatalog(config.imagesDir()).names();
+        }
+    }
+}

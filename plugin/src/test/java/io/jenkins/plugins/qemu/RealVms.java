@@ -1,0 +1,44 @@
+package io.jenkins.plugins.qemu;
+
+import static org.junit.Assume.assumeTrue;
+
+import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What the tests that boot real VMs need: QEMU on the PATH and the {@code debian-12} test image
+ * (with a Java runtime in the guest) in the catalog named by the {@code qemu.images.dir} system
+ * property. Without them those tests are skipped, not failed.
+ */
+final class RealVms {
+    static final String IMAGE = "debian-12";
+
+    private RealVms() {}
+
+    static Path imagesDir() {
+        String dir = System.getProperty("qemu.images.dir");
+        return dir == null || dir.isBlank()
+                ? Path.of(System.getProperty("user.home"), ".cache", "qemu-agents", "images")
+                : Path.of(dir);
+    }
+
+    static void assumeAvailable() {
+        assumeTrue("qemu-system-x86_64 is not on the PATH", EngineConfig.findOnPath("qemu-system-x86_64").isPresent());
+        assumeTrue("no " + IMAGE + " image in " + imagesDir(), Files.isRegularFile(imagesDir().resolve(IMAGE).resolve("manifest.json")));
+    }
+
+    /** A cloud with one one-shot template for {@code debian-12}, its state below the test's temp folder. */
+    static QemuCloud cloud(Path stateDir, int cap) {
+        QemuTemplate template = new QemuTemplate(IMAGE, IMAGE);
+        template.setCpus(1);
+        template.setMemory("1G");
+        QemuCloud cloud = new QemuCloud("qemu");
+        cloud.setTemplates(List.of(template));
+        cloud.setInstanceCap(cap);
+        cloud.setImagesDir(imagesDir().toString());
+        cloud.setStateDir(stateDir.toString());
+        return cloud;
+    }
+}
