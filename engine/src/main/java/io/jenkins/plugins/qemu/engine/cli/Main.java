@@ -37,6 +37,8 @@ public final class Main {
                     return new RunCommand(RunCommand.Options.parse(rest), out, err).call();
                 case "bench":
                     return new BenchCommand(rest, out, err).call();
+                case "images":
+                    return ImagesCommand.run(rest, out, err);
                 default:
                     err.println("unknown command '" + args[0] + "'\n" + usage());
                     return USAGE;

@@ -39,12 +39,36 @@ public final class ImageCatalog {
             return names;
         }
         try (Stream<Path> s = Files.list(root)) {
-            s.filter(p -> Files.isRegularFile(p.resolve(MANIFEST)))
+            // Pulls and builds stage whole folders under hidden names; only valid names are images.
+            s.filter(p -> isImageName(p.getFileName().toString()) && Files.isRegularFile(p.resolve(MANIFEST)))
                     .map(p -> p.getFileName().toString())
                     .sorted()
                     .forEach(names::add);
         }
         return names;
+    }
+
+    /** The folder an image of this name has (or would have); the name is validated first. */
+    public Path imageDir(String name) {
+        return root.resolve(Validation.imageName("image", name));
+    }
+
+    /** The validated manifest of an installed image. */
+    public ImageManifest manifest(String name) throws IOException {
+        Path file = imageDir(name).resolve(MANIFEST);
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidInputException("image", name, "is not in the image catalog " + root + " (no " + file + ")");
+        }
+        return ImageManifest.read(file).validate(name);
+    }
+
+    static boolean isImageName(String name) {
+        try {
+            Validation.imageName("image", name);
+            return true;
+        } catch (InvalidInputException e) {
+            return false;
+        }
     }
 
     public BaseImage resolve(String name) throws IOException {

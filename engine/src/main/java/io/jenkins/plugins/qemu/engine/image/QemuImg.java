@@ -30,7 +30,41 @@ public final class QemuImg {
         return run(List.of("info", "--output=json", "-U", image.toString()));
     }
 
+    /**
+     * Inspects {@code image} read as {@code format}: naming the format stops qemu-img from probing,
+     * so a downloaded file is never opened as vmdk or another format that references host files.
+     */
+    public DiskInfo info(Path image, String format) throws IOException {
+        return DiskInfo.parse(run(List.of("info", "--output=json", "-U", "-f", format, image.toString())));
+    }
+
+    /**
+     * Runs {@code qemu-img check} on a qcow2 and describes what it found wrong, or returns null if
+     * the image is consistent. Leaked clusters are not an error: they only waste space.
+     */
+    public String checkProblems(Path qcow2) throws IOException {
+        Result r = exec(List.of("check", "-U", "--output=json", "-f", "qcow2", qcow2.toString()));
+        // Exit codes: 0 clean, 1 check could not complete, 2 corruptions, 3 leaks only.
+        if (r.exitCode == 0 || r.exitCode == 3) {
+            return null;
+        }
+        String detail = r.stderr.lines().filter(l -> !l.isBlank()).limit(3).reduce((a, b) -> a + "; " + b).orElse("");
+        return (r.exitCode == 2 ? "qemu-img check found corruptions" : "qemu-img check could not complete (exit "
+                + r.exitCode + ")") + (detail.isEmpty() ? "" : ": " + detail);
+    }
+
     private String run(List<String> args) throws IOException {
+        Result r = exec(args);
+        if (r.exitCode != 0) {
+            throw new IOException(binary + " " + String.join(" ", args) + " failed with exit code " + r.exitCode + ": "
+                    + r.stderr.trim());
+        }
+        return r.stdout;
+    }
+
+    private record Result(int exitCode, String stdout, String stderr) {}
+
+    private Result exec(List<String> args) throws IOException {
         List<String> argv = new ArrayList<>();
         argv.add(binary.toString());
         argv.addAll(args);
@@ -52,11 +86,7 @@ public final class QemuImg {
                 throw new IOException(String.join(" ", argv) + " did not finish within 60 s");
             }
             errReader.join(5000);
-            if (p.exitValue() != 0) {
-                throw new IOException(String.join(" ", argv) + " failed with exit code " + p.exitValue() + ": "
-                        + stderr.toString(StandardCharsets.UTF_8).trim());
-            }
-            return stdout.toString(StandardCharsets.UTF_8);
+            return new Result(p.exitValue(), stdout.toString(StandardCharsets.UTF_8), stderr.toString(StandardCharsets.UTF_8));
         } catch (InterruptedException e) {
             p.destroyForcibly();
             Thread.currentThread().interrupt();
