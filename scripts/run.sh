@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The run command: boots a throw-away VM from the default image, runs the given command in it,
+# prints its output and the phase timings, and destroys the VM.
+#
+#   scripts/run.sh uname -a
+#   scripts/run.sh --image debian-12 --cpus 2 --memory 2G -- make test
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+images=$(bash "$here/scripts/host-setup.sh")
+jar=$here/engine/target/qemu-agents-engine.jar
+if [[ ! -f $jar || -n $(find "$here/engine/src/main" "$here/engine/pom.xml" -newer "$jar" -print -quit) ]]; then
+    (cd "$here" && mvn -B -q -ntp -Dengine-only -DskipTests package >&2)
+fi
+args=()
+if [[ $# -gt 0 && $1 == --* && $1 != -- ]]; then
+    # Options given: pass everything through as is (they end with '--').
+    args=("$@")
+else
+    args=(--image debian-12 -- "$@")
+fi
+[[ " ${args[*]} " == *" --images-dir "* ]] || args=(--images-dir "$images" "${args[@]}")
+exec java -jar "$jar" run "${args[@]}"
