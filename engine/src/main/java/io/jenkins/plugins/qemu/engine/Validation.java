@@ -1,5 +1,7 @@
 package io.jenkins.plugins.qemu.engine;
 
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -133,7 +135,11 @@ public final class Validation {
             case "h": d = Duration.ofHours(n); break;
             default: d = Duration.ofSeconds(n);
         }
-        return positive(field, d);
+        if (d.isZero()) {
+            // Judge the text the user typed, so the message quotes it rather than "PT0S".
+            throw new InvalidInputException(field, text, "must be a positive duration");
+        }
+        return d;
     }
 
     /** A kernel command line goes into one argv element; control characters would corrupt it. */
@@ -159,6 +165,27 @@ public final class Validation {
             throw new InvalidInputException(field, machine, "is not a QEMU machine type such as 'pc' or 'q35'");
         }
         return machine;
+    }
+
+    /** A directory named in text (CLI, forms): no control characters, a valid path, made absolute. */
+    public static Path directory(String field, String text) {
+        if (text == null || text.isBlank()) {
+            throw new InvalidInputException(field, text, "is empty; give a directory");
+        }
+        if (text.length() > 4096) {
+            throw new InvalidInputException(field, text, "is longer than 4096 characters");
+        }
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                throw new InvalidInputException(field, text, "contains a control character (newline, tab or NUL) at position " + i);
+            }
+        }
+        try {
+            return Path.of(text).toAbsolutePath().normalize();
+        } catch (InvalidPathException e) {
+            throw new InvalidInputException(field, text, "is not a valid path: " + e.getReason());
+        }
     }
 
     public static <T> T required(String field, T value) {

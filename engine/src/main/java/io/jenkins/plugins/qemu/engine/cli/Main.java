@@ -39,6 +39,8 @@ public final class Main {
                     return new BenchCommand(rest, out, err).call();
                 case "images":
                     return ImagesCommand.run(rest, out, err);
+                case "reap":
+                    return ReapCommand.run(rest, out, err);
                 default:
                     err.println("unknown command '" + args[0] + "'\n" + usage());
                     return USAGE;
@@ -66,6 +68,7 @@ public final class Main {
                 "  Phase timings go to stderr.",
                 "usage: qemu-agents bench [--image NAME] [--runs N] [--baseline-runs N] [--concurrency 2,4]",
                 "                         [--cpus N] [--memory SIZE] [--out DIR] [--baseline-script FILE]",
-                "  Measures time-to-online of the engine against bench/baseline.sh on the same image.");
+                "  Measures time-to-online of the engine against bench/baseline.sh on the same image.",
+                ReapCommand.usage());
     }
 }

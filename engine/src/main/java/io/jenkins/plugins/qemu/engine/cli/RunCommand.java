@@ -64,8 +64,8 @@ final class RunCommand {
                     case "--machine": b.machine(v); break;
                     case "--user": b.user(v); break;
                     case "--accel": b.accel(accel(v)); break;
-                    case "--images-dir": imagesDir = Path.of(v); break;
-                    case "--state-dir": stateDir = Path.of(v); break;
+                    case "--images-dir": imagesDir = Validation.directory("--images-dir", v); break;
+                    case "--state-dir": stateDir = Validation.directory("--state-dir", v); break;
                     default: throw new InvalidInputException("option", a, "is not a known option of 'run'");
                 }
             }

@@ -1,6 +1,7 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
 import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.Validation;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,8 +20,11 @@ public record EngineConfig(Path imagesDir, Path stateDir, Path qemuBinary, Path 
     public static final int MAX_SOCKET_PATH = 107;
 
     public EngineConfig {
-        imagesDir = imagesDir.toAbsolutePath().normalize();
-        stateDir = stateDir.toAbsolutePath().normalize();
+        imagesDir = Validation.required("imagesDir", imagesDir).toAbsolutePath().normalize();
+        stateDir = Validation.required("stateDir", stateDir).toAbsolutePath().normalize();
+        Validation.required("qemuBinary", qemuBinary);
+        Validation.required("qemuImgBinary", qemuImgBinary);
+        Validation.positive("sshRetryPause", sshRetryPause);
         if (ownerId == null || !ownerId.matches("[A-Za-z0-9._-]{1,64}")) {
             throw new InvalidInputException("ownerId", ownerId, "must be 1-64 letters, digits, '.', '_' or '-'");
         }

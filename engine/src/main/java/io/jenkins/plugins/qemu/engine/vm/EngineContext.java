@@ -3,8 +3,12 @@ package io.jenkins.plugins.qemu.engine.vm;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
 import io.jenkins.plugins.qemu.engine.image.QemuImg;
 import io.jenkins.plugins.qemu.engine.qmp.QmpReactor;
+import io.jenkins.plugins.qemu.engine.reaper.OwnerIdentity;
+import io.jenkins.plugins.qemu.engine.reaper.ProcFs;
+import io.jenkins.plugins.qemu.engine.reaper.StateStore;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 
 /** The shared collaborators every VM of one engine uses; owned and closed by {@link QemuEngine}. */
 record EngineContext(EngineConfig config, ImageCatalog catalog, QemuImg qemuImg, AcceleratorProbe probe,
-        GuestSsh ssh, QmpReactor reactor, boolean sandbox) {}
+        GuestSsh ssh, QmpReactor reactor, boolean sandbox, ProcFs proc, StateStore states, OwnerIdentity owner,
+        ProcessSpawner spawner) {}

@@ -3,6 +3,12 @@ package io.jenkins.plugins.qemu.engine.vm;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
 import io.jenkins.plugins.qemu.engine.image.QemuImg;
 import io.jenkins.plugins.qemu.engine.qmp.QmpReactor;
+import io.jenkins.plugins.qemu.engine.reaper.OwnerIdentity;
+import io.jenkins.plugins.qemu.engine.reaper.PeriodicReaper;
+import io.jenkins.plugins.qemu.engine.reaper.ProcFs;
+import io.jenkins.plugins.qemu.engine.reaper.ReapReport;
+import io.jenkins.plugins.qemu.engine.reaper.Reaper;
+import io.jenkins.plugins.qemu.engine.reaper.StateStore;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,40 +20,137 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
  * The entry point of the engine: makes VMs from specs and owns what they share (one SSH client,
- * one QMP reader thread, the image catalog, the accelerator decision). Closing it destroys every
- * VM it made that is still alive, so an engine shut down cleanly leaves nothing behind.
+ * one QMP reader thread, the image catalog, the accelerator decision, the thread QEMU is started
+ * from and one housekeeping thread for periodic reaping). Closing it destroys every VM it made
+ * that is still alive, so an engine shut down cleanly leaves nothing behind; starting it reaps
+ * what a predecessor that died uncleanly left in the state directory. QEMU processes die with the
+ * JVM (parent-death signal via util-linux {@code setpriv}) unless the system property
+ * {@code qemu-agents.pdeathsig} is {@code false}.
  */
 public final class QemuEngine implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(QemuEngine.class.getName());
 
+    public static final String PDEATHSIG_PROPERTY = "qemu-agents.pdeathsig";
+    /** How often an engine looks for VMs of dead owners sharing its state directory, unasked. */
+    public static final Duration BACKGROUND_REAP_INTERVAL = Duration.ofMinutes(10);
+
     private final EngineContext ctx;
     private final Set<Vm> vms = ConcurrentHashMap.newKeySet();
+    private final Reaper reaper;
+    private final ReapReport startupReap;
+    private final PeriodicReaper backgroundReap;
+    private final ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "qemu-agents-housekeeping");
+        t.setDaemon(true);
+        return t;
+    });
 
     public QemuEngine(EngineConfig config) throws IOException {
         if (!Files.isExecutable(config.qemuBinary())) {
             throw new IOException("QEMU binary " + config.qemuBinary() + " is missing or not executable (install qemu-system-x86)");
         }
-        FileTree.ownerOnlyDirectories(config.stateDir());
+        try {
+            FileTree.ownerOnlyDirectories(config.stateDir());
+        } catch (IOException e) {
+            throw new IOException("the state directory " + config.stateDir() + " is not usable: " + e, e);
+        }
         QmpReactor reactor = new QmpReactor("qemu-agents-qmp");
         GuestSsh ssh = null;
+        ProcessSpawner spawner = null;
         try {
             ssh = new GuestSsh();
+            spawner = new ProcessSpawner(!"false".equals(System.getProperty(PDEATHSIG_PROPERTY)));
+            ProcFs proc = new ProcFs();
             this.ctx = new EngineContext(config, new ImageCatalog(config.imagesDir()), new QemuImg(config.qemuImgBinary()),
                     new AcceleratorProbe(config.qemuBinary(), config.stateDir(), Duration.ofSeconds(4), Path.of("/dev/kvm")),
-                    ssh, reactor, supportsSandbox(config.qemuBinary()));
+                    ssh, reactor, supportsSandbox(config.qemuBinary()), proc, new StateStore(config.stateDir()),
+                    OwnerIdentity.current(config.ownerId(), proc), spawner);
         } catch (IOException | RuntimeException e) {
+            housekeeping.shutdownNow();
             reactor.close();
             if (ssh != null) {
                 ssh.close();
             }
+            if (spawner != null) {
+                closeSpawner(spawner);
+            }
             throw e;
         }
+        this.reaper = new Reaper(config);
+        this.startupReap = reapAtStart();
+        // Other engines (CLI runs, another controller) may die while this one lives; their VMs are
+        // removed here too. Only dead owners: without a caller's predicate, every live VM is wanted.
+        this.backgroundReap = reapPeriodically(BACKGROUND_REAP_INTERVAL, id -> true);
+    }
+
+    /** What a previous incarnation left behind is removed before this one starts VMs of its own. */
+    private ReapReport reapAtStart() {
+        try {
+            ReapReport r = reaper.reap(false);
+            if (!r.reaped().isEmpty() || !r.skipped().isEmpty()) {
+                LOG.info("reaper at engine start:\n" + r.format());
+            }
+            return r;
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "reaper at engine start failed; continuing", e);
+            return new ReapReport(false, List.of());
+        }
+    }
+
+    /** The reaper for this engine's state directory (no maximum age; see {@link Reaper#withMaxAge}). */
+    public Reaper reaper() {
+        return reaper;
+    }
+
+    /** What the reaper found and did when this engine started. */
+    public ReapReport startupReap() {
+        return startupReap;
+    }
+
+    /** Whether this engine's QEMU processes die with its JVM even when it is SIGKILLed. */
+    public boolean parentDeathSignal() {
+        return ctx.spawner().parentDeathSignal();
+    }
+
+    /** {@link #reapPeriodically(Reaper, Duration, Predicate)} with this engine's reaper. */
+    public PeriodicReaper reapPeriodically(Duration interval, Predicate<String> vmIdStillWanted) {
+        return reapPeriodically(reaper, interval, vmIdStillWanted);
+    }
+
+    /**
+     * Runs {@code reaper} every {@code interval} on the engine's housekeeping thread until the
+     * returned handle or the engine is closed. VMs this engine is still booting are always
+     * wanted (the caller may not know them yet); a VM of this engine that the reaper removed is
+     * also destroyed here, so its in-memory resources go too.
+     */
+    public PeriodicReaper reapPeriodically(Reaper reaper, Duration interval, Predicate<String> vmIdStillWanted) {
+        Predicate<String> wanted = id -> booting(id) || vmIdStillWanted.test(id);
+        return new PeriodicReaper(reaper, housekeeping, interval, wanted, report -> {
+            for (Vm vm : vms()) {
+                if (report.reaped().contains(vm.id())) {
+                    vm.destroy();
+                }
+            }
+        });
+    }
+
+    private boolean booting(String vmId) {
+        for (Vm vm : vms) {
+            if (vm.id().equals(vmId) && vm.phase().ordinal() < Phase.RUNNING.ordinal()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public EngineConfig config() {
@@ -78,13 +181,25 @@ public final class QemuEngine implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        backgroundReap.close();
+        housekeeping.shutdownNow();
         for (Vm vm : vms()) {
             vm.destroy();
         }
+        // Only now: ending the spawner thread SIGKILLs every QEMU it started.
+        closeSpawner(ctx.spawner());
         try {
             ctx.ssh().close();
         } finally {
             ctx.reactor().close();
+        }
+    }
+
+    private static void closeSpawner(ProcessSpawner spawner) {
+        try {
+            spawner.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

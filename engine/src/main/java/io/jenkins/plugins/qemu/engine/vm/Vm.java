@@ -1,15 +1,22 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.jenkins.plugins.qemu.engine.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import io.jenkins.plugins.qemu.engine.image.Overlay;
 import io.jenkins.plugins.qemu.engine.qmp.QmpClient;
+import io.jenkins.plugins.qemu.engine.reaper.ProcessStat;
+import io.jenkins.plugins.qemu.engine.reaper.StateStore;
+import io.jenkins.plugins.qemu.engine.reaper.VmRecord;
 import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
 import io.jenkins.plugins.qemu.engine.seed.SeedIso;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -53,10 +60,15 @@ public final class Vm implements AutoCloseable {
     private volatile boolean cancelled;
     private volatile int sshPort = -1;
     private volatile Phase phase = Phase.PREPARE;
+    /** The last boot phase begun; unlike {@link #phase} it does not turn into DESTROY when a boot is cancelled. */
+    private volatile Phase bootPhase = Phase.PREPARE;
     private volatile SshKeyPair clientKey;
     private volatile SshKeyPair hostKey;
     private volatile AccelDecision accel;
     private volatile Path keptConsole;
+    /** Only a folder this VM created is deleted by it: a clashing VM id must not remove another VM's files. */
+    private volatile boolean dirCreated;
+    private VmRecord record; // guarded by lock
 
     Vm(VmSpec spec, EngineContext ctx, Consumer<String> progress, Consumer<Vm> onDestroyed) {
         this.onDestroyed = onDestroyed;
@@ -126,8 +138,13 @@ public final class Vm implements AutoCloseable {
             BaseImage image;
             begin(Phase.PREPARE);
             Instant t = Instant.now();
-            FileTree.ownerOnlyDirectories(ctx.config().stateDir());
-            FileTree.newOwnerOnlyDirectory(dir);
+            Path socket = dir.resolve("qmp.sock");
+            Path console = dir.resolve("console.log");
+            checkSocketPath(socket);
+            createDirectory();
+            // Written before QEMU exists, so a JVM that dies from here on leaves a record the reaper finds.
+            writeRecord(VmRecord.create(id(), ctx.owner(), socket, dir.resolve("overlay.qcow2"), dir.resolve("seed.iso"), console,
+                    Instant.now()));
             image = ctx.catalog().resolve(spec.image());
             accel = ctx.probe().decide(spec.accel(), image);
             t = end(Phase.PREPARE, t);
@@ -147,13 +164,16 @@ public final class Vm implements AutoCloseable {
             t = end(Phase.SEED, t);
 
             begin(Phase.QEMU_START);
-            Path socket = dir.resolve("qmp.sock");
-            Path console = dir.resolve("console.log");
+            if (!Files.isExecutable(ctx.config().qemuBinary())) {
+                throw new IOException("QEMU binary " + ctx.config().qemuBinary() + " is missing or not executable");
+            }
             List<String> argv = QemuCommand.build(ctx.config().qemuBinary(), spec, image, accel,
                     new QemuCommand.Files(o.file(), s.file(), console, socket), ctx.sandbox());
             LOG.fine(() -> "[" + id() + "] " + String.join(" ", argv));
-            VmProcess p = VmProcess.start(argv, dir.resolve("qemu.stderr"));
+            VmProcess p = VmProcess.start(argv, dir.resolve("qemu.stderr"), ctx.spawner());
             register(() -> process = p, p);
+            long startTime = ctx.proc().stat(p.pid()).map(ProcessStat::startTime).orElse(0L);
+            writeRecord(currentRecord().withQemu(p.pid(), startTime));
             Instant qemuStart = Instant.now();
             t = end(Phase.QEMU_START, t);
 
@@ -170,6 +190,7 @@ public final class Vm implements AutoCloseable {
                 throw new IOException("QEMU reported no forwarded port for guest port 22: " + usernet.asText().strip());
             }
             sshPort = port.getAsInt();
+            writeRecord(currentRecord().withSshPort(sshPort));
             t = end(Phase.PORT, t);
 
             begin(Phase.SSH);
@@ -189,7 +210,7 @@ public final class Vm implements AutoCloseable {
             progress.accept(line);
         } catch (Exception e) {
             Duration elapsed = Duration.between(start, Instant.now());
-            Phase failed = phase;
+            Phase failed = bootPhase;
             String reason = reason(e, deadline);
             String stderr = Tail.of(dir.resolve("qemu.stderr"), TAIL_LINES);
             String console = Tail.of(dir.resolve("console.log"), TAIL_LINES);
@@ -216,6 +237,62 @@ public final class Vm implements AutoCloseable {
             return "timed out after " + spec.bootTimeout().toSeconds() + " s: " + e.getMessage();
         }
         return e.getMessage() == null ? e.toString() : e.getMessage();
+    }
+
+    /** The per-VM socket path grows with the VM id; QEMU would fail on bind with an obscure error. */
+    private void checkSocketPath(Path socket) {
+        int bytes = socket.toString().getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > EngineConfig.MAX_SOCKET_PATH) {
+            throw new InvalidInputException("vmId", id(), "makes the QMP socket path " + socket + " " + bytes
+                    + " bytes long, over the Unix limit of " + EngineConfig.MAX_SOCKET_PATH + "; use a shorter VM id or state directory");
+        }
+    }
+
+    private void createDirectory() throws IOException {
+        Path stateDir = ctx.config().stateDir();
+        try {
+            FileTree.ownerOnlyDirectories(stateDir);
+        } catch (IOException e) {
+            throw new IOException("the state directory " + stateDir + " is not usable: " + why(e), e);
+        }
+        try {
+            FileTree.newOwnerOnlyDirectory(dir);
+        } catch (FileAlreadyExistsException e) {
+            throw new IOException("VM id " + id() + " is already in use: " + dir + " exists", e);
+        } catch (IOException e) {
+            throw new IOException("the state directory " + stateDir + " is not writable: cannot create " + dir + ": " + why(e), e);
+        }
+        dirCreated = true;
+    }
+
+    private VmRecord currentRecord() {
+        synchronized (lock) {
+            return record;
+        }
+    }
+
+    /** Under the lock and never after destroy() began, so no record reappears in a folder being deleted. */
+    private void writeRecord(VmRecord r) throws IOException, InterruptedException {
+        synchronized (lock) {
+            if (destroyStarted.get()) {
+                throw new InterruptedException("cancelled");
+            }
+            try {
+                ctx.states().write(r);
+            } catch (IOException e) {
+                throw new IOException("cannot write the VM record in " + dir + ": " + why(e), e);
+            }
+            record = r;
+        }
+    }
+
+    /** NIO's file exceptions often carry only the path; say what went wrong. */
+    private static String why(IOException e) {
+        if (e instanceof FileSystemException f) {
+            String reason = f.getReason() != null ? f.getReason() : e.getClass().getSimpleName().replace("Exception", "");
+            return reason + (f.getFile() != null ? " (" + f.getFile() + ")" : "");
+        }
+        return String.valueOf(e.getMessage());
     }
 
     private void awaitSocket(VmProcess p, Path socket, Instant deadline) throws IOException, InterruptedException {
@@ -251,6 +328,7 @@ public final class Vm implements AutoCloseable {
             throw new InterruptedException("cancelled before " + p.description());
         }
         phase = p;
+        bootPhase = p;
         LOG.fine(() -> "[" + id() + "] " + p.description());
     }
 
@@ -373,10 +451,13 @@ public final class Vm implements AutoCloseable {
     }
 
     private void deleteStateDir() {
+        if (!dirCreated) {
+            return;
+        }
         // The boot thread may still be creating a file here as we delete; try a few times.
         for (int i = 0; i < 5; i++) {
             try {
-                FileTree.delete(dir);
+                StateStore.deleteVmDir(dir);
                 return;
             } catch (IOException e) {
                 if (i == 4) {

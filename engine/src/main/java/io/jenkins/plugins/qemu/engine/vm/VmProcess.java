@@ -26,15 +26,29 @@ public final class VmProcess implements AutoCloseable {
     public static VmProcess start(List<String> argv, Path stderr) throws IOException {
         Process p;
         try {
-            p = new ProcessBuilder(argv)
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .redirectError(stderr.toFile())
-                    .start();
+            p = builder(argv, stderr).start();
         } catch (IOException e) {
             throw new IOException("cannot start " + argv.get(0) + " (is qemu-system-x86 installed?): " + e.getMessage(), e);
         }
         return new VmProcess(p, stderr, Instant.now());
+    }
+
+    /** Starts QEMU from the engine's spawner thread, so it can die with the JVM (see {@link ProcessSpawner}). */
+    static VmProcess start(List<String> argv, Path stderr, ProcessSpawner spawner) throws IOException, InterruptedException {
+        Process p;
+        try {
+            p = spawner.start(builder(argv, stderr), argv);
+        } catch (IOException e) {
+            throw new IOException("cannot start " + argv.get(0) + " (is qemu-system-x86 installed?): " + e.getMessage(), e);
+        }
+        return new VmProcess(p, stderr, Instant.now());
+    }
+
+    private static ProcessBuilder builder(List<String> argv, Path stderr) {
+        return new ProcessBuilder(argv)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(stderr.toFile());
     }
 
     public long pid() {

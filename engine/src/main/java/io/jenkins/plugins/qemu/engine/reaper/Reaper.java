@@ -1,0 +1,361 @@
+package io.jenkins.plugins.qemu.engine.reaper;
+
+import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.reaper.ReapReport.Entry;
+import io.jenkins.plugins.qemu.engine.reaper.ReapReport.Outcome;
+import io.jenkins.plugins.qemu.engine.reaper.ReapReport.ProcessOutcome;
+import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Predicate;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.stream.Stream;
+
+/**
+ * Removes VMs nobody will ever clean up: those whose owning engine incarnation is gone (its JVM
+ * died without running cleanup), those older than an optional maximum age, and those their own
+ * owner says it no longer wants. Before it kills anything it proves the process is the VM: the
+ * pid's start time equals the recorded one, its command line names the VM id, and, where the QMP
+ * socket answers, {@code query-name} returns the VM id. Anything else is left running and the log
+ * says why. Files are only ever deleted inside the VM's own folder, whatever a record claims.
+ */
+public final class Reaper {
+    private static final Logger LOG = Logger.getLogger(Reaper.class.getName());
+    /** A folder without a record may be a VM whose boot is between mkdir and the first record write. */
+    public static final Duration DEFAULT_ORPHAN_GRACE = Duration.ofMinutes(2);
+    /** Files a VM folder may hold; a record-less folder with anything else is not ours to delete. */
+    private static final Set<String> VM_FILES = Set.of(StateStore.RECORD, ".state.json.tmp", "overlay.qcow2", "seed.iso",
+            "qmp.sock", "console.log", "qemu.stderr");
+
+    private final EngineConfig config;
+    private final StateStore store;
+    private final ProcFs proc;
+    private final Clock clock;
+    private final Duration maxAge;
+    private final Duration orphanGrace;
+    private final Duration qmpTimeout;
+
+    /** A reaper for the state directory of {@code config}, without a maximum age. */
+    public Reaper(EngineConfig config) {
+        this(config, new ProcFs(), Clock.systemUTC(), null, DEFAULT_ORPHAN_GRACE, Duration.ofSeconds(2));
+    }
+
+    Reaper(EngineConfig config, ProcFs proc, Clock clock, Duration maxAge, Duration orphanGrace, Duration qmpTimeout) {
+        this.config = config;
+        this.store = new StateStore(config.stateDir());
+        this.proc = proc;
+        this.clock = clock;
+        this.maxAge = maxAge;
+        this.orphanGrace = orphanGrace;
+        this.qmpTimeout = qmpTimeout;
+    }
+
+    /** The same reaper, also removing VMs older than {@code age} even if their owner still runs. */
+    public Reaper withMaxAge(Duration age) {
+        return new Reaper(config, proc, clock, Validation.positive("maxAge", age), orphanGrace, qmpTimeout);
+    }
+
+    Reaper withOrphanGrace(Duration grace) {
+        return new Reaper(config, proc, clock, maxAge, grace, qmpTimeout);
+    }
+
+    public Optional<Duration> maxAge() {
+        return Optional.ofNullable(maxAge);
+    }
+
+    public EngineConfig config() {
+        return config;
+    }
+
+    /** {@link #reap(boolean, Predicate)} keeping every VM whose owner is alive and that is young enough. */
+    public ReapReport reap(boolean dryRun) {
+        return reap(dryRun, id -> true);
+    }
+
+    /**
+     * One pass over the state directory. {@code vmIdStillWanted} is asked only about VMs of this
+     * config's owner id (another owner's VMs are not ours to judge while it lives); a VM it
+     * rejects is reaped. In a dry run the same proofs are made but nothing is killed or deleted.
+     */
+    public ReapReport reap(boolean dryRun, Predicate<String> vmIdStillWanted) {
+        List<Entry> entries = new ArrayList<>();
+        String bootId = proc.bootId();
+        List<Path> dirs;
+        try {
+            dirs = store.vmDirs();
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "reaper: cannot list " + store.stateDir(), e);
+            return new ReapReport(dryRun, entries);
+        }
+        try (QmpNameProbe qmp = new QmpNameProbe(qmpTimeout)) {
+            for (Path dir : dirs) {
+                Entry e;
+                try {
+                    e = examine(dir, dryRun, vmIdStillWanted, bootId, qmp);
+                } catch (IOException | RuntimeException ex) {
+                    e = new Entry(dir.getFileName().toString(), Outcome.SKIPPED, ProcessOutcome.NONE, 0, "error: " + ex);
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                if (e != null) {
+                    log(e, dryRun);
+                    entries.add(e);
+                }
+            }
+        }
+        return new ReapReport(dryRun, entries);
+    }
+
+    private Entry examine(Path dir, boolean dryRun, Predicate<String> wanted, String bootId, QmpNameProbe qmp)
+            throws IOException, InterruptedException {
+        String vmId = dir.getFileName().toString();
+        Optional<VmRecord> found;
+        String unreadable = null;
+        try {
+            found = store.read(dir);
+        } catch (IOException e) {
+            found = Optional.empty();
+            unreadable = e.getMessage();
+        }
+        if (found.isEmpty() || !vmId.equals(found.get().vmId())) {
+            return withoutRecord(dir, vmId, dryRun, unreadable != null ? unreadable
+                    : found.isPresent() ? "record names another VM (" + found.get().vmId() + ")" : "no record");
+        }
+        VmRecord r = found.get();
+        String why = whyReap(r, wanted, bootId);
+        if (why == null) {
+            return new Entry(vmId, Outcome.KEPT, ProcessOutcome.LEFT_RUNNING, r.qemuPid(), "owner " + r.owner() + " is alive"
+                    + (maxAge == null ? "" : " and the VM is younger than " + maxAge));
+        }
+        Finding f = findProcess(dir, r, bootId, qmp);
+        switch (f.outcome) {
+            case NONE:
+            case GONE:
+            case PID_REUSED:
+                remove(dir, dryRun);
+                return new Entry(vmId, Outcome.REAPED, f.outcome, f.pid, why + "; " + f.detail);
+            case NOT_OURS:
+                if (f.usesOurFiles) {
+                    return new Entry(vmId, Outcome.SKIPPED, f.outcome, f.pid, why + "; " + f.detail + "; its files are left too");
+                }
+                remove(dir, dryRun);
+                return new Entry(vmId, Outcome.REAPED, f.outcome, f.pid, why + "; " + f.detail);
+            case UNPROVEN:
+                return new Entry(vmId, Outcome.SKIPPED, f.outcome, f.pid, why + "; " + f.detail);
+            case KILLED:
+                if (!dryRun && !kill(f.pid, f.startTime)) {
+                    return new Entry(vmId, Outcome.SKIPPED, ProcessOutcome.KILLED, f.pid, why + "; pid " + f.pid + " did not die after SIGKILL");
+                }
+                remove(dir, dryRun);
+                return new Entry(vmId, Outcome.REAPED, ProcessOutcome.KILLED, f.pid, why + "; " + f.detail);
+            default:
+                throw new IllegalStateException(f.outcome.toString());
+        }
+    }
+
+    /** Why this VM should go, or null if it stays. */
+    private String whyReap(VmRecord r, Predicate<String> wanted, String bootId) {
+        if (!r.owner().isAlive(proc, bootId)) {
+            return "owner " + r.owner() + " is gone";
+        }
+        Instant now = clock.instant();
+        if (maxAge != null && r.created().plus(maxAge).isBefore(now)) {
+            return "older than the maximum age " + maxAge + " (created " + r.createdAt() + ")";
+        }
+        if (r.ownerId().equals(config.ownerId())) {
+            boolean keep;
+            try {
+                keep = wanted.test(r.vmId());
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "reaper: asking whether " + r.vmId() + " is still wanted failed; keeping it", e);
+                keep = true;
+            }
+            if (!keep) {
+                return "no longer wanted by its owner " + r.ownerId();
+            }
+        }
+        return null;
+    }
+
+    private static final class Finding {
+        final ProcessOutcome outcome;
+        final long pid;
+        final long startTime;
+        final String detail;
+        final boolean usesOurFiles;
+
+        Finding(ProcessOutcome outcome, long pid, long startTime, String detail, boolean usesOurFiles) {
+            this.outcome = outcome;
+            this.pid = pid;
+            this.startTime = startTime;
+            this.detail = detail;
+            this.usesOurFiles = usesOurFiles;
+        }
+    }
+
+    /** Establishes what runs under the record, and whether it is provably this VM (KILLED = kill it). */
+    private Finding findProcess(Path dir, VmRecord r, String bootId, QmpNameProbe qmp) throws IOException, InterruptedException {
+        String vmId = r.vmId();
+        if (!r.bootId().equals(bootId)) {
+            return new Finding(ProcessOutcome.GONE, 0, 0, "recorded in an earlier host boot, so its QEMU cannot run", false);
+        }
+        // Only the socket inside the VM's folder counts; a record cannot point us at another socket.
+        Path socket = dir.resolve("qmp.sock");
+        long pid = r.qemuPid();
+        if (pid <= 0 || r.qemuStartTime() <= 0) {
+            Optional<ProcessStat> st = proc.stat(pid);
+            if (pid > 0 && st.isPresent() && !st.get().zombie() && !namesVm(proc.cmdline(pid), vmId)) {
+                return new Finding(ProcessOutcome.NOT_OURS, pid, 0, "skipped: pid " + pid + " is not ours (its command line does not name "
+                        + vmId + ")", mentions(proc.cmdline(pid), dir));
+            }
+            return findUnrecorded(dir, vmId, socket, qmp);
+        }
+        Optional<ProcessStat> st = proc.stat(pid);
+        if (st.isEmpty() || st.get().zombie()) {
+            return new Finding(ProcessOutcome.GONE, pid, 0, "QEMU pid " + pid + " is gone", false);
+        }
+        if (st.get().startTime() != r.qemuStartTime()) {
+            return new Finding(ProcessOutcome.PID_REUSED, pid, 0, "skipped: pid " + pid + " reused (start time " + st.get().startTime()
+                    + ", recorded " + r.qemuStartTime() + "); that process is not touched", false);
+        }
+        List<String> argv = proc.cmdline(pid);
+        if (!namesVm(argv, vmId)) {
+            return new Finding(ProcessOutcome.NOT_OURS, pid, 0, "skipped: pid " + pid + " is not ours (its command line does not name "
+                    + vmId + "); that process is not touched", mentions(argv, dir));
+        }
+        Optional<String> name = qmp.queryName(socket);
+        if (name.isPresent() && !name.get().equals(vmId)) {
+            return new Finding(ProcessOutcome.NOT_OURS, pid, 0, "skipped: pid " + pid + " is not ours (QMP query-name says '" + name.get()
+                    + "'); that process is not touched", true);
+        }
+        return new Finding(ProcessOutcome.KILLED, pid, st.get().startTime(), "killed QEMU pid " + pid + " (start time, command line"
+                + (name.isPresent() ? " and QMP query-name" : "; QMP did not answer") + " match)", true);
+    }
+
+    /**
+     * The engine may have died between starting QEMU and recording its pid. Without a start time
+     * to compare, only a QMP answer naming the VM from the socket in its own folder proves it.
+     */
+    private Finding findUnrecorded(Path dir, String vmId, Path socket, QmpNameProbe qmp) throws IOException, InterruptedException {
+        List<Long> pids = proc.pidsMatching(argv -> namesVm(argv, vmId) && mentions(argv, dir));
+        if (pids.isEmpty()) {
+            return new Finding(ProcessOutcome.NONE, 0, 0, "no QEMU was started", false);
+        }
+        long pid = pids.get(0);
+        Optional<ProcessStat> st = proc.stat(pid);
+        Optional<String> name = qmp.queryName(socket);
+        if (pids.size() == 1 && st.isPresent() && name.isPresent() && name.get().equals(vmId)) {
+            return new Finding(ProcessOutcome.KILLED, pid, st.get().startTime(), "killed unrecorded QEMU pid " + pid
+                    + " (command line and QMP query-name match)", true);
+        }
+        return new Finding(ProcessOutcome.UNPROVEN, pid, 0, "skipped: pid " + pid + " names " + vmId
+                + " but its pid was never recorded and QMP did not confirm it; not touched", true);
+    }
+
+    /** A record-less folder: removed once it is older than the grace period and nothing uses it. */
+    private Entry withoutRecord(Path dir, String vmId, boolean dryRun, String why) throws IOException {
+        List<String> foreign;
+        try (Stream<Path> s = Files.list(dir)) {
+            foreign = s.map(p -> p.getFileName().toString()).filter(n -> !VM_FILES.contains(n)).toList();
+        }
+        if (!foreign.isEmpty()) {
+            return null; // not a VM folder (someone else's files in our state directory): not ours to judge
+        }
+        Duration age = Duration.between(newest(dir), clock.instant());
+        if (age.compareTo(orphanGrace) < 0) {
+            return new Entry(vmId, Outcome.KEPT, ProcessOutcome.NONE, 0, why + "; only " + age.toSeconds() + " s old, may still be booting");
+        }
+        List<Long> users = proc.pidsMatching(argv -> namesVm(argv, vmId) || mentions(argv, dir));
+        if (!users.isEmpty()) {
+            return new Entry(vmId, Outcome.SKIPPED, ProcessOutcome.UNPROVEN, users.get(0), why + "; pid " + users.get(0)
+                    + " refers to it but there is no record to prove ownership; not touched");
+        }
+        remove(dir, dryRun);
+        return new Entry(vmId, Outcome.REAPED, ProcessOutcome.NONE, 0, why + "; files without a process, " + age.toMinutes() + " min old");
+    }
+
+    private static Instant newest(Path dir) throws IOException {
+        FileTime t = Files.getLastModifiedTime(dir);
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                try {
+                    FileTime m = Files.getLastModifiedTime(p);
+                    t = m.compareTo(t) > 0 ? m : t;
+                } catch (IOException gone) {
+                    // Removed while we looked.
+                }
+            }
+        }
+        return t.toInstant();
+    }
+
+    /** QEMU is started with {@code -name <vmId>,process=qemu-<vmId>}. */
+    static boolean namesVm(List<String> argv, String vmId) {
+        for (int i = 0; i + 1 < argv.size(); i++) {
+            if (argv.get(i).equals("-name")) {
+                String v = argv.get(i + 1);
+                if (v.equals(vmId) || v.startsWith(vmId + ",")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static boolean mentions(List<String> argv, Path dir) {
+        String prefix = dir.toString() + "/";
+        return argv.stream().anyMatch(a -> a.contains(prefix));
+    }
+
+    /** SIGKILL, but only if the pid still has the proven start time; true once it is gone. */
+    private boolean kill(long pid, long startTime) throws InterruptedException {
+        Optional<ProcessStat> now = proc.stat(pid);
+        if (now.isEmpty() || now.get().zombie() || now.get().startTime() != startTime) {
+            return true;
+        }
+        // ProcessHandle re-checks the start time itself before signalling, closing the reuse window further.
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+            Optional<ProcessStat> s = proc.stat(pid);
+            if (s.isEmpty() || s.get().zombie() || s.get().startTime() != startTime) {
+                return true;
+            }
+            Thread.sleep(20);
+        }
+        return false;
+    }
+
+    private static void remove(Path dir, boolean dryRun) throws IOException {
+        if (!dryRun) {
+            StateStore.deleteVmDir(dir);
+        }
+    }
+
+    private static void log(Entry e, boolean dryRun) {
+        String prefix = "reaper" + (dryRun ? " (dry run)" : "") + ": " + e.vmId() + " ";
+        switch (e.outcome()) {
+            case KEPT:
+                LOG.fine(() -> prefix + "kept: " + e.reason());
+                break;
+            case REAPED:
+                // A foreign process was involved: worth a warning even though only our record went.
+                Level level = e.process() == ProcessOutcome.NOT_OURS || e.process() == ProcessOutcome.PID_REUSED ? Level.WARNING : Level.INFO;
+                LOG.log(level, prefix + (dryRun ? "would be reaped: " : "reaped: ") + e.reason());
+                break;
+            default:
+                LOG.warning(prefix + "skipped: " + e.reason());
+        }
+    }
+}
