@@ -22,6 +22,7 @@ public final class SeedIso implements AutoCloseable {
             new IsoImageWriter(VOLUME_ID, java.time.Instant.now())
                     .addFile("meta-data", config.metaData())
                     .addFile("user-data", config.userData())
+                    .addFile("network-config", config.networkConfig())
                     .write(file);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(file);

@@ -1,6 +1,7 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
+import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -61,7 +62,7 @@ public final class QemuCommand {
         a.add("-netdev");
         a.add("user,id=net0,hostfwd=tcp:127.0.0.1:0-:22");
         a.add("-device");
-        a.add("virtio-net-pci,netdev=net0");
+        a.add("virtio-net-pci,netdev=net0,mac=" + CloudInitConfig.GUEST_MAC);
         a.add("-device");
         a.add("virtio-rng-pci");
         a.add("-chardev");

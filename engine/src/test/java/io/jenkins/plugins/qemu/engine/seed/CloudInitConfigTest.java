@@ -73,6 +73,28 @@ class CloudInitConfigTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void networkIsStaticOnTheUserModeSubnetAndNamedByMac() {
+        Map<String, Object> doc = parse(new CloudInitConfig("i", "h", "jenkins", "k", hostKey, true, null).networkConfig());
+        assertEquals(1, doc.get("version"));
+        Map<String, Object> nic = ((List<Map<String, Object>>) doc.get("config")).get(0);
+        assertEquals(CloudInitConfig.GUEST_MAC, nic.get("mac_address"));
+        Map<String, Object> subnet = ((List<Map<String, Object>>) nic.get("subnets")).get(0);
+        assertEquals("10.0.2.15/24", subnet.get("address"));
+        assertEquals("10.0.2.2", subnet.get("gateway"));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void onlyTheNeededModulesRunUnlessExtraCloudConfigIsGiven() {
+        Map<String, Object> minimal = parse(new CloudInitConfig("i", "h", "jenkins", "k", hostKey, true, null).userData());
+        assertTrue(((List<String>) minimal.get("cloud_init_modules")).containsAll(List.of("users-groups", "ssh", "set_hostname")));
+        assertEquals(List.of(), minimal.get("cloud_config_modules"));
+        Map<String, Object> full = parse(new CloudInitConfig("i", "h", "jenkins", "k", hostKey, true, "runcmd: [[true]]").userData());
+        assertTrue(!full.containsKey("cloud_config_modules"), "with extra cloud-config the image's module lists apply");
+    }
+
+    @Test
     void emptyExtraIsFineAndHeaderLineIsAllowed() {
         new CloudInitConfig("i", "h", "jenkins", "k", hostKey, true, "  ");
         new CloudInitConfig("i", "h", "jenkins", "k", hostKey, true, "#cloud-config\nruncmd: [[touch, /tmp/x]]");
