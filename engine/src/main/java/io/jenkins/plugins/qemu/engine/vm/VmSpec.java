@@ -114,7 +114,9 @@ public final class VmSpec implements Serializable {
         private boolean sudo = true;
         private String extraUserData;
         private Duration bootTimeout = Duration.ofMinutes(5);
-        private Duration shutdownGrace = Duration.ofSeconds(3);
+        // A throw-away VM's disk is discarded with it, so a clean guest shutdown protects nothing
+        // and only delays the next build; templates that want one set a grace period.
+        private Duration shutdownGrace = Duration.ZERO;
         private boolean keepConsole;
 
         public Builder vmId(String v) { vmId = v; return this; }

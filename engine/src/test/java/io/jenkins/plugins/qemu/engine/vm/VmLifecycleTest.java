@@ -69,7 +69,8 @@ class VmLifecycleTest {
         BaseImage base = engine.catalog().resolve(IMAGE);
         String baseSumBefore = TestImages.sha256(base.disk());
 
-        VmSpec spec = spec().hostname("qa-lifecycle-host").build();
+        // A grace period exercises the whole destroy sequence: system_powerdown, wait, quit, kill.
+        VmSpec spec = spec().hostname("qa-lifecycle-host").shutdownGrace(Duration.ofSeconds(2)).build();
         Vm vm = engine.boot(spec, line -> { });
         int port = vm.sshPort();
         long pid = vm.pid();
