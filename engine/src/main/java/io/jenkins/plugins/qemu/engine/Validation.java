@@ -147,16 +147,7 @@ public final class Validation {
         if (append == null) {
             return null;
         }
-        if (append.length() > 2048) {
-            throw new InvalidInputException(field, append, "is longer than 2048 characters");
-        }
-        for (int i = 0; i < append.length(); i++) {
-            char c = append.charAt(i);
-            if (c < 0x20 || c == 0x7f) {
-                throw new InvalidInputException(field, append, "contains a control character (newline, tab or NUL) at position " + i);
-            }
-        }
-        return append;
+        return singleLine(field, append, 2048);
     }
 
     /** Machine types are passed to -machine; restrict to what QEMU's own names look like. */
@@ -172,8 +163,18 @@ public final class Validation {
         if (text == null || text.isBlank()) {
             throw new InvalidInputException(field, text, "is empty; give a directory");
         }
-        if (text.length() > 4096) {
-            throw new InvalidInputException(field, text, "is longer than 4096 characters");
+        singleLine(field, text, 4096);
+        try {
+            return Path.of(text).toAbsolutePath().normalize();
+        } catch (InvalidPathException e) {
+            throw new InvalidInputException(field, text, "is not a valid path: " + e.getReason());
+        }
+    }
+
+    /** Bounded text without control characters: what can safely become one argv element. */
+    private static String singleLine(String field, String text, int maxLength) {
+        if (text.length() > maxLength) {
+            throw new InvalidInputException(field, text, "is longer than " + maxLength + " characters");
         }
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
@@ -181,11 +182,7 @@ public final class Validation {
                 throw new InvalidInputException(field, text, "contains a control character (newline, tab or NUL) at position " + i);
             }
         }
-        try {
-            return Path.of(text).toAbsolutePath().normalize();
-        } catch (InvalidPathException e) {
-            throw new InvalidInputException(field, text, "is not a valid path: " + e.getReason());
-        }
+        return text;
     }
 
     public static <T> T required(String field, T value) {

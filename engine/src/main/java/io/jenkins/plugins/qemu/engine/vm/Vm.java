@@ -203,7 +203,13 @@ public final class Vm implements AutoCloseable {
                 return cancelled || !p.isAlive();
             });
             end(Phase.SSH, t);
-            phase = Phase.RUNNING;
+            synchronized (lock) {
+                // A destroy that began during the last SSH attempt wins; never report it as running.
+                if (destroyStarted.get()) {
+                    throw new InterruptedException("cancelled");
+                }
+                phase = Phase.RUNNING;
+            }
             String line = "[" + id() + "] online on 127.0.0.1:" + sshPort + " in " + PhaseTimings.millis(timings.timeToOnline())
                     + " (" + accel.accel() + "; " + timings + ")";
             LOG.info(line);
@@ -365,8 +371,11 @@ public final class Vm implements AutoCloseable {
             return;
         }
         Instant start = Instant.now();
-        Phase was = phase;
-        phase = Phase.DESTROY;
+        Phase was;
+        synchronized (lock) {
+            was = phase;
+            phase = Phase.DESTROY;
+        }
         try {
             VmProcess p;
             QmpClient q;
