@@ -47,9 +47,9 @@ public final class BenchReport {
     public String table() {
         double base = online("baseline").median();
         StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "%-14s %5s %5s | %-22s %6s | %7s %7s %7s %8s | %7s %7s | %7s %8s%n",
+        b.append(String.format(Locale.ROOT, "%-14s %3s %4s | %-22s %6s | %7s %7s %7s %8s | %7s | %7s %8s%n",
                 "config", "ok", "fail", "online med/p95/max (s)", "ratio", "console", "cloudi.", "qemu+",
-                "ssh wait", "destroy", "ratio", "RSS MiB", "overlay"));
+                "ssh wait", "destroy", "RSS MiB", "overlay"));
         for (Map.Entry<String, List<Sample>> e : byConfig.entrySet()) {
             String c = e.getKey();
             long ok = e.getValue().stream().filter(Sample::ok).count();
@@ -57,17 +57,17 @@ public final class BenchReport {
             Stats on = online(c);
             Stats destroy = stats(c, Sample::destroy);
             double prep = sum(c, "prepare", "overlay", "seed", "qemu_start", "qmp", "port");
-            b.append(String.format(Locale.ROOT, "%-14s %5d %5d | %6.1f / %5.1f / %5.1f %6s | %7s %7s %7s %8s | %7s %7s | %7s %8s%n",
+            b.append(String.format(Locale.ROOT, "%-14s %3d %4d | %6.1f / %5.1f / %5.1f %6s | %7s %7s %7s %8s | %7s | %7s %8s%n",
                     c, ok, fail, on.median(), on.p95(), on.max(), ratio(on.median(), base),
                     num(stats(c, Sample::firstConsole).median()), num(stats(c, Sample::cloudInitDone).median()),
                     num(prep), num(phase(c, "ssh").median()),
-                    num(destroy.median()), ratio(destroy.median(), 1.0).replace("x", "s"),
+                    num(destroy.median()),
                     c.equals("baseline") ? "-" : num(stats(c, s -> s.rssKiB() / 1024.0).median()),
                     c.equals("baseline") ? "-" : mib(stats(c, s -> (double) s.overlayBytes()).median())));
         }
         b.append("online: request to verified SSH login; ratio: median / baseline median; console: first guest console byte;\n")
                 .append("cloudi.: cloud-init finished; qemu+: overlay+seed+QEMU start+QMP+port (engine only); ssh wait: QEMU start to login;\n")
-                .append("destroy ratio column: destroy median in seconds; all columns but online are medians.\n");
+                .append("destroy: seconds; RSS: QEMU's resident memory when online; overlay: MiB after boot; all but online are medians.\n");
         return b.toString();
     }
 
