@@ -7,7 +7,8 @@ import java.util.Optional;
  * A base image resolved inside the catalog: the read-only disk every overlay of this image is
  * backed by, and, where the image boots that way, the kernel, initrd and command line for direct
  * kernel boot (which skips firmware and the boot loader). Paths are absolute and have already
- * been checked to lie inside the catalog directory.
+ * been checked to lie inside the catalog directory. {@code fastPath} says the image carries the
+ * unit that takes the VM's identity from fw_cfg, so cloud-init can be skipped at boot.
  */
 public record BaseImage(
         String name,
@@ -17,7 +18,14 @@ public record BaseImage(
         Path initrd,
         String append,
         String defaultUser,
-        boolean cloudInit) {
+        boolean cloudInit,
+        boolean fastPath) {
+
+    /** An image without our fast-path boot unit. */
+    public BaseImage(String name, Path disk, String format, Path kernel, Path initrd, String append, String defaultUser,
+            boolean cloudInit) {
+        this(name, disk, format, kernel, initrd, append, defaultUser, cloudInit, false);
+    }
 
     public Optional<Path> kernelPath() {
         return Optional.ofNullable(kernel);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jenkins.plugins.qemu.engine.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.seed.FwCfgIdentity;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -105,7 +106,9 @@ public final class ImageCatalog {
                 initrd == null ? null : member(realDir, name, "initrd", initrd),
                 Validation.kernelAppend("image '" + name + "' manifest append", text(m, "append", null)),
                 text(m, "defaultUser", null),
-                !m.has("cloudInit") || m.get("cloudInit").asBoolean(true));
+                !m.has("cloudInit") || m.get("cloudInit").asBoolean(true),
+                // Only with a kernel can we add the command-line switch the fast path needs.
+                kernel != null && FwCfgIdentity.MANIFEST_VALUE.equals(text(m, "fastPath", null)));
     }
 
     private static String text(JsonNode m, String field, String fallback) {

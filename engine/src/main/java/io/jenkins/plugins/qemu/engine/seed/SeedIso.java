@@ -8,7 +8,7 @@ import java.nio.file.Path;
  * The NoCloud seed of one VM on disk: an ISO9660 volume labelled {@code cidata}, written owner-only
  * because it carries the guest's private host key. Closing deletes it; closing twice is harmless.
  */
-public final class SeedIso implements AutoCloseable {
+public final class SeedIso implements GuestIdentity {
     public static final String VOLUME_ID = "cidata";
 
     private final Path file;
@@ -33,6 +33,18 @@ public final class SeedIso implements AutoCloseable {
 
     public Path file() {
         return file;
+    }
+
+    /** An IDE CD-ROM: the one device every cloud-init image's kernel can read at boot. */
+    @Override
+    public java.util.List<String> qemuArgs() {
+        return java.util.List.of("-drive", "file=" + file.toString().replace(",", ",,") + ",if=none,id=seed0,format=raw,media=cdrom,readonly=on",
+                "-device", "ide-cd,drive=seed0");
+    }
+
+    @Override
+    public String kernelArgs() {
+        return "";
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.jenkins.plugins.qemu.engine.vm;
 
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
+import io.jenkins.plugins.qemu.engine.seed.GuestIdentity;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,16 +10,17 @@ import java.util.List;
 /**
  * Turns a validated spec and the files of one VM into QEMU's argv. Pure: no I/O, so the exact
  * command line is unit-tested. The device model is deliberately small: no default devices, no
- * display, virtio disk and network, the seed as an IDE CD-ROM (which every cloud-init image finds),
+ * display, virtio disk and network, the guest's identity (a seed CD-ROM or fw_cfg items),
  * the console to a file and QMP on an owner-only Unix socket.
  */
 public final class QemuCommand {
     private QemuCommand() {}
 
     /** The per-VM files QEMU is pointed at. */
-    public record Files(Path overlay, Path seed, Path console, Path qmpSocket) {}
+    public record Files(Path overlay, Path console, Path qmpSocket) {}
 
-    public static List<String> build(Path qemu, VmSpec spec, BaseImage image, AccelDecision accel, Files files, boolean sandbox) {
+    public static List<String> build(Path qemu, VmSpec spec, BaseImage image, AccelDecision accel, Files files,
+            GuestIdentity identity, boolean sandbox) {
         List<String> a = new ArrayList<>();
         a.add(qemu.toString());
         // The VM id on the command line is one of the proofs of ownership the reaper relies on.
@@ -44,20 +46,18 @@ public final class QemuCommand {
             a.add(i.toString());
         });
         if (image.kernel() != null) {
-            image.kernelAppend().ifPresent(s -> {
+            String append = (image.kernelAppend().orElse("") + " " + identity.kernelArgs()).strip();
+            if (!append.isEmpty()) {
                 a.add("-append");
-                a.add(s);
-            });
+                a.add(append);
+            }
         }
         // cache=unsafe: the overlay dies with the VM, so flushing it to stable storage buys nothing.
         a.add("-drive");
         a.add("file=" + escape(files.overlay()) + ",if=none,id=disk0,format=qcow2,cache=unsafe,discard=unmap");
         a.add("-device");
         a.add("virtio-blk-pci,drive=disk0");
-        a.add("-drive");
-        a.add("file=" + escape(files.seed()) + ",if=none,id=seed0,format=raw,media=cdrom,readonly=on");
-        a.add("-device");
-        a.add("ide-cd,drive=seed0");
+        a.addAll(identity.qemuArgs());
         // Port 0: QEMU binds a free port itself, so concurrent VMs never race for one; 127.0.0.1 only.
         a.add("-netdev");
         a.add("user,id=net0,hostfwd=tcp:127.0.0.1:0-:22");

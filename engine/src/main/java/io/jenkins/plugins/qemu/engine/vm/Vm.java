@@ -9,6 +9,8 @@ import io.jenkins.plugins.qemu.engine.reaper.ProcessStat;
 import io.jenkins.plugins.qemu.engine.reaper.StateStore;
 import io.jenkins.plugins.qemu.engine.reaper.VmRecord;
 import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
+import io.jenkins.plugins.qemu.engine.seed.FwCfgIdentity;
+import io.jenkins.plugins.qemu.engine.seed.GuestIdentity;
 import io.jenkins.plugins.qemu.engine.seed.SeedIso;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
@@ -54,7 +56,7 @@ public final class Vm implements AutoCloseable {
 
     // Resources, set under lock as they come to exist so destroy() sees each one exactly once.
     private Overlay overlay;
-    private SeedIso seed;
+    private GuestIdentity seed;
     private VmProcess process;
     private QmpClient qmp;
     private volatile boolean cancelled;
@@ -157,9 +159,7 @@ public final class Vm implements AutoCloseable {
             begin(Phase.SEED);
             clientKey = SshKeyPair.generate("qemu-agents@" + id());
             hostKey = SshKeyPair.generate("root@" + spec.hostname());
-            CloudInitConfig config = new CloudInitConfig(id(), spec.hostname(), spec.user(), clientKey.publicKeyLine(),
-                    hostKey, spec.sudo(), spec.extraUserData());
-            SeedIso s = SeedIso.write(config, dir.resolve("seed.iso"));
+            GuestIdentity s = identity(image);
             register(() -> seed = s, s);
             t = end(Phase.SEED, t);
 
@@ -168,7 +168,7 @@ public final class Vm implements AutoCloseable {
                 throw new IOException("QEMU binary " + ctx.config().qemuBinary() + " is missing or not executable");
             }
             List<String> argv = QemuCommand.build(ctx.config().qemuBinary(), spec, image, accel,
-                    new QemuCommand.Files(o.file(), s.file(), console, socket), ctx.sandbox());
+                    new QemuCommand.Files(o.file(), console, socket), s, ctx.sandbox());
             LOG.fine(() -> "[" + id() + "] " + String.join(" ", argv));
             VmProcess p = VmProcess.start(argv, dir.resolve("qemu.stderr"), ctx.spawner());
             register(() -> process = p, p);
@@ -229,6 +229,21 @@ public final class Vm implements AutoCloseable {
             }
             throw ex;
         }
+    }
+
+    /**
+     * The fast path when the image has our boot unit and nothing but the identity is asked of the
+     * guest; extra cloud-config needs cloud-init, so it always goes through the NoCloud seed.
+     */
+    private GuestIdentity identity(BaseImage image) throws IOException {
+        boolean plain = spec.extraUserData() == null || spec.extraUserData().isBlank();
+        if (image.fastPath() && plain) {
+            return FwCfgIdentity.write(dir.resolve("identity"), spec.hostname(), spec.user(), clientKey.publicKeyLine(),
+                    hostKey, spec.sudo());
+        }
+        CloudInitConfig config = new CloudInitConfig(id(), spec.hostname(), spec.user(), clientKey.publicKeyLine(),
+                hostKey, spec.sudo(), spec.extraUserData());
+        return SeedIso.write(config, dir.resolve("seed.iso"));
     }
 
     private String reason(Exception e, Instant deadline) {

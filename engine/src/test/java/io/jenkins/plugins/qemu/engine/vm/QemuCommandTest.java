@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
+import io.jenkins.plugins.qemu.engine.seed.FwCfgIdentity;
+import io.jenkins.plugins.qemu.engine.seed.GuestIdentity;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -12,14 +14,29 @@ import org.junit.jupiter.api.Test;
 class QemuCommandTest {
     private final BaseImage image = new BaseImage("debian-12", Path.of("/img/debian-12/disk.qcow2"), "qcow2",
             Path.of("/img/debian-12/vmlinuz"), Path.of("/img/debian-12/initrd.img"), "root=/dev/vda console=ttyS0", "debian", true);
-    private final QemuCommand.Files files = new QemuCommand.Files(Path.of("/s/qa-1/overlay.qcow2"), Path.of("/s/qa-1/seed.iso"),
+    private final QemuCommand.Files files = new QemuCommand.Files(Path.of("/s/qa-1/overlay.qcow2"),
             Path.of("/s/qa-1/console.log"), Path.of("/s/qa-1/qmp.sock"));
+    private final GuestIdentity seed = new GuestIdentity() {
+        @Override
+        public List<String> qemuArgs() {
+            return List.of("-drive", "file=/s/qa-1/seed.iso,if=none,id=seed0,format=raw,media=cdrom,readonly=on");
+        }
+
+        @Override
+        public String kernelArgs() {
+            return "";
+        }
+
+        @Override
+        public void close() {
+        }
+    };
 
     @Test
     void commandLineCarriesIdAndLoopbackOnlyForward() {
         VmSpec spec = VmSpec.builder().vmId("qa-0123456789").image("debian-12").cpus(2).memoryMiB(1536).build();
         List<String> argv = QemuCommand.build(Path.of("/usr/bin/qemu-system-x86_64"), spec, image,
-                new AccelDecision(Accel.TCG, "test"), files, true);
+                new AccelDecision(Accel.TCG, "test"), files, seed, true);
         assertEquals("/usr/bin/qemu-system-x86_64", argv.get(0));
         assertEquals("qa-0123456789,process=qemu-qa-0123456789", after(argv, "-name"));
         assertEquals("user,id=net0,hostfwd=tcp:127.0.0.1:0-:22", after(argv, "-netdev"));
@@ -38,10 +55,25 @@ class QemuCommandTest {
     @Test
     void kvmUsesHostCpuAndSandboxCanBeOff() {
         VmSpec spec = VmSpec.builder().image("debian-12").build();
-        List<String> argv = QemuCommand.build(Path.of("q"), spec, image, new AccelDecision(Accel.KVM, "probe"), files, false);
+        List<String> argv = QemuCommand.build(Path.of("q"), spec, image, new AccelDecision(Accel.KVM, "probe"), files, seed, false);
         assertEquals("kvm", after(argv, "-accel"));
         assertEquals("host", after(argv, "-cpu"));
         assertFalse(argv.contains("-sandbox"));
+    }
+
+    @Test
+    void fastPathIdentityAddsFwCfgItemsAndSwitchesCloudInitOff(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        VmSpec spec = VmSpec.builder().image("debian-12").build();
+        try (FwCfgIdentity id = FwCfgIdentity.write(tmp.resolve("identity"), "h1", "jenkins", "ssh-ed25519 AAAA k",
+                io.jenkins.plugins.qemu.engine.ssh.SshKeyPair.generate("h"), true)) {
+            List<String> argv = QemuCommand.build(Path.of("q"), spec, image, new AccelDecision(Accel.TCG, "t"), files, id, true);
+            assertEquals("root=/dev/vda console=ttyS0 cloud-init=disabled qemu-agents.fastpath=1", after(argv, "-append"));
+            assertTrue(argv.stream().anyMatch(a -> a.startsWith("name=opt/io.jenkins.qemu-agents/host_key,file=")), argv.toString());
+            assertFalse(String.join(" ", argv).contains("BEGIN OPENSSH"), "secrets travel as files, not on the command line");
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                    java.nio.file.Files.getPosixFilePermissions(tmp.resolve("identity").resolve("host_key"))));
+        }
+        assertFalse(java.nio.file.Files.exists(tmp.resolve("identity")), "closing removes the items");
     }
 
     @Test
@@ -53,7 +85,7 @@ class QemuCommandTest {
     void imageWithoutKernelBootsThroughFirmware() {
         BaseImage noKernel = new BaseImage("x", Path.of("/img/x/disk.qcow2"), "qcow2", null, null, null, null, true);
         List<String> argv = QemuCommand.build(Path.of("q"), VmSpec.builder().image("x").build(), noKernel,
-                new AccelDecision(Accel.TCG, "t"), files, true);
+                new AccelDecision(Accel.TCG, "t"), files, seed, true);
         assertFalse(argv.contains("-kernel"));
         assertFalse(argv.contains("-append"));
     }

@@ -1,0 +1,85 @@
+package io.jenkins.plugins.qemu.engine.seed;
+
+import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The fast path: the VM's identity as QEMU fw_cfg items, read at boot by the {@code
+ * qemu-agents-fastpath} unit that images built by {@code images/build-debian-12.sh} carry.
+ * cloud-init is switched off on the kernel command line for such a boot, which spares the guest
+ * two Python start-ups (the larger part of a boot under TCG). Values are passed as owner-only
+ * files, never as strings on QEMU's command line, where any local user could read them; inside
+ * the guest, fw_cfg is readable by root only.
+ */
+public final class FwCfgIdentity implements GuestIdentity {
+    /** fw_cfg names live under opt/ and an owner prefix, as QEMU's documentation asks. */
+    public static final String PREFIX = "opt/io.jenkins.qemu-agents/";
+    /** The manifest value that says an image carries the unit reading these items. */
+    public static final String MANIFEST_VALUE = "fw_cfg-1";
+
+    private final Path dir;
+    private final Map<String, Path> items;
+
+    private FwCfgIdentity(Path dir, Map<String, Path> items) {
+        this.dir = dir;
+        this.items = items;
+    }
+
+    public static FwCfgIdentity write(Path dir, String hostname, String user, String authorizedKey, SshKeyPair hostKey,
+            boolean sudo) throws IOException {
+        Map<String, String> values = new LinkedHashMap<>();
+        values.put("hostname", hostname);
+        values.put("user", user);
+        values.put("authorized_key", authorizedKey + "\n");
+        values.put("host_key", hostKey.privateKeyOpenSsh());
+        values.put("host_key.pub", hostKey.publicKeyLine() + "\n");
+        values.put("sudo", sudo ? "yes" : "no");
+        Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Map<String, Path> items = new LinkedHashMap<>();
+        FwCfgIdentity identity = new FwCfgIdentity(dir, items);
+        try {
+            for (Map.Entry<String, String> e : values.entrySet()) {
+                Path file = dir.resolve(e.getKey());
+                Files.write(file, e.getValue().getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+                items.put(PREFIX + e.getKey(), file);
+            }
+        } catch (IOException | RuntimeException e) {
+            identity.close();
+            throw e;
+        }
+        return identity;
+    }
+
+    @Override
+    public List<String> qemuArgs() {
+        List<String> args = new ArrayList<>();
+        items.forEach((name, file) -> {
+            args.add("-fw_cfg");
+            args.add("name=" + name + ",file=" + file.toString().replace(",", ",,"));
+        });
+        return args;
+    }
+
+    @Override
+    public String kernelArgs() {
+        return "cloud-init=disabled qemu-agents.fastpath=1";
+    }
+
+    @Override
+    public void close() throws IOException {
+        for (Path file : items.values()) {
+            Files.deleteIfExists(file);
+        }
+        Files.deleteIfExists(dir);
+    }
+}
