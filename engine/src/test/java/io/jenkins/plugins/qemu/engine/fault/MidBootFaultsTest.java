@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
-import io.jenkins.plugins.qemu.engine.vm.FileTree;
 import io.jenkins.plugins.qemu.engine.vm.Phase;
 import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
@@ -46,12 +45,7 @@ class MidBootFaultsTest {
 
     @AfterAll
     static void stop() throws Exception {
-        if (engine != null) {
-            engine.close();
-        }
-        List<Path> left = TestImages.filesBelow(stateDir);
-        FileTree.delete(stateDir);
-        assertEquals(List.of(), left, "files left in the state directory");
+        TestImages.closeAndAssertNothingLeft(engine, stateDir);
     }
 
     @Test

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
-import io.jenkins.plugins.qemu.engine.vm.FileTree;
 import io.jenkins.plugins.qemu.engine.vm.Phase;
 import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
@@ -15,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -55,12 +53,7 @@ class RunningVmFaultsTest {
 
     @AfterAll
     static void stop() throws Exception {
-        if (engine != null) {
-            engine.close();
-        }
-        List<Path> left = TestImages.filesBelow(stateDir);
-        FileTree.delete(stateDir);
-        assertEquals(List.of(), left, "files left in the state directory");
+        TestImages.closeAndAssertNothingLeft(engine, stateDir);
     }
 
     @Test

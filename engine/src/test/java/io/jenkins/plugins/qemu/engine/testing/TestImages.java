@@ -1,8 +1,11 @@
 package io.jenkins.plugins.qemu.engine.testing;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import io.jenkins.plugins.qemu.engine.vm.FileTree;
+import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -86,6 +89,19 @@ public final class TestImages {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * Closes an engine (which destroys its VMs) and asserts that nothing is left in its state
+     * directory, which is then removed: the end of every test class that boots real guests.
+     */
+    public static void closeAndAssertNothingLeft(QemuEngine engine, Path stateDir) throws Exception {
+        if (engine != null) {
+            engine.close();
+        }
+        List<Path> left = filesBelow(stateDir);
+        FileTree.delete(stateDir);
+        assertEquals(List.of(), left, "files left in the state directory");
     }
 
     /** Every file below {@code dir}, for "nothing left behind" assertions. */

@@ -43,13 +43,8 @@ class VmLifecycleTest {
 
     @AfterAll
     static void stop() throws Exception {
-        if (engine != null) {
-            engine.close();
-        }
         // The engine's own state directory must be empty: every VM removed its folder.
-        List<Path> left = TestImages.filesBelow(stateDir);
-        io.jenkins.plugins.qemu.engine.vm.FileTree.delete(stateDir);
-        assertEquals(List.of(), left, "files left in the state directory");
+        TestImages.closeAndAssertNothingLeft(engine, stateDir);
     }
 
     private static VmSpec.Builder spec() {
