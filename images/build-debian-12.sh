@@ -44,8 +44,8 @@ readonly DEFAULT_USER=debian          # Debian's cloud.cfg default_user
 readonly MIN_MEMORY_MIB=512           # JVM of a Jenkins agent + cloud-init; 1024 recommended
 
 # Kernel command line for direct kernel boot.
-#  root=/dev/vda rw   the disk is attached as virtio-blk and has no partition table; mounting
-#                     it rw from the start avoids a remount (and an fsck, see fstab below)
+#  root=/dev/vda rw   the disk is attached as virtio-blk and has no partition table; mounted
+#                     read-write at once, never fsck'ed (fstab pass 0, see below)
 #  console=ttyS0      kernel + systemd + cloud-init output on the first serial port, so the
 #                     host can keep it with `-serial file:console.log`
 #  edd=off            skip the BIOS EDD probe in the boot stub (useless here)
@@ -60,7 +60,8 @@ readonly PACKAGES=(
     initramfs-tools zstd     # initrd, zstd-compressed (faster to unpack than gzip under TCG)
     systemd-sysv udev dbus   # init; dbus so hostnamectl (used by cloud-init) works
     cloud-init               # NoCloud seed -> user, keys, hostname, network
-    ifupdown isc-dhcp-client # network: cloud-init renders ENI, dhclient gets the slirp lease
+    ifupdown isc-dhcp-client # network: cloud-init renders ENI (static from the seed's
+                             # network-config, or DHCP as fallback); ifup applies it
     iproute2 netbase
     openssh-server
     sudo
@@ -156,7 +157,8 @@ cleanup() {
     ((rc == 0)) || log "FAILED (exit $rc); removed $WORK"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
 ROOTFS=$WORK/rootfs
 OUT=$WORK/$NAME
 mkdir -p "$OUT"
