@@ -109,6 +109,8 @@ readonly DPKG_OPTS=(
 )
 
 START=$SECONDS
+# Recorded in the manifest: scripts/host-setup.sh rebuilds a cached image built by another revision.
+SCRIPT_SHA=$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)
 log() { printf '[%s +%4ds] %s\n' "$(date +%H:%M:%S)" $((SECONDS - START)) "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
@@ -317,6 +319,20 @@ if [ "$(item sudo)" = yes ]; then
     chmod 0440 /etc/sudoers.d/90-qemu-agents
 fi
 
+# A template asked for a disk larger than the image: the overlay is bigger, the filesystem grows
+# online to fill it (the disk has no partition table, so there is nothing else to grow).
+if [ -d "$d/grow_fs" ]; then
+    resize2fs /dev/vda >/dev/null 2>&1 || echo "qemu-agents-fastpath: resize2fs /dev/vda failed" >&2
+fi
+
+# A boot that will be saved as a warm snapshot: the agent user's systemd instance is started at
+# boot and kept (linger), so it is part of the saved state and no login after a restore waits
+# for it to start.
+if grep -qw 'qemu-agents.warm=1' /proc/cmdline; then
+    mkdir -p /var/lib/systemd/linger
+    : > "/var/lib/systemd/linger/$user"
+fi
+
 # QEMU's user-mode network has fixed addresses: three ip calls instead of ifup and its hooks.
 umask 022
 ip link set lo up
@@ -349,6 +365,79 @@ ExecStart=/usr/local/lib/qemu-agents/fastpath
 WantedBy=sysinit.target
 EOF
 systemctl --root="$ROOTFS" --quiet enable qemu-agents-fastpath.service
+
+# Warm snapshots: a VM booted with qemu-agents.warm=1 is saved (RAM and devices) once and then
+# restored for every build, so each restored clone must be given an identity of its own. This
+# service waits on a virtio-serial port that only the host's QEMU process can write to (no
+# network path leads to it), and when the host sends the clone's identity it sets the clock,
+# mixes in host entropy, replaces host name, host key and authorized key, makes sshd reload its
+# host key and answers "ok" only once the reloaded sshd listens, so the host can never reach the
+# snapshot's placeholder key. The kernel's RNG is reseeded by the vmgenid device on restore.
+cat > "$ROOTFS/usr/local/lib/qemu-agents/identity" <<'EOF'
+#!/bin/bash
+# QEMU Agents warm-snapshot identity: read "key base64" lines until "end", apply, answer.
+set -euo pipefail
+port=/dev/virtio-ports/io.jenkins.qemu-agents.0
+exec 3<>"$port"
+declare -A v=()
+while IFS=' ' read -r key val <&3; do
+    [[ $key == end ]] && break
+    v[$key]=$val
+done
+dec() { printf '%s' "${v[$1]:?missing $1}" | base64 -d; }
+
+date -s "@$(dec time)" >/dev/null
+dec entropy > /dev/urandom
+
+name=$(dec hostname)
+hostname "$name"
+echo "$name" > /etc/hostname
+sed -i "s/^127\.0\.1\.1 .*/127.0.1.1 $name/" /etc/hosts
+
+user=$(dec user)
+umask 077
+dec host_key > /etc/ssh/ssh_host_ed25519_key.new
+dec host_key.pub > /etc/ssh/ssh_host_ed25519_key.pub.new
+mv -f /etc/ssh/ssh_host_ed25519_key.new /etc/ssh/ssh_host_ed25519_key
+mv -f /etc/ssh/ssh_host_ed25519_key.pub.new /etc/ssh/ssh_host_ed25519_key.pub
+dec authorized_key > "/home/$user/.ssh/authorized_keys.new"
+chown "$user:$user" "/home/$user/.ssh/authorized_keys.new"
+mv -f "/home/$user/.ssh/authorized_keys.new" "/home/$user/.ssh/authorized_keys"
+
+# sshd reloads its host keys only by re-executing itself on SIGHUP; its listening socket is new
+# afterwards, so wait for a listener on port 22 whose inode differs from the old one.
+listener() {
+    local sl local_addr rem st rest
+    while read -r sl local_addr rem st _ _ _ _ _ inode rest; do
+        if [[ $local_addr == *:0016 && $st == 0A ]]; then echo "$inode"; return; fi
+    done < /proc/net/tcp
+}
+old=$(listener)
+kill -HUP "$(cat /run/sshd.pid)"
+for ((i = 0; i < 200; i++)); do
+    new=$(listener)
+    [[ -n $new && $new != "$old" ]] && break
+    sleep 0.05
+done
+[[ -n $new && $new != "$old" ]] || { echo "error sshd did not come back" >&3; exit 1; }
+echo "ok $name" >&3
+EOF
+chmod 0755 "$ROOTFS/usr/local/lib/qemu-agents/identity"
+cat > "$ROOTFS/etc/systemd/system/qemu-agents-identity.service" <<'EOF'
+[Unit]
+Description=QEMU Agents identity for a restored warm snapshot (virtio-serial)
+ConditionKernelCommandLine=qemu-agents.warm=1
+BindsTo=dev-virtio\x2dports-io.jenkins.qemu\x2dagents.0.device
+After=dev-virtio\x2dports-io.jenkins.qemu\x2dagents.0.device ssh.service qemu-agents-fastpath.service
+
+[Service]
+Type=simple
+ExecStart=/usr/local/lib/qemu-agents/identity
+
+[Install]
+WantedBy=multi-user.target
+EOF
+systemctl --root="$ROOTFS" --quiet enable qemu-agents-identity.service
 
 # Kernel and initrd for direct kernel boot.
 kver=$(ls "$ROOTFS/boot" | sed -n 's/^vmlinuz-//p' | sort -V | tail -n1)
@@ -387,6 +476,8 @@ cat > "$OUT/manifest.json" <<EOF
   "defaultUser": "$DEFAULT_USER",
   "cloudInit": true,
   "fastPath": "fw_cfg-1",
+  "warmStart": "virtio-serial-1",
+  "buildScriptSha256": "$SCRIPT_SHA",
   "minMemoryMiB": $MIN_MEMORY_MIB,
   "sha256": "$sha",
   "virtualSize": $vsize,
