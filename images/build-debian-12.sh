@@ -379,10 +379,18 @@ cat > "$ROOTFS/usr/local/lib/qemu-agents/identity" <<'EOF'
 set -euo pipefail
 port=/dev/virtio-ports/io.jenkins.qemu-agents.0
 exec 3<>"$port"
+# A read returns end-of-file at once while no host is connected to the port (so it cannot
+# simply block until the restore), and poll(2) reports a hang-up then; so try again every 50 ms,
+# sleeping with read's timeout on a pipe nobody writes to, which costs no fork.
+exec {sleeper}<> <(:)
 declare -A v=()
-while IFS=' ' read -r key val <&3; do
-    [[ $key == end ]] && break
-    v[$key]=$val
+done=0
+while ((!done)); do
+    if IFS=' ' read -r key val <&3; then
+        if [[ $key == end ]]; then done=1; else v[$key]=$val; fi
+    else
+        read -r -t 0.05 -u "$sleeper" _ || true
+    fi
 done
 dec() { printf '%s' "${v[$1]:?missing $1}" | base64 -d; }
 
@@ -413,7 +421,7 @@ listener() {
     done < /proc/net/tcp
 }
 old=$(listener)
-kill -HUP "$(cat /run/sshd.pid)"
+kill -HUP "$(< /run/sshd.pid)"
 for ((i = 0; i < 200; i++)); do
     new=$(listener)
     [[ -n $new && $new != "$old" ]] && break

@@ -96,23 +96,52 @@ public final class BootBenchmark {
 
     /** {@code runs} engine boots one after the other. */
     public List<Sample> sequential(int runs) {
+        return sequential("sequential", runs, false);
+    }
+
+    /** {@code runs} restores from the template's warm snapshot, one after the other. */
+    public List<Sample> restores(int runs) {
+        return sequential("restore", runs, true);
+    }
+
+    private List<Sample> sequential(String config, int runs, boolean warm) {
         List<Sample> out = new ArrayList<>();
         for (int i = 0; i < runs; i++) {
-            out.add(engineOnce("sequential", i));
-            log.accept("sequential #" + i + ": " + describe(out.get(i)));
+            out.add(engineOnce(config, i, warm));
+            log.accept(config + " #" + i + ": " + describe(out.get(i)));
         }
         return out;
     }
 
+    /**
+     * Builds (or finds current) the template's warm snapshot before restores are measured; the
+     * build is a one-off per template, reported on its own and not mixed into the samples.
+     */
+    public double prepareWarmSnapshot() throws IOException, InterruptedException {
+        long start = System.nanoTime();
+        engine.prepareWarmSnapshot(template.toBuilder().warmStart(true).build());
+        double s = (System.nanoTime() - start) / 1e9;
+        log.accept(String.format("warm snapshot ready after %.1fs", s));
+        return s;
+    }
+
     /** {@code k} engine boots started at the same moment. */
     public List<Sample> concurrent(int k) throws InterruptedException {
-        String config = "concurrent-" + k;
+        return concurrent("concurrent-" + k, k, false);
+    }
+
+    /** {@code k} restores from the same warm snapshot started at the same moment. */
+    public List<Sample> concurrentRestores(int k) throws InterruptedException {
+        return concurrent("restore-concurrent-" + k, k, true);
+    }
+
+    private List<Sample> concurrent(String config, int k, boolean warm) throws InterruptedException {
         ExecutorService pool = Executors.newFixedThreadPool(k);
         try {
             List<Future<Sample>> futures = new ArrayList<>();
             for (int i = 0; i < k; i++) {
                 int index = i;
-                futures.add(pool.submit(() -> engineOnce(config, index)));
+                futures.add(pool.submit(() -> engineOnce(config, index, warm)));
             }
             List<Sample> out = new ArrayList<>();
             for (Future<Sample> f : futures) {
@@ -129,17 +158,21 @@ public final class BootBenchmark {
         }
     }
 
-    private Sample engineOnce(String config, int index) {
-        VmSpec spec = template.toBuilder().vmId(VmSpec.newVmId()).hostname(null).build();
+    private Sample engineOnce(String config, int index, boolean warm) {
+        VmSpec spec = template.toBuilder().vmId(VmSpec.newVmId()).hostname(null).warmStart(warm).build();
         long start = System.nanoTime();
         Vm vm = engine.create(spec, line -> { });
         try (ConsoleMarks marks = new ConsoleMarks(vm::consoleFile, start, scheduler)) {
             vm.boot();
             double online = (System.nanoTime() - start) / 1e9;
+            if (warm && !vm.restored()) {
+                vm.destroy();
+                return Sample.failed(config, index, "booted cold instead of restoring: " + vm.coldBootReason());
+            }
             long rss = rssKiB(vm.pid());
             // cloud-init keeps working after sshd answers; wait (bounded) to report when it is done.
             long until = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-            while (!marks.cloudInitSeen() && System.nanoTime() < until && vm.isAlive()) {
+            while (vm.usedCloudInit() && !marks.cloudInitSeen() && System.nanoTime() < until && vm.isAlive()) {
                 Thread.sleep(50);
             }
             long overlay = sizeOf(vm.stateDir().resolve("overlay.qcow2"));

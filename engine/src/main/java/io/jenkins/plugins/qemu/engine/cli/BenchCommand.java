@@ -27,6 +27,8 @@ final class BenchCommand {
     private int runs = 3;
     private int baselineRuns = 3;
     private final List<Integer> concurrency = new ArrayList<>(List.of(2, 4));
+    private int restoreRuns = 3;
+    private final List<Integer> restoreConcurrency = new ArrayList<>(List.of(4));
     private Path outDir = Path.of("target", "bench");
     private Path baselineScript = Path.of("bench", "baseline.sh");
     private int cpus = 1;
@@ -51,6 +53,15 @@ final class BenchCommand {
                     for (String k : v.split(",")) {
                         if (!k.isBlank()) {
                             concurrency.add(count("--concurrency", k.trim(), 1));
+                        }
+                    }
+                    break;
+                case "--restore-runs": restoreRuns = count("--restore-runs", v, 0); break;
+                case "--restore-concurrency":
+                    restoreConcurrency.clear();
+                    for (String k : v.split(",")) {
+                        if (!k.isBlank()) {
+                            restoreConcurrency.add(count("--restore-concurrency", k.trim(), 1));
                         }
                     }
                     break;
@@ -91,6 +102,13 @@ final class BenchCommand {
                 report.add(bench.sequential(runs));
                 for (int k : concurrency) {
                     report.add(bench.concurrent(k));
+                }
+                if (restoreRuns > 0 || !restoreConcurrency.isEmpty()) {
+                    report.snapshotBuild(bench.prepareWarmSnapshot());
+                    report.add(bench.restores(restoreRuns));
+                    for (int k : restoreConcurrency) {
+                        report.add(bench.concurrentRestores(k));
+                    }
                 }
             } finally {
                 bench.close();

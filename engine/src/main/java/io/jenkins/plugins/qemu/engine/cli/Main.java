@@ -62,12 +62,14 @@ public final class Main {
         return String.join("\n",
                 "usage: qemu-agents run --image NAME [--cpus N] [--memory SIZE] [--timeout DUR] [--machine TYPE]",
                 "                       [--accel auto|kvm|tcg] [--user NAME] [--images-dir DIR] [--state-dir DIR]",
-                "                       [--keep-console] -- COMMAND...",
+                "                       [--keep-console] [--warm] -- COMMAND...",
                 "  Boots a throw-away VM from the catalog image NAME, runs COMMAND in it over SSH,",
                 "  prints its output, destroys the VM and exits with COMMAND's exit code.",
+                "  --warm restores the VM from the template's warm snapshot (built first if missing or stale).",
                 "  Phase timings go to stderr.",
                 "usage: qemu-agents bench [--image NAME] [--runs N] [--baseline-runs N] [--concurrency 2,4]",
                 "                         [--cpus N] [--memory SIZE] [--out DIR] [--baseline-script FILE]",
+                "                         [--restore-runs N] [--restore-concurrency 4]",
                 "  Measures time-to-online of the engine against bench/baseline.sh on the same image.",
                 ReapCommand.usage());
     }

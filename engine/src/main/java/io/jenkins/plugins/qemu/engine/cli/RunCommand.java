@@ -52,6 +52,10 @@ final class RunCommand {
                     b.keepConsole(true);
                     continue;
                 }
+                if (a.equals("--warm")) {
+                    b.warmStart(true);
+                    continue;
+                }
                 if (!a.startsWith("--") || i + 1 >= args.size()) {
                     throw new InvalidInputException("argument", a, "is not understood (options take a value; the command follows '--')");
                 }
@@ -96,6 +100,17 @@ final class RunCommand {
             try {
                 Vm vm;
                 try {
+                    if (options.spec().warmStart()) {
+                        // A CLI run ends with its command, so a snapshot built in the background would
+                        // die with it; build it now (once per template) and restore from it.
+                        Instant t = Instant.now();
+                        try {
+                            engine.prepareWarmSnapshot(options.spec());
+                            err.println("qemu-agents: warm snapshot ready after " + PhaseTimings.millis(Duration.between(t, Instant.now())));
+                        } catch (IOException e) {
+                            err.println("qemu-agents: no warm snapshot (" + e.getMessage() + "); booting cold");
+                        }
+                    }
                     vm = engine.boot(options.spec(), err::println);
                 } catch (VmBootException e) {
                     err.println("qemu-agents: " + e.getMessage());

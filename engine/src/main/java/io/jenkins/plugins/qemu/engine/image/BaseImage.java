@@ -8,7 +8,9 @@ import java.util.Optional;
  * backed by, and, where the image boots that way, the kernel, initrd and command line for direct
  * kernel boot (which skips firmware and the boot loader). Paths are absolute and have already
  * been checked to lie inside the catalog directory. {@code fastPath} says the image carries the
- * unit that takes the VM's identity from fw_cfg, so cloud-init can be skipped at boot.
+ * unit that takes the VM's identity from fw_cfg, so cloud-init can be skipped at boot;
+ * {@code warmStart} says it also carries the service that gives a restored warm snapshot its new
+ * identity over virtio-serial, so VMs of this image can be restored instead of booted.
  */
 public record BaseImage(
         String name,
@@ -19,12 +21,24 @@ public record BaseImage(
         String append,
         String defaultUser,
         boolean cloudInit,
-        boolean fastPath) {
+        boolean fastPath,
+        boolean warmStart) {
 
     /** An image without our fast-path boot unit. */
     public BaseImage(String name, Path disk, String format, Path kernel, Path initrd, String append, String defaultUser,
             boolean cloudInit) {
-        this(name, disk, format, kernel, initrd, append, defaultUser, cloudInit, false);
+        this(name, disk, format, kernel, initrd, append, defaultUser, cloudInit, false, false);
+    }
+
+    /** An image whose fast-path unit may be present, without the warm-snapshot service. */
+    public BaseImage(String name, Path disk, String format, Path kernel, Path initrd, String append, String defaultUser,
+            boolean cloudInit, boolean fastPath) {
+        this(name, disk, format, kernel, initrd, append, defaultUser, cloudInit, fastPath, false);
+    }
+
+    /** The same image booted from another disk, e.g. a warm snapshot's frozen layer on top of it. */
+    public BaseImage withDisk(Path otherDisk, String otherFormat) {
+        return new BaseImage(name, otherDisk, otherFormat, kernel, initrd, append, defaultUser, cloudInit, fastPath, warmStart);
     }
 
     public Optional<Path> kernelPath() {

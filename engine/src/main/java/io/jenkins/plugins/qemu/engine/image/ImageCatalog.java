@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jenkins.plugins.qemu.engine.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.seed.CloneIdentity;
 import io.jenkins.plugins.qemu.engine.seed.FwCfgIdentity;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -108,7 +109,9 @@ public final class ImageCatalog {
                 text(m, "defaultUser", null),
                 !m.has("cloudInit") || m.get("cloudInit").asBoolean(true),
                 // Only with a kernel can we add the command-line switch the fast path needs.
-                kernel != null && FwCfgIdentity.MANIFEST_VALUE.equals(text(m, "fastPath", null)));
+                kernel != null && FwCfgIdentity.MANIFEST_VALUE.equals(text(m, "fastPath", null)),
+                kernel != null && FwCfgIdentity.MANIFEST_VALUE.equals(text(m, "fastPath", null))
+                        && CloneIdentity.MANIFEST_VALUE.equals(text(m, "warmStart", null)));
     }
 
     private static String text(JsonNode m, String field, String fallback) {

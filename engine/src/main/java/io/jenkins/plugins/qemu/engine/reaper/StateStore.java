@@ -29,6 +29,8 @@ public final class StateStore {
     public static final String RECORD = "state.json";
     /** Kept consoles live here; it is never a VM. */
     public static final String CONSOLES = "consoles";
+    /** Warm snapshots live here (see the snapshot package); it is never a VM. */
+    public static final String SNAPSHOTS = io.jenkins.plugins.qemu.engine.snapshot.SnapshotStore.DIR;
     private static final String TEMP = ".state.json.tmp";
 
     private final Path stateDir;
@@ -91,7 +93,8 @@ public final class StateStore {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(stateDir)) {
             for (Path p : s) {
                 String name = p.getFileName().toString();
-                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) && !name.equals(CONSOLES) && !name.startsWith("accel-probe")) {
+                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) && !name.equals(CONSOLES) && !name.equals(SNAPSHOTS)
+                        && !name.startsWith("accel-probe")) {
                     dirs.add(p);
                 }
             }

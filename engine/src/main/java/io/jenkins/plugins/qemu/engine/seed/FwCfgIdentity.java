@@ -25,6 +25,8 @@ public final class FwCfgIdentity implements GuestIdentity {
     public static final String PREFIX = "opt/io.jenkins.qemu-agents/";
     /** The manifest value that says an image carries the unit reading these items. */
     public static final String MANIFEST_VALUE = "fw_cfg-1";
+    /** Switches cloud-init off and the image's fast-path unit on. */
+    public static final String KERNEL_ARGS = "cloud-init=disabled qemu-agents.fastpath=1";
 
     private final Path dir;
     private final Map<String, Path> items;
@@ -72,7 +74,7 @@ public final class FwCfgIdentity implements GuestIdentity {
 
     @Override
     public String kernelArgs() {
-        return "cloud-init=disabled qemu-agents.fastpath=1";
+        return KERNEL_ARGS;
     }
 
     @Override

@@ -28,12 +28,12 @@ public record EngineConfig(Path imagesDir, Path stateDir, Path qemuBinary, Path 
         if (ownerId == null || !ownerId.matches("[A-Za-z0-9._-]{1,64}")) {
             throw new InvalidInputException("ownerId", ownerId, "must be 1-64 letters, digits, '.', '_' or '-'");
         }
-        // The longest per-VM path we create is <stateDir>/<vmId>/qmp.sock; check it now rather than
-        // failing on the first boot with an obscure bind error.
-        int longest = stateDir.toString().length() + 1 + 13 + 1 + "qmp.sock".length();
+        // The longest per-VM socket we create is <stateDir>/<vmId>/migrate.sock (a warm snapshot's
+        // save); check it now rather than failing on the first boot with an obscure bind error.
+        int longest = stateDir.toString().length() + 1 + 13 + 1 + "migrate.sock".length();
         if (longest > MAX_SOCKET_PATH) {
             throw new InvalidInputException("stateDir", stateDir,
-                    "is too long: QMP sockets below it would be " + longest + " bytes, over the Unix limit of "
+                    "is too long: QEMU's sockets below it would be " + longest + " bytes, over the Unix limit of "
                             + MAX_SOCKET_PATH + "; choose a shorter directory (e.g. /var/lib/qemu-agents)");
         }
     }
@@ -52,6 +52,10 @@ public record EngineConfig(Path imagesDir, Path stateDir, Path qemuBinary, Path 
 
     public EngineConfig withStateDir(Path dir) {
         return new EngineConfig(imagesDir, dir, qemuBinary, qemuImgBinary, ownerId, sshRetryPause);
+    }
+
+    public EngineConfig withImagesDir(Path dir) {
+        return new EngineConfig(dir, stateDir, qemuBinary, qemuImgBinary, ownerId, sshRetryPause);
     }
 
     public EngineConfig withQemuBinary(Path binary) {

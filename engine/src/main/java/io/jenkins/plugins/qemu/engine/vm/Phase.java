@@ -11,6 +11,8 @@ public enum Phase {
     QEMU_START("starting QEMU"),
     QMP("connecting to QMP"),
     PORT("reading the forwarded SSH port"),
+    RESTORE("restoring the warm snapshot"),
+    IDENTITY("giving the restored clone its identity"),
     FIRST_CONSOLE("waiting for the first console output"),
     SSH("waiting for an SSH login"),
     RUNNING("running"),

@@ -16,8 +16,9 @@ public final class PhaseTimings implements Serializable {
 
     private final EnumMap<Phase, Duration> durations = new EnumMap<>(Phase.class);
 
+    /** Adds up: a restore that failed and the cold boot after it both count towards time-to-online. */
     synchronized void record(Phase phase, Duration d) {
-        durations.put(phase, d);
+        durations.merge(phase, d, Duration::plus);
     }
 
     public synchronized Map<Phase, Duration> asMap() {

@@ -1,7 +1,9 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
+import io.jenkins.plugins.qemu.engine.seed.CloneIdentity;
 import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
+import io.jenkins.plugins.qemu.engine.seed.FwCfgIdentity;
 import io.jenkins.plugins.qemu.engine.seed.GuestIdentity;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,13 +16,31 @@ import java.util.List;
  * the console to a file and QMP on an owner-only Unix socket.
  */
 public final class QemuCommand {
+    /** Tells the image's units that this boot will be saved as a warm snapshot. */
+    public static final String WARM_KERNEL_ARG = "qemu-agents.warm=1";
+
     private QemuCommand() {}
 
     /** The per-VM files QEMU is pointed at. */
     public record Files(Path overlay, Path console, Path qmpSocket) {}
 
+    /**
+     * The extra device model of a VM that is saved as, or restored from, a warm snapshot: a
+     * virtio-serial port for the clone's identity (host end: a Unix socket in the VM's owner-only
+     * folder) and a VM generation id, which makes the guest kernel reseed its RNG on restore.
+     * Both the saved and the restoring QEMU must have exactly these devices.
+     */
+    public record Warm(Path identitySocket, boolean restore) {}
+
     public static List<String> build(Path qemu, VmSpec spec, BaseImage image, AccelDecision accel, Files files,
             GuestIdentity identity, boolean sandbox) {
+        return build(qemu, spec, image, accel, files, identity, sandbox, null);
+    }
+
+    /** With {@code warm} set: see {@link Warm}; a restore takes the identity from the port, not from {@code identity}. */
+    public static List<String> build(Path qemu, VmSpec spec, BaseImage image, AccelDecision accel, Files files,
+            GuestIdentity identity, boolean sandbox, Warm warm) {
+        boolean restore = warm != null && warm.restore();
         List<String> a = new ArrayList<>();
         a.add(qemu.toString());
         // The VM id on the command line is one of the proofs of ownership the reaper relies on.
@@ -46,7 +66,8 @@ public final class QemuCommand {
             a.add(i.toString());
         });
         if (image.kernel() != null) {
-            String append = (image.kernelAppend().orElse("") + " " + identity.kernelArgs()).strip();
+            String identityArgs = restore ? FwCfgIdentity.KERNEL_ARGS : identity.kernelArgs();
+            String append = (image.kernelAppend().orElse("") + " " + identityArgs + (warm != null ? " " + WARM_KERNEL_ARG : "")).strip();
             if (!append.isEmpty()) {
                 a.add("-append");
                 a.add(append);
@@ -57,7 +78,9 @@ public final class QemuCommand {
         a.add("file=" + escape(files.overlay()) + ",if=none,id=disk0,format=qcow2,cache=unsafe,discard=unmap");
         a.add("-device");
         a.add("virtio-blk-pci,drive=disk0");
-        a.addAll(identity.qemuArgs());
+        if (!restore) {
+            a.addAll(identity.qemuArgs());
+        }
         // Port 0: QEMU binds a free port itself, so concurrent VMs never race for one; 127.0.0.1 only.
         a.add("-netdev");
         a.add("user,id=net0,hostfwd=tcp:127.0.0.1:0-:22");
@@ -69,6 +92,22 @@ public final class QemuCommand {
         a.add("file,id=console0,path=" + escape(files.console()));
         a.add("-serial");
         a.add("chardev:console0");
+        if (warm != null) {
+            a.add("-device");
+            a.add("virtio-serial-pci,id=vser0");
+            a.add("-chardev");
+            a.add("socket,id=ident0,path=" + escape(warm.identitySocket()) + ",server=on,wait=off");
+            a.add("-device");
+            a.add("virtserialport,bus=vser0.0,chardev=ident0,name=" + CloneIdentity.PORT_NAME);
+            a.add("-device");
+            a.add("vmgenid,guid=auto");
+        }
+        if (restore) {
+            // Paused after loading, so the forwarded port is known before the guest runs a single instruction.
+            a.add("-S");
+            a.add("-incoming");
+            a.add("fd:0");
+        }
         a.add("-qmp");
         a.add("unix:" + escape(files.qmpSocket()) + ",server=on,wait=off");
         if (sandbox) {

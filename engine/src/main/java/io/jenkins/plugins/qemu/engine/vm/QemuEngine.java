@@ -1,5 +1,6 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
+import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
 import io.jenkins.plugins.qemu.engine.image.QemuImg;
 import io.jenkins.plugins.qemu.engine.qmp.QmpReactor;
@@ -9,6 +10,8 @@ import io.jenkins.plugins.qemu.engine.reaper.ProcFs;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport;
 import io.jenkins.plugins.qemu.engine.reaper.Reaper;
 import io.jenkins.plugins.qemu.engine.reaper.StateStore;
+import io.jenkins.plugins.qemu.engine.snapshot.Snapshot;
+import io.jenkins.plugins.qemu.engine.snapshot.SnapshotStore;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import java.io.IOException;
 import java.io.InputStream;
@@ -48,6 +51,7 @@ public final class QemuEngine implements AutoCloseable {
     private final Set<Vm> vms = ConcurrentHashMap.newKeySet();
     private final Reaper reaper;
     private final ReapReport startupReap;
+    private final WarmStarts warm;
     private final PeriodicReaper backgroundReap;
     private final ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "qemu-agents-housekeeping");
@@ -64,6 +68,7 @@ public final class QemuEngine implements AutoCloseable {
         } catch (IOException e) {
             throw new IOException("the state directory " + config.stateDir() + " is not usable: " + e, e);
         }
+        String qemuVersion = qemuVersion(config.qemuBinary());
         QmpReactor reactor = new QmpReactor("qemu-agents-qmp");
         GuestSsh ssh = null;
         ProcessSpawner spawner = null;
@@ -86,6 +91,11 @@ public final class QemuEngine implements AutoCloseable {
             }
             throw e;
         }
+        this.warm = new WarmStarts(new SnapshotStore(config.stateDir()), qemuVersion, (spec, prep) -> {
+            Vm vm = new Vm(spec, ctx, line -> { }, vms::remove, warmStarts(), prep);
+            vms.add(vm);
+            return vm;
+        });
         this.reaper = new Reaper(config);
         this.startupReap = reapAtStart();
         // Other engines (CLI runs, another controller) may die while this one lives; their VMs are
@@ -161,9 +171,32 @@ public final class QemuEngine implements AutoCloseable {
         return ctx.catalog();
     }
 
+    /** The accelerator a VM of {@code spec} on {@code image} gets (probed once per engine). */
+    AccelDecision accelerator(VmSpec spec, BaseImage image) throws IOException {
+        return ctx.probe().decide(spec.accel(), image);
+    }
+
+    WarmStarts warmStarts() {
+        return warm;
+    }
+
+    /** Where warm snapshots are kept (below the state directory). */
+    public SnapshotStore snapshots() {
+        return warm.store();
+    }
+
+    /**
+     * Builds the warm snapshot a spec with {@link VmSpec#warmStart()} would be restored from, if it
+     * is missing or stale, and waits for it: for benchmarks, tests and "prepare on save". Without
+     * this the first boot of a template builds it in the background and boots cold meanwhile.
+     */
+    public Snapshot prepareWarmSnapshot(VmSpec spec) throws IOException, InterruptedException {
+        return warm.ensure(spec);
+    }
+
     /** A VM not yet booted: call {@link Vm#boot()}; {@link Vm#destroy()} may cancel it from any thread. */
     public Vm create(VmSpec spec, Consumer<String> progress) {
-        Vm vm = new Vm(spec, ctx, progress, vms::remove);
+        Vm vm = new Vm(spec, ctx, progress, vms::remove, warm, false);
         vms.add(vm);
         return vm;
     }
@@ -186,6 +219,15 @@ public final class QemuEngine implements AutoCloseable {
         for (Vm vm : vms()) {
             vm.destroy();
         }
+        try {
+            warm.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        // A build that was running has destroyed its VM by now; any left are destroyed here.
+        for (Vm vm : vms()) {
+            vm.destroy();
+        }
         // Only now: ending the spawner thread SIGKILLs every QEMU it started.
         closeSpawner(ctx.spawner());
         try {
@@ -200,6 +242,21 @@ public final class QemuEngine implements AutoCloseable {
             spawner.close();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A warm snapshot is only valid for the QEMU that saved it; its version is part of the snapshot's key. */
+    private static String qemuVersion(Path qemu) throws IOException {
+        Process p = new ProcessBuilder(qemu.toString(), "-version").redirectErrorStream(true).start();
+        try (InputStream in = p.getInputStream()) {
+            String out = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
+            p.waitFor(10, TimeUnit.SECONDS);
+            return out.isEmpty() ? "unknown" : out.lines().findFirst().orElse("unknown");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while asking " + qemu + " for its version", e);
+        } finally {
+            p.destroyForcibly();
         }
     }
 

@@ -8,12 +8,15 @@ import io.jenkins.plugins.qemu.engine.qmp.QmpClient;
 import io.jenkins.plugins.qemu.engine.reaper.ProcessStat;
 import io.jenkins.plugins.qemu.engine.reaper.StateStore;
 import io.jenkins.plugins.qemu.engine.reaper.VmRecord;
+import io.jenkins.plugins.qemu.engine.seed.CloneIdentity;
 import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
+import io.jenkins.plugins.qemu.engine.snapshot.Snapshot;
 import io.jenkins.plugins.qemu.engine.seed.FwCfgIdentity;
 import io.jenkins.plugins.qemu.engine.seed.GuestIdentity;
 import io.jenkins.plugins.qemu.engine.seed.SeedIso;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -42,6 +45,10 @@ import java.util.logging.Logger;
 public final class Vm implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Vm.class.getName());
     private static final int TAIL_LINES = 25;
+    static final String IDENTITY_SOCKET = "ident.sock";
+    private static final Duration RESTORE_BUDGET = Duration.ofMinutes(2);
+    private static final Duration SETTLE = Duration.ofSeconds(1);
+    private static final long MIGRATION_BANDWIDTH = 64L << 30;
 
     private final VmSpec spec;
     private final EngineContext ctx;
@@ -71,8 +78,21 @@ public final class Vm implements AutoCloseable {
     /** Only a folder this VM created is deleted by it: a clashing VM id must not remove another VM's files. */
     private volatile boolean dirCreated;
     private VmRecord record; // guarded by lock
+    /** Set for the one boot per template that is saved as its warm snapshot. */
+    private final boolean warmPrep;
+    private final WarmStarts warm;
+    private volatile BaseImage baseImage;
+    private volatile Snapshot restoredFrom;
+    private volatile String coldReason;
+    private volatile boolean cloudInit;
 
     Vm(VmSpec spec, EngineContext ctx, Consumer<String> progress, Consumer<Vm> onDestroyed) {
+        this(spec, ctx, progress, onDestroyed, null, false);
+    }
+
+    Vm(VmSpec spec, EngineContext ctx, Consumer<String> progress, Consumer<Vm> onDestroyed, WarmStarts warm, boolean warmPrep) {
+        this.warm = warm;
+        this.warmPrep = warmPrep;
         this.onDestroyed = onDestroyed;
         this.spec = spec;
         this.ctx = ctx;
@@ -87,6 +107,22 @@ public final class Vm implements AutoCloseable {
     public Path stateDir() { return dir; }
     public Path consoleFile() { return keptConsole != null ? keptConsole : dir.resolve("console.log"); }
     public AccelDecision accelerator() { return accel; }
+    /** The base image as resolved at boot. */
+    public BaseImage baseImage() { return baseImage; }
+    /** Whether this VM was restored from a warm snapshot rather than booted. */
+    public boolean restored() { return restoredFrom != null; }
+    /** Whether the guest was configured by cloud-init from a seed (not by the fast path or a restore). */
+    public boolean usedCloudInit() { return cloudInit; }
+    /** Why a VM that asked for a warm start was booted cold; null if it was not. */
+    public String coldBootReason() { return coldReason; }
+
+    Path identitySocket() {
+        return dir.resolve(IDENTITY_SOCKET);
+    }
+
+    private static Instant earliest(Instant a, Instant b) {
+        return a.isBefore(b) ? a : b;
+    }
 
     /** The forwarded SSH port on 127.0.0.1, once known. */
     public int sshPort() {
@@ -137,72 +173,38 @@ public final class Vm implements AutoCloseable {
         Instant start = Instant.now();
         Instant deadline = start.plus(spec.bootTimeout());
         try {
-            BaseImage image;
             begin(Phase.PREPARE);
             Instant t = Instant.now();
             Path socket = dir.resolve("qmp.sock");
-            Path console = dir.resolve("console.log");
-            checkSocketPath(socket);
+            // The longest of the VM's socket names decides (QMP, identity port, snapshot migration).
+            checkSocketPath(dir.resolve("migrate.sock"));
             createDirectory();
             // Written before QEMU exists, so a JVM that dies from here on leaves a record the reaper finds.
-            writeRecord(VmRecord.create(id(), ctx.owner(), socket, dir.resolve("overlay.qcow2"), dir.resolve("seed.iso"), console,
-                    Instant.now()));
-            image = ctx.catalog().resolve(spec.image());
+            writeRecord(VmRecord.create(id(), ctx.owner(), socket, dir.resolve("overlay.qcow2"), dir.resolve("seed.iso"),
+                    dir.resolve("console.log"), Instant.now()));
+            BaseImage image = ctx.catalog().resolve(spec.image());
+            baseImage = image;
             accel = ctx.probe().decide(spec.accel(), image);
-            t = end(Phase.PREPARE, t);
+            end(Phase.PREPARE, t);
 
-            begin(Phase.OVERLAY);
-            Overlay o = Overlay.create(ctx.qemuImg(), image, dir.resolve("overlay.qcow2"));
-            register(() -> overlay = o, o);
-            t = end(Phase.OVERLAY, t);
-
-            begin(Phase.SEED);
-            clientKey = SshKeyPair.generate("qemu-agents@" + id());
-            hostKey = SshKeyPair.generate("root@" + spec.hostname());
-            GuestIdentity s = identity(image);
-            register(() -> seed = s, s);
-            t = end(Phase.SEED, t);
-
-            begin(Phase.QEMU_START);
-            if (!Files.isExecutable(ctx.config().qemuBinary())) {
-                throw new IOException("QEMU binary " + ctx.config().qemuBinary() + " is missing or not executable");
-            }
-            List<String> argv = QemuCommand.build(ctx.config().qemuBinary(), spec, image, accel,
-                    new QemuCommand.Files(o.file(), console, socket), s, ctx.sandbox());
-            LOG.fine(() -> "[" + id() + "] " + String.join(" ", argv));
-            VmProcess p = VmProcess.start(argv, dir.resolve("qemu.stderr"), ctx.spawner());
-            register(() -> process = p, p);
-            long startTime = ctx.proc().stat(p.pid()).map(ProcessStat::startTime).orElse(0L);
-            writeRecord(currentRecord().withQemu(p.pid(), startTime));
-            Instant qemuStart = Instant.now();
-            t = end(Phase.QEMU_START, t);
-
-            begin(Phase.QMP);
-            awaitSocket(p, socket, deadline);
-            QmpClient q = QmpClient.connect(socket, remaining(deadline, Duration.ofSeconds(10)), ctx.reactor());
-            register(() -> qmp = q, q);
-            t = end(Phase.QMP, t);
-
-            begin(Phase.PORT);
-            JsonNode usernet = q.execute("human-monitor-command", Map.of("command-line", "info usernet"), Duration.ofSeconds(10));
-            OptionalInt port = ForwardedPort.parse(usernet.asText(), 22);
-            if (port.isEmpty()) {
-                throw new IOException("QEMU reported no forwarded port for guest port 22: " + usernet.asText().strip());
-            }
-            sshPort = port.getAsInt();
-            writeRecord(currentRecord().withSshPort(sshPort));
-            t = end(Phase.PORT, t);
-
-            begin(Phase.SSH);
-            AtomicBoolean consoleSeen = new AtomicBoolean();
-            ctx.ssh().awaitLogin(sshTarget(), deadline, ctx.config().sshRetryPause(), () -> {
-                if (!consoleSeen.get() && sizeOf(console) > 0) {
-                    consoleSeen.set(true);
-                    timings.record(Phase.FIRST_CONSOLE, Duration.between(qemuStart, Instant.now()));
+            boolean online = false;
+            if (!warmPrep && spec.warmStart() && warm != null) {
+                WarmStarts.Choice choice = warm.choose(spec, image, accel);
+                if (choice.snapshot() != null) {
+                    online = tryRestore(image, choice.snapshot(), deadline);
+                } else {
+                    coldReason = choice.reason();
+                    String line = "[" + id() + "] cold boot: " + choice.reason();
+                    LOG.info(line);
+                    progress.accept(line);
+                    if (choice.buildable()) {
+                        warm.buildLater(spec);
+                    }
                 }
-                return cancelled || !p.isAlive();
-            });
-            end(Phase.SSH, t);
+            }
+            if (!online) {
+                coldBoot(image, deadline);
+            }
             synchronized (lock) {
                 // A destroy that began during the last SSH attempt wins; never report it as running.
                 if (destroyStarted.get()) {
@@ -211,7 +213,8 @@ public final class Vm implements AutoCloseable {
                 phase = Phase.RUNNING;
             }
             String line = "[" + id() + "] online on 127.0.0.1:" + sshPort + " in " + PhaseTimings.millis(timings.timeToOnline())
-                    + " (" + accel.accel() + "; " + timings + ")";
+                    + " (" + (restoredFrom != null ? "restored from warm snapshot " + restoredFrom.key().slot() + ", " : "cold boot, ")
+                    + accel.accel() + "; " + timings + ")";
             LOG.info(line);
             progress.accept(line);
         } catch (Exception e) {
@@ -232,6 +235,241 @@ public final class Vm implements AutoCloseable {
     }
 
     /**
+     * Restores {@code snapshot}; on failure releases what the attempt made, discards the snapshot
+     * (a rebuild is queued) and returns false so the caller boots cold. A cancel is not a failure
+     * of the snapshot and is passed on.
+     */
+    private boolean tryRestore(BaseImage image, Snapshot snapshot, Instant deadline) throws Exception {
+        // Leave the cold boot most of the budget: a restore that has not worked by then will not.
+        Instant restoreDeadline = earliest(deadline, Instant.now().plus(RESTORE_BUDGET));
+        try {
+            restore(image, snapshot, restoreDeadline);
+            restoredFrom = snapshot;
+            return true;
+        } catch (Exception e) {
+            if (cancelled || e instanceof InterruptedException) {
+                throw e;
+            }
+            String why = "while " + bootPhase.description() + ": " + reason(e, restoreDeadline);
+            String stderr = Tail.of(dir.resolve("qemu.stderr"), 5).strip();
+            if (!stderr.isEmpty()) {
+                why += " (QEMU: " + stderr.replace('\n', ' ') + ")";
+            }
+            coldReason = "restore failed " + why;
+            String line = "[" + id() + "] warm snapshot " + snapshot.key().slot() + " did not restore " + why + "; falling back to a cold boot";
+            LOG.warning(line);
+            progress.accept(line);
+            releaseAttempt();
+            warm.restoreFailed(snapshot, why, spec);
+            return false;
+        }
+    }
+
+    private void coldBoot(BaseImage image, Instant deadline) throws Exception {
+        Path console = dir.resolve("console.log");
+        begin(Phase.OVERLAY);
+        Instant t = Instant.now();
+        Overlay o = Overlay.create(ctx.qemuImg(), image, dir.resolve("overlay.qcow2"));
+        register(() -> overlay = o, o);
+        t = end(Phase.OVERLAY, t);
+
+        begin(Phase.SEED);
+        clientKey = SshKeyPair.generate("qemu-agents@" + id());
+        hostKey = SshKeyPair.generate("root@" + spec.hostname());
+        GuestIdentity s = identity(image);
+        register(() -> seed = s, s);
+        t = end(Phase.SEED, t);
+
+        begin(Phase.QEMU_START);
+        QemuCommand.Warm warmDevices = warmPrep ? new QemuCommand.Warm(identitySocket(), false) : null;
+        List<String> argv = QemuCommand.build(ctx.config().qemuBinary(), spec, image, accel,
+                new QemuCommand.Files(o.file(), console, dir.resolve("qmp.sock")), s, ctx.sandbox(), warmDevices);
+        VmProcess p = startQemu(argv, null);
+        Instant qemuStart = Instant.now();
+        t = end(Phase.QEMU_START, t);
+
+        QmpClient q = connectQmp(p, deadline);
+        t = readPort(q);
+        awaitSsh(p, qemuStart, deadline, t);
+    }
+
+    /** Overlay on the snapshot's frozen layer, QEMU paused with the saved state, cont, identity, login. */
+    private void restore(BaseImage image, Snapshot snapshot, Instant deadline) throws Exception {
+        Path console = dir.resolve("console.log");
+        begin(Phase.OVERLAY);
+        Instant t = Instant.now();
+        Overlay o = Overlay.create(ctx.qemuImg(), image.withDisk(snapshot.disk(), "qcow2"), dir.resolve("overlay.qcow2"));
+        register(() -> overlay = o, o);
+        t = end(Phase.OVERLAY, t);
+
+        begin(Phase.SEED);
+        clientKey = SshKeyPair.generate("qemu-agents@" + id());
+        hostKey = SshKeyPair.generate("root@" + spec.hostname());
+        CloneIdentity identity = CloneIdentity.of(spec.hostname(), spec.user(), clientKey.publicKeyLine(), hostKey);
+        t = end(Phase.SEED, t);
+
+        begin(Phase.QEMU_START);
+        List<String> argv = QemuCommand.build(ctx.config().qemuBinary(), spec, image, accel,
+                new QemuCommand.Files(o.file(), console, dir.resolve("qmp.sock")), null, ctx.sandbox(),
+                new QemuCommand.Warm(identitySocket(), true));
+        VmProcess p = startQemu(argv, snapshot.state());
+        Instant qemuStart = Instant.now();
+        t = end(Phase.QEMU_START, t);
+
+        QmpClient q = connectQmp(p, deadline);
+        t = readPort(q);
+
+        begin(Phase.RESTORE);
+        awaitIncoming(q, p, deadline);
+        q.execute("cont", null, Duration.ofSeconds(10));
+        t = end(Phase.RESTORE, t);
+
+        begin(Phase.IDENTITY);
+        identity.deliver(identitySocket(), remaining(deadline, Duration.ofMinutes(2)));
+        t = end(Phase.IDENTITY, t);
+
+        awaitSsh(p, qemuStart, deadline, t);
+    }
+
+    private VmProcess startQemu(List<String> argv, Path stdin) throws Exception {
+        if (!Files.isExecutable(ctx.config().qemuBinary())) {
+            throw new IOException("QEMU binary " + ctx.config().qemuBinary() + " is missing or not executable");
+        }
+        LOG.fine(() -> "[" + id() + "] " + String.join(" ", argv));
+        VmProcess p = VmProcess.start(argv, dir.resolve("qemu.stderr"), ctx.spawner(), stdin);
+        register(() -> process = p, p);
+        long startTime = ctx.proc().stat(p.pid()).map(ProcessStat::startTime).orElse(0L);
+        writeRecord(currentRecord().withQemu(p.pid(), startTime));
+        return p;
+    }
+
+    private QmpClient connectQmp(VmProcess p, Instant deadline) throws Exception {
+        begin(Phase.QMP);
+        Instant t = Instant.now();
+        Path socket = dir.resolve("qmp.sock");
+        awaitSocket(p, socket, deadline);
+        QmpClient q = QmpClient.connect(socket, remaining(deadline, Duration.ofSeconds(10)), ctx.reactor());
+        register(() -> qmp = q, q);
+        end(Phase.QMP, t);
+        return q;
+    }
+
+    private Instant readPort(QmpClient q) throws Exception {
+        begin(Phase.PORT);
+        Instant t = Instant.now();
+        JsonNode usernet = q.execute("human-monitor-command", Map.of("command-line", "info usernet"), Duration.ofSeconds(10));
+        OptionalInt port = ForwardedPort.parse(usernet.asText(), 22);
+        if (port.isEmpty()) {
+            throw new IOException("QEMU reported no forwarded port for guest port 22: " + usernet.asText().strip());
+        }
+        sshPort = port.getAsInt();
+        writeRecord(currentRecord().withSshPort(sshPort));
+        return end(Phase.PORT, t);
+    }
+
+    private void awaitSsh(VmProcess p, Instant qemuStart, Instant deadline, Instant t) throws Exception {
+        begin(Phase.SSH);
+        Path console = dir.resolve("console.log");
+        AtomicBoolean consoleSeen = new AtomicBoolean();
+        ctx.ssh().awaitLogin(sshTarget(), deadline, ctx.config().sshRetryPause(), () -> {
+            if (!consoleSeen.get() && sizeOf(console) > 0) {
+                consoleSeen.set(true);
+                timings.record(Phase.FIRST_CONSOLE, Duration.between(qemuStart, Instant.now()));
+            }
+            return cancelled || !p.isAlive();
+        });
+        end(Phase.SSH, t);
+    }
+
+    /** The incoming side stays in "inmigrate" while it reads the state; then it is paused (-S). */
+    private void awaitIncoming(QmpClient q, VmProcess p, Instant deadline) throws Exception {
+        while (true) {
+            String status = q.execute("query-status", null, Duration.ofSeconds(10)).path("status").asText();
+            if (!status.equals("inmigrate")) {
+                if (!status.equals("paused") && !status.equals("prelaunch")) {
+                    throw new IOException("QEMU is in state '" + status + "' after loading the snapshot, not paused");
+                }
+                return;
+            }
+            if (!p.isAlive()) {
+                throw new IOException("QEMU exited with code " + p.exitCode() + " while loading the snapshot");
+            }
+            if (!Instant.now().isBefore(deadline)) {
+                throw new IOException("QEMU was still loading the snapshot at the deadline");
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    /** After a failed restore: everything the attempt made goes, so the cold boot starts clean. */
+    private void releaseAttempt() throws InterruptedException {
+        VmProcess p;
+        QmpClient q;
+        Overlay o;
+        synchronized (lock) {
+            p = process;
+            q = qmp;
+            o = overlay;
+            process = null;
+            qmp = null;
+            overlay = null;
+        }
+        closeQuietly(q);
+        if (p != null) {
+            p.kill();
+        }
+        closeQuietly(o);
+        sshPort = -1;
+        for (String f : List.of("qmp.sock", IDENTITY_SOCKET, "qemu.stderr", "console.log")) {
+            try {
+                Files.deleteIfExists(dir.resolve(f));
+            } catch (IOException e) {
+                LOG.fine(() -> "[" + id() + "] " + e);
+            }
+        }
+    }
+
+    /**
+     * Saves this running VM (booted for a warm snapshot) as {@code stateFile} and moves its disk
+     * to {@code diskFile}: waits until the guest has settled, pauses it, streams QEMU's migration
+     * into the file and quits QEMU so the disk is complete. The VM is dead afterwards; destroy it.
+     */
+    void saveWarmSnapshot(Path diskFile, Path stateFile, Duration timeout) throws IOException, InterruptedException {
+        if (!warmPrep || phase != Phase.RUNNING) {
+            throw new IllegalStateException("VM " + id() + " is not a running warm-snapshot boot (phase " + phase + ")");
+        }
+        Instant deadline = Instant.now().plus(timeout);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        // Booted means sshd answers; settled means no unit is still starting, and our identity
+        // service is waiting on its port (else a restore would wait for an answer forever).
+        int rc = ctx.ssh().exec(sshTarget(), "systemctl is-system-running --wait >/dev/null 2>&1;"
+                + " systemctl is-active --quiet qemu-agents-identity.service && exit 0;"
+                + " systemctl status --no-pager -n 15 qemu-agents-identity.service; exit 1", out, out,
+                remaining(deadline, Duration.ofMinutes(3)));
+        if (rc != 0) {
+            throw new IOException("the guest's qemu-agents-identity service is not running: " + out.toString(StandardCharsets.UTF_8).strip());
+        }
+        // The login session just closed is torn down by the guest asynchronously (PAM, logind);
+        // give it a moment so clones do not all repeat that work after every restore.
+        Thread.sleep(SETTLE.toMillis());
+        QmpClient q = qmp;
+        q.execute("stop", null, Duration.ofSeconds(10));
+        q.execute("migrate-set-parameters", Map.of("max-bandwidth", MIGRATION_BANDWIDTH), Duration.ofSeconds(10));
+        MigrationSink.receive(q, dir.resolve("migrate.sock"), stateFile, deadline);
+        try {
+            q.execute("quit", null, Duration.ofSeconds(5));
+        } catch (IOException e) {
+            // QEMU often closes the socket before its reply to quit arrives; that is success.
+        }
+        VmProcess p = process;
+        if (!p.waitFor(remaining(deadline, Duration.ofSeconds(30)))) {
+            throw new IOException("QEMU did not quit after saving the snapshot");
+        }
+        // Closed cleanly, QEMU has written every qcow2 table: the overlay is the frozen layer now.
+        Files.move(overlay.file(), diskFile);
+    }
+
+    /**
      * The fast path when the image has our boot unit and nothing but the identity is asked of the
      * guest; extra cloud-config needs cloud-init, so it always goes through the NoCloud seed.
      */
@@ -241,6 +479,7 @@ public final class Vm implements AutoCloseable {
             return FwCfgIdentity.write(dir.resolve("identity"), spec.hostname(), spec.user(), clientKey.publicKeyLine(),
                     hostKey, spec.sudo());
         }
+        cloudInit = true;
         CloudInitConfig config = new CloudInitConfig(id(), spec.hostname(), spec.user(), clientKey.publicKeyLine(),
                 hostKey, spec.sudo(), spec.extraUserData());
         return SeedIso.write(config, dir.resolve("seed.iso"));
@@ -260,11 +499,11 @@ public final class Vm implements AutoCloseable {
         return e.getMessage() == null ? e.toString() : e.getMessage();
     }
 
-    /** The per-VM socket path grows with the VM id; QEMU would fail on bind with an obscure error. */
+    /** The per-VM socket paths grow with the VM id; QEMU would fail on bind with an obscure error. */
     private void checkSocketPath(Path socket) {
         int bytes = socket.toString().getBytes(StandardCharsets.UTF_8).length;
         if (bytes > EngineConfig.MAX_SOCKET_PATH) {
-            throw new InvalidInputException("vmId", id(), "makes the QMP socket path " + socket + " " + bytes
+            throw new InvalidInputException("vmId", id(), "makes the socket path " + socket + " " + bytes
                     + " bytes long, over the Unix limit of " + EngineConfig.MAX_SOCKET_PATH + "; use a shorter VM id or state directory");
         }
     }

@@ -35,9 +35,21 @@ public final class VmProcess implements AutoCloseable {
 
     /** Starts QEMU from the engine's spawner thread, so it can die with the JVM (see {@link ProcessSpawner}). */
     static VmProcess start(List<String> argv, Path stderr, ProcessSpawner spawner) throws IOException, InterruptedException {
+        return start(argv, stderr, spawner, null);
+    }
+
+    /**
+     * As above with {@code stdin} as QEMU's standard input: a restore reads the saved machine
+     * state from there ({@code -incoming fd:0}), which needs neither a shell nor a helper process.
+     */
+    static VmProcess start(List<String> argv, Path stderr, ProcessSpawner spawner, Path stdin) throws IOException, InterruptedException {
         Process p;
         try {
-            p = spawner.start(builder(argv, stderr), argv);
+            ProcessBuilder b = builder(argv, stderr);
+            if (stdin != null) {
+                b.redirectInput(stdin.toFile());
+            }
+            p = spawner.start(b, argv);
         } catch (IOException e) {
             throw new IOException("cannot start " + argv.get(0) + " (is qemu-system-x86 installed?): " + e.getMessage(), e);
         }

@@ -30,6 +30,7 @@ public final class VmSpec implements Serializable {
     private final Duration bootTimeout;
     private final Duration shutdownGrace;
     private final boolean keepConsole;
+    private final boolean warmStart;
 
     private VmSpec(Builder b) {
         this.vmId = b.vmId == null ? newVmId() : Validation.hostname("vmId", b.vmId);
@@ -50,6 +51,7 @@ public final class VmSpec implements Serializable {
         }
         this.shutdownGrace = b.shutdownGrace;
         this.keepConsole = b.keepConsole;
+        this.warmStart = b.warmStart;
     }
 
     /** A fresh id: short enough for a host name and a socket path, random enough never to collide. */
@@ -76,11 +78,13 @@ public final class VmSpec implements Serializable {
     public Duration bootTimeout() { return bootTimeout; }
     public Duration shutdownGrace() { return shutdownGrace; }
     public boolean keepConsole() { return keepConsole; }
+    /** Restore from the template's warm snapshot where the image supports it (else a cold boot, logged). */
+    public boolean warmStart() { return warmStart; }
 
     public Builder toBuilder() {
         return new Builder().vmId(vmId).image(image).cpus(cpus).memoryMiB(memoryMiB).machine(machine).accel(accel)
                 .hostname(hostname).user(user).sudo(sudo).extraUserData(extraUserData).bootTimeout(bootTimeout)
-                .shutdownGrace(shutdownGrace).keepConsole(keepConsole);
+                .shutdownGrace(shutdownGrace).keepConsole(keepConsole).warmStart(warmStart);
     }
 
     @Override
@@ -93,7 +97,7 @@ public final class VmSpec implements Serializable {
     public boolean equals(Object o) {
         return o instanceof VmSpec s && s.toString().equals(toString()) && Objects.equals(s.extraUserData, extraUserData)
                 && s.bootTimeout.equals(bootTimeout) && s.shutdownGrace.equals(shutdownGrace) && s.hostname.equals(hostname)
-                && s.sudo == sudo && s.keepConsole == keepConsole;
+                && s.sudo == sudo && s.keepConsole == keepConsole && s.warmStart == warmStart;
     }
 
     @Override
@@ -118,6 +122,8 @@ public final class VmSpec implements Serializable {
         // and only delays the next build; templates that want one set a grace period.
         private Duration shutdownGrace = Duration.ZERO;
         private boolean keepConsole;
+        // Off for plain engine callers (tests, the CLI without --warm); templates turn it on.
+        private boolean warmStart;
 
         public Builder vmId(String v) { vmId = v; return this; }
         public Builder image(String v) { image = v; return this; }
@@ -133,6 +139,7 @@ public final class VmSpec implements Serializable {
         public Builder bootTimeout(Duration v) { bootTimeout = v; return this; }
         public Builder shutdownGrace(Duration v) { shutdownGrace = v; return this; }
         public Builder keepConsole(boolean v) { keepConsole = v; return this; }
+        public Builder warmStart(boolean v) { warmStart = v; return this; }
 
         public VmSpec build() {
             return new VmSpec(this);

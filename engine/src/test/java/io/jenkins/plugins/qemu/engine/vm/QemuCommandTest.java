@@ -77,6 +77,42 @@ class QemuCommandTest {
     }
 
     @Test
+    void warmSnapshotBootsAndRestoresShareOneDeviceModel() {
+        VmSpec spec = VmSpec.builder().vmId("qa-0123456789").image("debian-12").build();
+        QemuCommand.Warm save = new QemuCommand.Warm(Path.of("/s/qa-1/ident.sock"), false);
+        QemuCommand.Warm load = new QemuCommand.Warm(Path.of("/s/qa-1/ident.sock"), true);
+        GuestIdentity fwCfg = new GuestIdentity() {
+            @Override
+            public List<String> qemuArgs() {
+                return List.of("-fw_cfg", "name=opt/io.jenkins.qemu-agents/hostname,file=/s/qa-1/identity/hostname");
+            }
+
+            @Override
+            public String kernelArgs() {
+                return FwCfgIdentity.KERNEL_ARGS;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        List<String> saved = QemuCommand.build(Path.of("q"), spec, image, new AccelDecision(Accel.TCG, "t"), files, fwCfg, true, save);
+        List<String> restored = QemuCommand.build(Path.of("q"), spec, image, new AccelDecision(Accel.TCG, "t"), files, null, true, load);
+        assertTrue(saved.contains("virtserialport,bus=vser0.0,chardev=ident0,name=io.jenkins.qemu-agents.0"), saved.toString());
+        assertTrue(saved.contains("socket,id=ident0,path=/s/qa-1/ident.sock,server=on,wait=off"));
+        assertTrue(saved.contains("vmgenid,guid=auto"), "a restored guest is told to reseed its RNG");
+        assertTrue(after(saved, "-append").endsWith(" qemu-agents.warm=1"));
+        assertFalse(saved.contains("-incoming"));
+        // The restore has every device of the saved VM, and the seed's devices are not among them.
+        assertEquals("fd:0", after(restored, "-incoming"));
+        assertTrue(restored.contains("-S"), "paused until the port is known and cont is sent");
+        assertEquals(after(saved, "-append"), after(restored, "-append"));
+        List<String> devices = saved.stream().filter(a -> a.startsWith("virtio") || a.startsWith("vmgenid")).toList();
+        assertEquals(devices, restored.stream().filter(a -> a.startsWith("virtio") || a.startsWith("vmgenid")).toList());
+        assertFalse(restored.contains("-fw_cfg"), "a clone's identity comes over the port, not from the saved VM's items");
+    }
+
+    @Test
     void commasInPathsAreEscapedForQemusOptionParser() {
         assertEquals("/a,,b/overlay.qcow2", QemuCommand.escape(Path.of("/a,b/overlay.qcow2")));
     }

@@ -1,0 +1,210 @@
+package io.jenkins.plugins.qemu.engine.vm;
+
+import io.jenkins.plugins.qemu.engine.image.BaseImage;
+import io.jenkins.plugins.qemu.engine.snapshot.Snapshot;
+import io.jenkins.plugins.qemu.engine.snapshot.SnapshotKey;
+import io.jenkins.plugins.qemu.engine.snapshot.SnapshotStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Decides between restoring a template's warm snapshot and booting cold, and builds snapshots:
+ * one boot per template with the warm device model, saved once it has settled. Builds run one
+ * at a time on a single thread of their own (a build is a whole VM under TCG; two at once would
+ * only slow each other and the builds waiting for VMs) and at most once per slot at a time.
+ */
+final class WarmStarts implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(WarmStarts.class.getName());
+    /** Bumped whenever the warm device model in {@link QemuCommand} or the guest protocol changes. */
+    static final String DEVICE_MODEL = "warm-devices-1";
+
+    /** A snapshot to restore, or why not, and whether building one would help. */
+    record Choice(Snapshot snapshot, String reason, boolean buildable) {}
+
+    private final SnapshotStore store;
+    private final String qemuVersion;
+    private final BiFunction<VmSpec, Boolean, Vm> vms;
+    private final ConcurrentHashMap<String, CompletableFuture<Snapshot>> building = new ConcurrentHashMap<>();
+    private final ExecutorService builder = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "qemu-agents-snapshots");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** {@code vms} makes a VM of this engine from a spec; true asks for a warm-snapshot boot. */
+    WarmStarts(SnapshotStore store, String qemuVersion, BiFunction<VmSpec, Boolean, Vm> vms) {
+        this.store = store;
+        this.qemuVersion = qemuVersion;
+        this.vms = vms;
+        store.removeLeftovers();
+    }
+
+    SnapshotStore store() {
+        return store;
+    }
+
+    Choice choose(VmSpec spec, BaseImage image, AccelDecision accel) {
+        String ineligible = ineligible(spec, image);
+        if (ineligible != null) {
+            return new Choice(null, ineligible, false);
+        }
+        SnapshotKey key;
+        try {
+            key = key(spec, image, accel);
+        } catch (IOException e) {
+            return new Choice(null, "cannot tell whether the warm snapshot is current: " + e, false);
+        }
+        SnapshotStore.Lookup l = store.lookup(key);
+        if (l.ready()) {
+            return new Choice(l.snapshot(), null, false);
+        }
+        CompletableFuture<Snapshot> running = building.get(flight(spec));
+        return new Choice(null, l.reason() + (running != null ? "; it is being built" : "; building it now"), true);
+    }
+
+    private static String ineligible(VmSpec spec, BaseImage image) {
+        if (!image.warmStart()) {
+            return "image '" + image.name() + "' has no warm-snapshot service (manifest warmStart) or no kernel for direct boot";
+        }
+        if (spec.extraUserData() != null && !spec.extraUserData().isBlank()) {
+            return "the template's extra cloud-config needs cloud-init at boot, which a restored snapshot skips";
+        }
+        return null;
+    }
+
+    /**
+     * The template part is what the guest was booted with; the environment part is every file and
+     * program the saved state depends on. Base image files are identified by size, mtime and inode
+     * rather than by checksum: hashing gigabytes before every restore would cost more than it saves,
+     * and replacing an image (pull, build, copy) always changes those.
+     */
+    SnapshotKey key(VmSpec spec, BaseImage image, AccelDecision accel) throws IOException {
+        Map<String, String> template = new LinkedHashMap<>();
+        template.put("cpus", Integer.toString(spec.cpus()));
+        template.put("memoryMiB", Long.toString(spec.memoryMiB()));
+        template.put("machine", spec.machine());
+        template.put("user", spec.user());
+        template.put("sudo", Boolean.toString(spec.sudo()));
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("base image", stamp(image.disk()));
+        env.put("kernel", image.kernel() == null ? "none" : stamp(image.kernel()));
+        env.put("initrd", image.initrd() == null ? "none" : stamp(image.initrd()));
+        env.put("kernel command line", image.kernelAppend().orElse(""));
+        env.put("accelerator", String.join(" ", accel.qemuArgs()));
+        env.put("QEMU version", qemuVersion);
+        env.put("device model", DEVICE_MODEL);
+        return SnapshotKey.of(image.name(), template, env);
+    }
+
+    private static String stamp(Path file) throws IOException {
+        BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        return a.size() + " bytes, modified " + a.lastModifiedTime().toInstant() + ", file " + a.fileKey();
+    }
+
+    /** Queues a build of {@code spec}'s snapshot unless one is running; returns at once. */
+    CompletableFuture<Snapshot> buildLater(VmSpec spec) {
+        VmSpec prep = prepSpec(spec);
+        return building.computeIfAbsent(flight(spec), k -> {
+            CompletableFuture<Snapshot> f = new CompletableFuture<>();
+            try {
+                builder.execute(() -> {
+                    try {
+                        f.complete(build(prep));
+                    } catch (Throwable e) {
+                        f.completeExceptionally(e);
+                    } finally {
+                        building.remove(k, f);
+                    }
+                });
+            } catch (RuntimeException e) {
+                building.remove(k, f);
+                f.completeExceptionally(e);
+            }
+            return f;
+        });
+    }
+
+    /** The slot is only known once the image is resolved; builds in flight are keyed by the template values. */
+    private static String flight(VmSpec spec) {
+        return spec.image() + "|" + spec.cpus() + "|" + spec.memoryMiB() + "|" + spec.machine() + "|" + spec.user() + "|" + spec.sudo();
+    }
+
+    /** Builds {@code spec}'s snapshot now if it is missing or stale and returns the current one. */
+    Snapshot ensure(VmSpec spec) throws IOException, InterruptedException {
+        try {
+            return buildLater(spec).get();
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException io) {
+                throw io;
+            }
+            if (c instanceof InterruptedException ie) {
+                throw ie;
+            }
+            throw new IOException("building the warm snapshot failed: " + c, c);
+        }
+    }
+
+    void restoreFailed(Snapshot snapshot, String why, VmSpec spec) {
+        store.discard(snapshot, why);
+        buildLater(spec);
+    }
+
+    private static VmSpec prepSpec(VmSpec spec) {
+        return spec.toBuilder().vmId(VmSpec.newVmId()).hostname(null).extraUserData(null).keepConsole(false).warmStart(false).build();
+    }
+
+    private Snapshot build(VmSpec prep) throws IOException, InterruptedException {
+        Instant start = Instant.now();
+        Vm vm = vms.apply(prep, true);
+        Path buildDir = null;
+        try {
+            vm.boot();
+            SnapshotKey key = key(prep, vm.baseImage(), vm.accelerator());
+            SnapshotStore.Lookup current = store.lookup(key);
+            if (current.ready()) {
+                return current.snapshot(); // another engine on this state directory was quicker
+            }
+            buildDir = store.newBuildDir();
+            vm.saveWarmSnapshot(SnapshotStore.diskIn(buildDir), SnapshotStore.stateIn(buildDir), Duration.ofMinutes(5));
+            Snapshot s = store.publish(buildDir, key, Duration.between(start, Instant.now()));
+            buildDir = null;
+            LOG.info("[" + vm.id() + "] warm snapshot " + key.slot() + " built in " + PhaseTimings.millis(Duration.between(start, Instant.now()))
+                    + " (boot " + PhaseTimings.millis(vm.timings().timeToOnline()) + ", state " + (s.stateBytes() >> 20) + " MiB)");
+            return s;
+        } catch (VmBootException e) {
+            LOG.log(Level.WARNING, "warm snapshot for image '" + prep.image() + "' not built: " + e.getMessage());
+            throw new IOException("the warm-snapshot boot failed: " + e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "[" + vm.id() + "] warm snapshot for image '" + prep.image() + "' not built: " + e);
+            throw e;
+        } finally {
+            vm.destroy();
+            if (buildDir != null) {
+                store.abandon(buildDir);
+            }
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        builder.shutdownNow();
+        builder.awaitTermination(30, TimeUnit.SECONDS);
+    }
+}

@@ -1,0 +1,229 @@
+package io.jenkins.plugins.qemu.engine.vm;
+
+import static io.jenkins.plugins.qemu.engine.testing.TestImages.IMAGE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jenkins.plugins.qemu.engine.image.BaseImage;
+import io.jenkins.plugins.qemu.engine.snapshot.Snapshot;
+import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
+import io.jenkins.plugins.qemu.engine.ssh.HostKeyMismatchException;
+import io.jenkins.plugins.qemu.engine.testing.TestImages;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Warm snapshots against real QEMU and the real guest: a template is booted once and saved, and
+ * clones restored from it must each be their own machine (host name, host key, authorized key,
+ * clock, RNG). A broken snapshot falls back to a cold boot, a changed base image makes the
+ * snapshot stale and it is rebuilt. The image is a private copy, since the test replaces it.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class WarmStartTest {
+    private static Path imagesDir;
+    private static Path stateDir;
+    private static QemuEngine engine;
+    private static Snapshot first;
+
+    @BeforeAll
+    static void start() throws Exception {
+        imagesDir = Files.createTempDirectory(Path.of("/tmp"), "qa-warm-images-");
+        Path src = TestImages.imagesDir().resolve(IMAGE);
+        Path dst = Files.createDirectory(imagesDir.resolve(IMAGE));
+        try (var files = Files.list(src)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.copy(f, dst.resolve(f.getFileName()), StandardCopyOption.COPY_ATTRIBUTES);
+            }
+        }
+        stateDir = TestImages.shortTempDir();
+        engine = new QemuEngine(TestImages.config(stateDir).withImagesDir(imagesDir));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (engine != null) {
+            engine.close();
+        }
+        // Every VM removed its folder; only the snapshots (kept by design) may remain.
+        List<Path> left = new ArrayList<>();
+        for (Path p : TestImages.filesBelow(stateDir)) {
+            if (!p.startsWith(stateDir.resolve("snapshots"))) {
+                left.add(p);
+            }
+        }
+        FileTree.delete(stateDir);
+        FileTree.delete(imagesDir);
+        assertEquals(List.of(), left, "files left in the state directory");
+    }
+
+    private static VmSpec.Builder spec() {
+        return VmSpec.builder().image(IMAGE).cpus(1).memoryMiB(1024).bootTimeout(Duration.ofMinutes(6)).warmStart(true);
+    }
+
+    private static String run(Vm vm, String command) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc = vm.exec(command, out, err, Duration.ofMinutes(2));
+        assertEquals(0, rc, "'" + command + "' failed: " + err.toString(StandardCharsets.UTF_8));
+        return out.toString(StandardCharsets.UTF_8).strip();
+    }
+
+    @Test
+    @Order(1)
+    void fourClonesRestoreAtOnceEachWithItsOwnIdentity() throws Exception {
+        first = engine.prepareWarmSnapshot(spec().build());
+        assertEquals("r--------", PosixFilePermissions.toString(Files.getPosixFilePermissions(first.state())));
+        assertEquals("r--------", PosixFilePermissions.toString(Files.getPosixFilePermissions(first.disk())));
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(first.dir())));
+
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        List<Vm> clones = new CopyOnWriteArrayList<>();
+        try {
+            List<CompletableFuture<Vm>> boots = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                VmSpec s = spec().hostname("qa-clone-" + i).build();
+                boots.add(CompletableFuture.supplyAsync(() -> {
+                    try {
+                        Vm vm = engine.boot(s, line -> { });
+                        clones.add(vm);
+                        return vm;
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                }, pool));
+            }
+            List<Vm> vms = new ArrayList<>();
+            for (CompletableFuture<Vm> f : boots) {
+                vms.add(f.join());
+            }
+            Set<String> hostKeys = new HashSet<>();
+            Set<String> randoms = new HashSet<>();
+            for (int i = 0; i < 4; i++) {
+                Vm vm = vms.get(i);
+                assertTrue(vm.restored(), vm.id() + " was booted cold: " + vm.coldBootReason());
+                assertEquals("qa-clone-" + i, run(vm, "hostname"));
+                String served = run(vm, "sudo -n cat /etc/ssh/ssh_host_ed25519_key.pub");
+                assertTrue(served.startsWith(vm.hostKeyLine()), served + " vs " + vm.hostKeyLine());
+                hostKeys.add(vm.hostKeyLine());
+                long guestClock = Long.parseLong(run(vm, "date +%s"));
+                assertTrue(Math.abs(guestClock - Instant.now().getEpochSecond()) <= 5, "guest clock " + guestClock + " is not now");
+                randoms.add(run(vm, "head -c 16 /dev/urandom | od -An -tx1"));
+                assertEquals("1", run(vm, "grep -c '^127.0.1.1 qa-clone-" + i + "$' /etc/hosts"));
+            }
+            assertEquals(4, hostKeys.size(), "every clone has its own host key");
+            assertEquals(4, randoms.size(), "every clone's RNG was reseeded");
+
+            // One clone's key is refused by another, and another's host key does not pass as its own.
+            Vm a = vms.get(0);
+            Vm b = vms.get(1);
+            GuestSsh ssh = new GuestSsh();
+            try {
+                GuestSsh.Target aKeyOnB = new GuestSsh.Target("127.0.0.1", b.sshPort(), "jenkins", a.clientKey(), b.sshTarget().hostKey());
+                IOException refused = assertThrows(IOException.class,
+                        () -> ssh.exec(aKeyOnB, "true", OutputStream.nullOutputStream(), OutputStream.nullOutputStream(), Duration.ofSeconds(30)));
+                assertFalse(refused instanceof HostKeyMismatchException, refused.toString());
+                GuestSsh.Target bPinnedAsA = new GuestSsh.Target("127.0.0.1", b.sshPort(), "jenkins", b.clientKey(), a.sshTarget().hostKey());
+                assertThrows(HostKeyMismatchException.class,
+                        () -> ssh.exec(bPinnedAsA, "true", OutputStream.nullOutputStream(), OutputStream.nullOutputStream(), Duration.ofSeconds(30)));
+            } finally {
+                ssh.close();
+            }
+        } finally {
+            for (Vm vm : clones) {
+                vm.destroy();
+            }
+            pool.shutdownNow();
+        }
+        for (Vm vm : clones) {
+            assertFalse(Files.exists(vm.stateDir()), vm.stateDir() + " left behind");
+        }
+    }
+
+    @Test
+    @Order(2)
+    void aSnapshotThatDoesNotRestoreFallsBackToAColdBootAndIsRebuilt() throws Exception {
+        Snapshot s = engine.prepareWarmSnapshot(spec().build());
+        // Same size, so the snapshot still looks complete; QEMU rejects the content.
+        Files.setPosixFilePermissions(s.state(), PosixFilePermissions.fromString("rw-------"));
+        byte[] junk = new byte[4096];
+        java.util.Arrays.fill(junk, (byte) 0x5a);
+        Files.write(s.state(), junk, StandardOpenOption.WRITE);
+
+        List<String> progress = new CopyOnWriteArrayList<>();
+        Vm vm = engine.boot(spec().hostname("qa-fallback").build(), progress::add);
+        try {
+            assertFalse(vm.restored());
+            assertNotNull(vm.coldBootReason());
+            assertTrue(vm.coldBootReason().startsWith("restore failed while restoring the warm snapshot"), vm.coldBootReason());
+            assertTrue(progress.stream().anyMatch(l -> l.contains("falling back to a cold boot")), progress.toString());
+            assertEquals("qa-fallback", run(vm, "hostname"));
+        } finally {
+            vm.destroy();
+        }
+        Snapshot rebuilt = engine.prepareWarmSnapshot(spec().build());
+        assertTrue(rebuilt.created().isAfter(s.created()), "the broken snapshot was replaced");
+        Vm restored = engine.boot(spec().build(), line -> { });
+        try {
+            assertTrue(restored.restored(), restored.coldBootReason());
+        } finally {
+            restored.destroy();
+        }
+    }
+
+    @Test
+    @Order(3)
+    void aChangedBaseImageMakesTheSnapshotStaleAndItIsRebuilt() throws Exception {
+        Snapshot before = engine.prepareWarmSnapshot(spec().build());
+        VmSpec s = spec().build();
+        BaseImage image = engine.catalog().resolve(IMAGE);
+        AccelDecision accel = engine.accelerator(s, image);
+        assertNotNull(engine.warmStarts().choose(s, image, accel).snapshot(), "current before the image changes");
+
+        // Replacing the image as a pull or a rebuild would: a new file renamed over the old one.
+        Path disk = image.disk();
+        Path fresh = disk.resolveSibling("disk.qcow2.new");
+        Files.copy(disk, fresh);
+        Files.move(fresh, disk, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+
+        WarmStarts.Choice stale = engine.warmStarts().choose(s, engine.catalog().resolve(IMAGE), accel);
+        assertNull(stale.snapshot());
+        assertTrue(stale.reason().contains("is stale: base image"), stale.reason());
+
+        Snapshot after = engine.prepareWarmSnapshot(s);
+        assertTrue(after.created().isAfter(before.created()));
+        Vm vm = engine.boot(spec().build(), line -> { });
+        try {
+            assertTrue(vm.restored(), vm.coldBootReason());
+        } finally {
+            vm.destroy();
+        }
+    }
+}
