@@ -9,6 +9,7 @@ import java.util.Optional;
  * kernel boot (which skips firmware and the boot loader). Paths are absolute and have already
  * been checked to lie inside the catalog directory. {@code fastPath} says the image carries the
  * unit that takes the VM's identity from fw_cfg, so cloud-init can be skipped at boot.
+ * {@code virtualSize} is the disk's size in bytes as the manifest records it, 0 when it does not.
  */
 public record BaseImage(
         String name,
@@ -19,12 +20,19 @@ public record BaseImage(
         String append,
         String defaultUser,
         boolean cloudInit,
-        boolean fastPath) {
+        boolean fastPath,
+        long virtualSize) {
+
+    /** An image whose manifest does not record the disk's virtual size. */
+    public BaseImage(String name, Path disk, String format, Path kernel, Path initrd, String append, String defaultUser,
+            boolean cloudInit, boolean fastPath) {
+        this(name, disk, format, kernel, initrd, append, defaultUser, cloudInit, fastPath, 0);
+    }
 
     /** An image without our fast-path boot unit. */
     public BaseImage(String name, Path disk, String format, Path kernel, Path initrd, String append, String defaultUser,
             boolean cloudInit) {
-        this(name, disk, format, kernel, initrd, append, defaultUser, cloudInit, false);
+        this(name, disk, format, kernel, initrd, append, defaultUser, cloudInit, false, 0);
     }
 
     public Optional<Path> kernelPath() {

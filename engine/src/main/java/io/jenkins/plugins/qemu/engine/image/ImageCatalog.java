@@ -108,7 +108,9 @@ public final class ImageCatalog {
                 text(m, "defaultUser", null),
                 !m.has("cloudInit") || m.get("cloudInit").asBoolean(true),
                 // Only with a kernel can we add the command-line switch the fast path needs.
-                kernel != null && FwCfgIdentity.MANIFEST_VALUE.equals(text(m, "fastPath", null)));
+                kernel != null && FwCfgIdentity.MANIFEST_VALUE.equals(text(m, "fastPath", null)),
+                // Unknown (0) sends a disk-size check to qemu-img instead of trusting a bad value.
+                Math.max(0, m.path("virtualSize").asLong(0)));
     }
 
     private static String text(JsonNode m, String field, String fallback) {
