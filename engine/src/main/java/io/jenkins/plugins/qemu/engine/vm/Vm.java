@@ -152,7 +152,7 @@ public final class Vm implements AutoCloseable {
             t = end(Phase.PREPARE, t);
 
             begin(Phase.OVERLAY);
-            Overlay o = Overlay.create(ctx.qemuImg(), image, dir.resolve("overlay.qcow2"));
+            Overlay o = Overlay.create(ctx.qemuImg(), image, dir.resolve("overlay.qcow2"), spec.diskSizeMiB());
             register(() -> overlay = o, o);
             t = end(Phase.OVERLAY, t);
 
@@ -239,10 +239,10 @@ public final class Vm implements AutoCloseable {
         boolean plain = spec.extraUserData() == null || spec.extraUserData().isBlank();
         if (image.fastPath() && plain) {
             return FwCfgIdentity.write(dir.resolve("identity"), spec.hostname(), spec.user(), clientKey.publicKeyLine(),
-                    hostKey, spec.sudo());
+                    hostKey, spec.sudo(), overlay.grown());
         }
         CloudInitConfig config = new CloudInitConfig(id(), spec.hostname(), spec.user(), clientKey.publicKeyLine(),
-                hostKey, spec.sudo(), spec.extraUserData());
+                hostKey, spec.sudo(), spec.extraUserData(), overlay.grown());
         return SeedIso.write(config, dir.resolve("seed.iso"));
     }
 
