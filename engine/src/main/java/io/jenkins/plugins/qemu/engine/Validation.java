@@ -25,6 +25,9 @@ public final class Validation {
     public static final int MAX_CPUS = 64;
     public static final long MIN_MEMORY_MIB = 128;
     public static final long MAX_MEMORY_MIB = 1024L * 1024; // 1 TiB
+    /** Below this no Debian-like guest fits; the image's own size is the real floor, checked at boot. */
+    public static final long MIN_DISK_MIB = 1024;
+    public static final long MAX_DISK_MIB = 16L * 1024 * 1024; // 16 TiB, a qcow2 limit with the default cluster size
 
     private Validation() {}
 
@@ -59,20 +62,7 @@ public final class Validation {
         if (text == null) {
             throw new InvalidInputException(field, null, "is missing; give a size such as 1024M or 2G");
         }
-        Matcher m = SIZE.matcher(text.trim());
-        if (!m.matches()) {
-            throw new InvalidInputException(field, text, "is not a size: use a whole number with an optional unit K, M, G or T (e.g. 1024M, 2G)");
-        }
-        long n = Long.parseLong(m.group(1));
-        String unit = m.group(2).toUpperCase(Locale.ROOT);
-        long mib;
-        switch (unit) {
-            case "K": mib = n / 1024; break;
-            case "G": mib = multiply(field, text, n, 1024); break;
-            case "T": mib = multiply(field, text, n, 1024L * 1024); break;
-            default: mib = n;
-        }
-        return memoryMiB(field, text, mib);
+        return memoryMiB(field, text, sizeMiB(field, text, "1024M, 2G"));
     }
 
     public static long memoryMiB(String field, long mib) {
@@ -84,6 +74,54 @@ public final class Validation {
             throw new InvalidInputException(field, text, "is out of range: use " + MIN_MEMORY_MIB + "M to " + (MAX_MEMORY_MIB / 1024 / 1024) + "T");
         }
         return mib;
+    }
+
+    /**
+     * A VM's disk size, "20G", "20GiB", "20480M" or "20480" (MiB, as for memory), in MiB. Whether
+     * it is at least the image's own size can only be judged when the image is resolved at boot.
+     */
+    public static long diskSizeMiB(String field, String text) {
+        if (text == null || text.isBlank()) {
+            throw new InvalidInputException(field, text, "is missing; give a size such as 20G");
+        }
+        return diskSizeMiB(field, text, sizeMiB(field, text, "20G, 20480M"));
+    }
+
+    public static long diskSizeMiB(String field, long mib) {
+        return diskSizeMiB(field, sizeText(mib), mib);
+    }
+
+    private static long diskSizeMiB(String field, String text, long mib) {
+        if (mib < MIN_DISK_MIB || mib > MAX_DISK_MIB) {
+            throw new InvalidInputException(field, text, "is out of range: use " + sizeText(MIN_DISK_MIB) + " to " + sizeText(MAX_DISK_MIB));
+        }
+        return mib;
+    }
+
+    /** A size in MiB as a person would type it: "16T", "20G", "1500M". */
+    public static String sizeText(long mib) {
+        if (mib != 0 && mib % (1024L * 1024) == 0) {
+            return mib / (1024L * 1024) + "T";
+        }
+        if (mib != 0 && mib % 1024 == 0) {
+            return mib / 1024 + "G";
+        }
+        return mib + "M";
+    }
+
+    /** Number and unit into MiB, without a range; {@code examples} end the message for text that is no size. */
+    private static long sizeMiB(String field, String text, String examples) {
+        Matcher m = SIZE.matcher(text.trim());
+        if (!m.matches()) {
+            throw new InvalidInputException(field, text, "is not a size: use a whole number with an optional unit K, M, G or T (e.g. " + examples + ")");
+        }
+        long n = Long.parseLong(m.group(1));
+        switch (m.group(2).toUpperCase(Locale.ROOT)) {
+            case "K": return n / 1024;
+            case "G": return multiply(field, text, n, 1024);
+            case "T": return multiply(field, text, n, 1024L * 1024);
+            default: return n;
+        }
     }
 
     private static long multiply(String field, String text, long n, long factor) {

@@ -50,6 +50,30 @@ class ValidationTest {
     }
 
     @ParameterizedTest
+    @ValueSource(strings = {"0", "-1", "512M", "1023M", "1.5G", "17T", "twenty", "", " ", "G", "20 GB please", "999999999999T"})
+    void rejectsBadDiskSizesNamingFieldAndValue(String text) {
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> Validation.diskSizeMiB("diskSize", text));
+        assertEquals("diskSize", e.field());
+        assertEquals(text, e.value());
+        assertTrue(e.getMessage().startsWith("diskSize: '" + text + "' "), e.getMessage());
+    }
+
+    @Test
+    void parsesDiskSizesAndShowsThemAsTyped() {
+        assertEquals(20 * 1024, Validation.diskSizeMiB("d", "20G"));
+        assertEquals(20 * 1024, Validation.diskSizeMiB("d", "20GiB"));
+        assertEquals(1536, Validation.diskSizeMiB("d", "1536M"));
+        assertEquals(1536, Validation.diskSizeMiB("d", "1536"));
+        assertEquals(2L << 20, Validation.diskSizeMiB("d", "2T"));
+        assertEquals(6144, Validation.diskSizeMiB("d", 6144));
+        InvalidInputException small = assertThrows(InvalidInputException.class, () -> Validation.diskSizeMiB("diskSize", 100));
+        assertEquals("diskSize: '100M' is out of range: use 1G to 16T", small.getMessage());
+        assertEquals("6G", Validation.sizeText(6144));
+        assertEquals("1500M", Validation.sizeText(1500));
+        assertEquals("16T", Validation.sizeText(16L << 20));
+    }
+
+    @ParameterizedTest
     @ValueSource(strings = {"0", "-1", "65", "1.5", "two", ""})
     void rejectsBadCpus(String text) {
         assertEquals("cpus", assertThrows(InvalidInputException.class, () -> Validation.cpus("cpus", text)).field());

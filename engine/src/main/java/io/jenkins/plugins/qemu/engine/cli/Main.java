@@ -60,11 +60,12 @@ public final class Main {
 
     static String usage() {
         return String.join("\n",
-                "usage: qemu-agents run --image NAME [--cpus N] [--memory SIZE] [--timeout DUR] [--machine TYPE]",
-                "                       [--accel auto|kvm|tcg] [--user NAME] [--images-dir DIR] [--state-dir DIR]",
-                "                       [--keep-console] [--warm] -- COMMAND...",
+                "usage: qemu-agents run --image NAME [--cpus N] [--memory SIZE] [--disk SIZE] [--timeout DUR]",
+                "                       [--machine TYPE] [--accel auto|kvm|tcg] [--user NAME] [--images-dir DIR]",
+                "                       [--state-dir DIR] [--keep-console] [--warm] -- COMMAND...",
                 "  Boots a throw-away VM from the catalog image NAME, runs COMMAND in it over SSH,",
                 "  prints its output, destroys the VM and exits with COMMAND's exit code.",
+                "  --disk gives the VM a disk larger than the image's (e.g. 20G); its filesystem grows at boot.",
                 "  --warm restores the VM from the template's warm snapshot (built first if missing or stale).",
                 "  Phase timings go to stderr.",
                 "usage: qemu-agents bench [--image NAME] [--runs N] [--baseline-runs N] [--concurrency 2,4]",

@@ -64,6 +64,7 @@ final class RunCommand {
                     case "--image": b.image(v); break;
                     case "--cpus": b.cpus(Validation.cpus("--cpus", v)); break;
                     case "--memory": b.memoryMiB(Validation.memoryMiB("--memory", v)); break;
+                    case "--disk": b.diskSizeMiB(Validation.diskSizeMiB("--disk", v)); break;
                     case "--timeout": b.bootTimeout(Validation.duration("--timeout", v)); break;
                     case "--machine": b.machine(v); break;
                     case "--user": b.user(v); break;

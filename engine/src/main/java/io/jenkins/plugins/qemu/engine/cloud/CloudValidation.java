@@ -25,8 +25,8 @@ public final class CloudValidation {
     public static final int MAX_IDLE_MINUTES = 7 * 24 * 60;
     public static final int MAX_INSTANCE_CAP = 1000;
     public static final int MAX_HOST_CPUS = 4096;
-    public static final long MIN_DISK_MIB = 1024;
-    public static final long MAX_DISK_MIB = 16L * 1024 * 1024;
+    public static final long MIN_DISK_MIB = Validation.MIN_DISK_MIB;
+    public static final long MAX_DISK_MIB = Validation.MAX_DISK_MIB;
     public static final long MAX_HOST_MEMORY_MIB = 64L * 1024 * 1024;
 
     private CloudValidation() {}
@@ -94,7 +94,8 @@ public final class CloudValidation {
         if (text == null || text.isBlank()) {
             return 0;
         }
-        return sizeMiB(field, text, MIN_DISK_MIB, MAX_DISK_MIB);
+        // The engine judges disk sizes for the CLI and the VM spec too; one rule for all three.
+        return Validation.diskSizeMiB(field, text);
     }
 
     /** Blank means no memory budget; otherwise the memory all VMs of the cloud may take together. */
@@ -192,13 +193,7 @@ public final class CloudValidation {
     }
 
     static String human(long mib) {
-        if (mib % (1024L * 1024) == 0) {
-            return mib / (1024L * 1024) + "T";
-        }
-        if (mib % 1024 == 0) {
-            return mib / 1024 + "G";
-        }
-        return mib + "M";
+        return Validation.sizeText(mib);
     }
 
     private static String visible(char c) {

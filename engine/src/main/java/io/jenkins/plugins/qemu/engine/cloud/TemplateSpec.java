@@ -69,6 +69,7 @@ public final class TemplateSpec implements Serializable {
                     .image(image)
                     .cpus(cpus)
                     .memoryMiB(memoryMiB)
+                    .diskSizeMiB(diskSizeMiB)
                     .user(user)
                     .sudo(true)
                     .extraUserData(extraCloudConfig)
@@ -132,7 +133,7 @@ public final class TemplateSpec implements Serializable {
     @Override
     public String toString() {
         return "TemplateSpec[labels='" + labels + "' image=" + image + " cpus=" + cpus + " memory=" + memoryMiB
-                + "M executors=" + executors + " " + retention() + "]";
+                + "M disk=" + (diskSizeMiB == 0 ? "image" : Validation.sizeText(diskSizeMiB)) + " executors=" + executors + " " + retention() + "]";
     }
 
     /** Collects raw values as a form or YAML gives them; {@link #build()} judges all of them. */

@@ -11,6 +11,7 @@ import java.util.Optional;
  * unit that takes the VM's identity from fw_cfg, so cloud-init can be skipped at boot;
  * {@code warmStart} says it also carries the service that gives a restored warm snapshot its new
  * identity over virtio-serial, so VMs of this image can be restored instead of booted.
+ * {@code virtualSize} is the disk's size in bytes as the manifest records it, 0 when it does not.
  */
 public record BaseImage(
         String name,
@@ -22,23 +23,31 @@ public record BaseImage(
         String defaultUser,
         boolean cloudInit,
         boolean fastPath,
+        long virtualSize,
         boolean warmStart) {
+
+    /** An image whose manifest does not record the disk's virtual size. */
+    public BaseImage(String name, Path disk, String format, Path kernel, Path initrd, String append, String defaultUser,
+            boolean cloudInit, boolean fastPath) {
+        this(name, disk, format, kernel, initrd, append, defaultUser, cloudInit, fastPath, 0, false);
+    }
+
+    /** An image without the warm-snapshot service. */
+    public BaseImage(String name, Path disk, String format, Path kernel, Path initrd, String append, String defaultUser,
+            boolean cloudInit, boolean fastPath, long virtualSize) {
+        this(name, disk, format, kernel, initrd, append, defaultUser, cloudInit, fastPath, virtualSize, false);
+    }
 
     /** An image without our fast-path boot unit. */
     public BaseImage(String name, Path disk, String format, Path kernel, Path initrd, String append, String defaultUser,
             boolean cloudInit) {
-        this(name, disk, format, kernel, initrd, append, defaultUser, cloudInit, false, false);
-    }
-
-    /** An image whose fast-path unit may be present, without the warm-snapshot service. */
-    public BaseImage(String name, Path disk, String format, Path kernel, Path initrd, String append, String defaultUser,
-            boolean cloudInit, boolean fastPath) {
-        this(name, disk, format, kernel, initrd, append, defaultUser, cloudInit, fastPath, false);
+        this(name, disk, format, kernel, initrd, append, defaultUser, cloudInit, false, 0, false);
     }
 
     /** The same image booted from another disk, e.g. a warm snapshot's frozen layer on top of it. */
     public BaseImage withDisk(Path otherDisk, String otherFormat) {
-        return new BaseImage(name, otherDisk, otherFormat, kernel, initrd, append, defaultUser, cloudInit, fastPath, warmStart);
+        return new BaseImage(name, otherDisk, otherFormat, kernel, initrd, append, defaultUser, cloudInit, fastPath, virtualSize,
+                warmStart);
     }
 
     public Optional<Path> kernelPath() {

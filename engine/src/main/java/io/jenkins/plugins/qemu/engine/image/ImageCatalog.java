@@ -110,6 +110,8 @@ public final class ImageCatalog {
                 !m.has("cloudInit") || m.get("cloudInit").asBoolean(true),
                 // Only with a kernel can we add the command-line switch the fast path needs.
                 kernel != null && FwCfgIdentity.MANIFEST_VALUE.equals(text(m, "fastPath", null)),
+                // Unknown (0) sends a disk-size check to qemu-img instead of trusting a bad value.
+                Math.max(0, m.path("virtualSize").asLong(0)),
                 kernel != null && FwCfgIdentity.MANIFEST_VALUE.equals(text(m, "fastPath", null))
                         && CloneIdentity.MANIFEST_VALUE.equals(text(m, "warmStart", null)));
     }

@@ -22,7 +22,25 @@ public final class QemuImg {
 
     /** Creates {@code overlay} as a qcow2 backed by {@code base}; QEMU writes only to the overlay. */
     public void createOverlay(Path base, String baseFormat, Path overlay) throws IOException {
-        run(List.of("create", "-q", "-f", "qcow2", "-F", baseFormat, "-b", base.toString(), overlay.toString()));
+        createOverlay(base, baseFormat, overlay, 0);
+    }
+
+    /**
+     * As {@link #createOverlay(Path, String, Path)}, with a virtual size of {@code sizeBytes}
+     * (0: the base's size). A larger overlay reads as zeros past the end of the base.
+     */
+    public void createOverlay(Path base, String baseFormat, Path overlay, long sizeBytes) throws IOException {
+        run(overlayArgs(base, baseFormat, overlay, sizeBytes));
+    }
+
+    static List<String> overlayArgs(Path base, String baseFormat, Path overlay, long sizeBytes) {
+        List<String> args = new ArrayList<>(List.of("create", "-q", "-f", "qcow2", "-F", baseFormat, "-b", base.toString(),
+                overlay.toString()));
+        if (sizeBytes > 0) {
+            // Plain bytes: no unit for qemu-img to interpret differently from us.
+            args.add(Long.toString(sizeBytes));
+        }
+        return args;
     }
 
     /** {@code qemu-img info --output=json}, for inspection and tests. */

@@ -4,6 +4,7 @@ import io.jenkins.plugins.qemu.engine.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.Validation;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,9 +41,16 @@ public final class CloudInitConfig {
     private final SshKeyPair hostKey;
     private final boolean sudo;
     private final Map<String, Object> extra;
+    private final boolean growRoot;
 
     public CloudInitConfig(String instanceId, String hostname, String user, String authorizedKey,
             SshKeyPair hostKey, boolean sudo, String extraUserData) {
+        this(instanceId, hostname, user, authorizedKey, hostKey, sudo, extraUserData, false);
+    }
+
+    /** {@code growRoot}: the disk is larger than the image, so the root partition and filesystem are grown to fill it. */
+    public CloudInitConfig(String instanceId, String hostname, String user, String authorizedKey,
+            SshKeyPair hostKey, boolean sudo, String extraUserData, boolean growRoot) {
         this.instanceId = Validation.required("instanceId", instanceId);
         this.hostname = Validation.hostname("hostname", hostname);
         this.user = Validation.userName("user", user);
@@ -50,6 +58,7 @@ public final class CloudInitConfig {
         this.hostKey = Validation.required("hostKey", hostKey);
         this.sudo = sudo;
         this.extra = parseExtra(extraUserData);
+        this.growRoot = growRoot;
     }
 
     /** Rejects extra user-data that is not acceptable cloud-config, without keeping it. */
@@ -155,12 +164,25 @@ public final class CloudInitConfig {
         doc.put("ssh_deletekeys", true);
         doc.put("ssh_genkeytypes", List.of());
         doc.put("ssh_keys", keys);
+        if (growRoot) {
+            // cloud-init's default, stated because an image's cloud.cfg may turn it off; an
+            // administrator's own choice in the extra cloud-config is left as it is.
+            doc.putIfAbsent("resize_rootfs", true);
+        }
         if (extra.isEmpty()) {
-            // Nothing but the user, the keys and the host name is asked of the guest, so only the
-            // modules doing that run; the rest (apt, locale, grub, passwords...) would spend tens
-            // of seconds of an emulated CPU while the agent is trying to log in. With extra
-            // cloud-config the image's own module lists stay, so every key the user sets works.
-            doc.put("cloud_init_modules", List.of("set_hostname", "update_hostname", "update_etc_hosts", "users-groups", "ssh"));
+            // Nothing but the user, the keys, the host name (and for a grown disk the root
+            // filesystem) is asked of the guest, so only the modules doing that run; the rest (apt,
+            // locale, grub, passwords...) would spend tens of seconds of an emulated CPU while the
+            // agent is trying to log in. With extra cloud-config the image's own module lists stay,
+            // so every key the user sets works (and the image's growpart/resizefs, where it has them).
+            List<String> init = new ArrayList<>();
+            if (growRoot) {
+                // First, as in cloud-init's own order: a partitioned image needs growpart before
+                // resizefs can fill the partition; for a whole-disk filesystem growpart does nothing.
+                init.addAll(List.of("growpart", "resizefs"));
+            }
+            init.addAll(List.of("set_hostname", "update_hostname", "update_etc_hosts", "users-groups", "ssh"));
+            doc.put("cloud_init_modules", init);
             doc.put("cloud_config_modules", List.of());
             doc.put("cloud_final_modules", List.of("final-message"));
         }

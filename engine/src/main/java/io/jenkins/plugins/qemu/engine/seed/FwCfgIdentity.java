@@ -38,6 +38,15 @@ public final class FwCfgIdentity implements GuestIdentity {
 
     public static FwCfgIdentity write(Path dir, String hostname, String user, String authorizedKey, SshKeyPair hostKey,
             boolean sudo) throws IOException {
+        return write(dir, hostname, user, authorizedKey, hostKey, sudo, false);
+    }
+
+    /**
+     * As above; {@code growFs} says the disk is larger than the image, and the guest's unit then
+     * grows the root filesystem to fill it. The unit tests only whether the item exists.
+     */
+    public static FwCfgIdentity write(Path dir, String hostname, String user, String authorizedKey, SshKeyPair hostKey,
+            boolean sudo, boolean growFs) throws IOException {
         Map<String, String> values = new LinkedHashMap<>();
         values.put("hostname", hostname);
         values.put("user", user);
@@ -45,6 +54,9 @@ public final class FwCfgIdentity implements GuestIdentity {
         values.put("host_key", hostKey.privateKeyOpenSsh());
         values.put("host_key.pub", hostKey.publicKeyLine() + "\n");
         values.put("sudo", sudo ? "yes" : "no");
+        if (growFs) {
+            values.put("grow_fs", "yes");
+        }
         Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Map<String, Path> items = new LinkedHashMap<>();
         FwCfgIdentity identity = new FwCfgIdentity(dir, items);

@@ -103,10 +103,11 @@ public final class QemuCommand {
             a.add("vmgenid,guid=auto");
         }
         if (restore) {
-            // Paused after loading, so the forwarded port is known before the guest runs a single instruction.
+            // Loading waits for migrate-incoming: QEMU's main loop (and with it QMP) is busy while it
+            // reads the state, so the port is read first. -S keeps the guest paused after loading.
             a.add("-S");
             a.add("-incoming");
-            a.add("fd:0");
+            a.add("defer");
         }
         a.add("-qmp");
         a.add("unix:" + escape(files.qmpSocket()) + ",server=on,wait=off");

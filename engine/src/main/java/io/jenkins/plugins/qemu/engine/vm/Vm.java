@@ -259,8 +259,11 @@ public final class Vm implements AutoCloseable {
             String line = "[" + id() + "] warm snapshot " + snapshot.key().slot() + " did not restore " + why + "; falling back to a cold boot";
             LOG.warning(line);
             progress.accept(line);
+            // QEMU dead while loading means it rejected the state; anything else is no verdict on the snapshot.
+            VmProcess p = process;
+            boolean rejected = bootPhase == Phase.RESTORE && p != null && !p.isAlive();
             releaseAttempt();
-            warm.restoreFailed(snapshot, why, spec);
+            warm.restoreFailed(snapshot, why, spec, rejected);
             return false;
         }
     }
@@ -269,7 +272,7 @@ public final class Vm implements AutoCloseable {
         Path console = dir.resolve("console.log");
         begin(Phase.OVERLAY);
         Instant t = Instant.now();
-        Overlay o = Overlay.create(ctx.qemuImg(), image, dir.resolve("overlay.qcow2"));
+        Overlay o = Overlay.create(ctx.qemuImg(), image, dir.resolve("overlay.qcow2"), spec.diskSizeMiB());
         register(() -> overlay = o, o);
         t = end(Phase.OVERLAY, t);
 
@@ -320,6 +323,8 @@ public final class Vm implements AutoCloseable {
         t = readPort(q);
 
         begin(Phase.RESTORE);
+        // fd:0 is QEMU's standard input, the state file: no shell, no helper process.
+        q.execute("migrate-incoming", Map.of("uri", "fd:0"), Duration.ofSeconds(10));
         awaitIncoming(q, p, deadline);
         q.execute("cont", null, Duration.ofSeconds(10));
         t = end(Phase.RESTORE, t);
@@ -381,10 +386,21 @@ public final class Vm implements AutoCloseable {
         end(Phase.SSH, t);
     }
 
-    /** The incoming side stays in "inmigrate" while it reads the state; then it is paused (-S). */
+    /**
+     * The incoming side stays in "inmigrate" while it reads the state; then it is paused (-S).
+     * QMP answers only between reads, so one query may wait for most of the load.
+     */
     private void awaitIncoming(QmpClient q, VmProcess p, Instant deadline) throws Exception {
         while (true) {
-            String status = q.execute("query-status", null, Duration.ofSeconds(10)).path("status").asText();
+            String status;
+            try {
+                status = q.execute("query-status", null, remaining(deadline, Duration.ofMinutes(2))).path("status").asText();
+            } catch (IOException e) {
+                if (!p.isAlive()) {
+                    throw new IOException("QEMU exited with code " + p.exitCode() + " while loading the snapshot", e);
+                }
+                throw e;
+            }
             if (!status.equals("inmigrate")) {
                 if (!status.equals("paused") && !status.equals("prelaunch")) {
                     throw new IOException("QEMU is in state '" + status + "' after loading the snapshot, not paused");
@@ -477,11 +493,11 @@ public final class Vm implements AutoCloseable {
         boolean plain = spec.extraUserData() == null || spec.extraUserData().isBlank();
         if (image.fastPath() && plain) {
             return FwCfgIdentity.write(dir.resolve("identity"), spec.hostname(), spec.user(), clientKey.publicKeyLine(),
-                    hostKey, spec.sudo());
+                    hostKey, spec.sudo(), overlay.grown());
         }
         cloudInit = true;
         CloudInitConfig config = new CloudInitConfig(id(), spec.hostname(), spec.user(), clientKey.publicKeyLine(),
-                hostKey, spec.sudo(), spec.extraUserData());
+                hostKey, spec.sudo(), spec.extraUserData(), overlay.grown());
         return SeedIso.write(config, dir.resolve("seed.iso"));
     }
 

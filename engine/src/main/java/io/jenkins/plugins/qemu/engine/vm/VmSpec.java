@@ -21,6 +21,8 @@ public final class VmSpec implements Serializable {
     private final String image;
     private final int cpus;
     private final long memoryMiB;
+    /** 0: the image's own virtual size, also what a spec serialised before this field existed reads as. */
+    private final long diskSizeMiB;
     private final String machine;
     private final Accel accel;
     private final String hostname;
@@ -37,6 +39,7 @@ public final class VmSpec implements Serializable {
         this.image = Validation.imageName("image", b.image);
         this.cpus = Validation.cpus("cpus", b.cpus);
         this.memoryMiB = Validation.memoryMiB("memory", b.memoryMiB);
+        this.diskSizeMiB = b.diskSizeMiB == 0 ? 0 : Validation.diskSizeMiB("diskSize", b.diskSizeMiB);
         this.machine = Validation.machine("machine", b.machine);
         this.accel = Validation.required("accelerator", b.accel);
         this.hostname = b.hostname == null ? vmId : Validation.hostname("hostname", b.hostname);
@@ -69,6 +72,8 @@ public final class VmSpec implements Serializable {
     public String image() { return image; }
     public int cpus() { return cpus; }
     public long memoryMiB() { return memoryMiB; }
+    /** The disk's virtual size in MiB, or 0 for the image's own size; never below the image's size (checked at boot). */
+    public long diskSizeMiB() { return diskSizeMiB; }
     public String machine() { return machine; }
     public Accel accel() { return accel; }
     public String hostname() { return hostname; }
@@ -82,14 +87,15 @@ public final class VmSpec implements Serializable {
     public boolean warmStart() { return warmStart; }
 
     public Builder toBuilder() {
-        return new Builder().vmId(vmId).image(image).cpus(cpus).memoryMiB(memoryMiB).machine(machine).accel(accel)
-                .hostname(hostname).user(user).sudo(sudo).extraUserData(extraUserData).bootTimeout(bootTimeout)
+        return new Builder().vmId(vmId).image(image).cpus(cpus).memoryMiB(memoryMiB).diskSizeMiB(diskSizeMiB).machine(machine)
+                .accel(accel).hostname(hostname).user(user).sudo(sudo).extraUserData(extraUserData).bootTimeout(bootTimeout)
                 .shutdownGrace(shutdownGrace).keepConsole(keepConsole).warmStart(warmStart);
     }
 
     @Override
     public String toString() {
-        return "VmSpec[" + vmId + " image=" + image + " cpus=" + cpus + " memory=" + memoryMiB + "M machine=" + machine
+        return "VmSpec[" + vmId + " image=" + image + " cpus=" + cpus + " memory=" + memoryMiB + "M disk="
+                + (diskSizeMiB == 0 ? "image" : Validation.sizeText(diskSizeMiB)) + " machine=" + machine
                 + " accel=" + accel + " user=" + user + "]";
     }
 
@@ -111,6 +117,7 @@ public final class VmSpec implements Serializable {
         private String image;
         private int cpus = 1;
         private long memoryMiB = 1024;
+        private long diskSizeMiB;
         private String machine = "pc";
         private Accel accel = Accel.AUTO;
         private String hostname;
@@ -130,6 +137,8 @@ public final class VmSpec implements Serializable {
         public Builder cpus(int v) { cpus = v; return this; }
         public Builder memoryMiB(long v) { memoryMiB = v; return this; }
         public Builder memory(String v) { memoryMiB = Validation.memoryMiB("memory", v); return this; }
+        /** 0 keeps the image's size. */
+        public Builder diskSizeMiB(long v) { diskSizeMiB = v; return this; }
         public Builder machine(String v) { machine = v; return this; }
         public Builder accel(Accel v) { accel = v; return this; }
         public Builder hostname(String v) { hostname = v; return this; }

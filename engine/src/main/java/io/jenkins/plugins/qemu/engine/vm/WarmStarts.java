@@ -98,6 +98,7 @@ final class WarmStarts implements AutoCloseable {
         Map<String, String> template = new LinkedHashMap<>();
         template.put("cpus", Integer.toString(spec.cpus()));
         template.put("memoryMiB", Long.toString(spec.memoryMiB()));
+        template.put("diskSizeMiB", Long.toString(spec.diskSizeMiB()));
         template.put("machine", spec.machine());
         template.put("user", spec.user());
         template.put("sudo", Boolean.toString(spec.sudo()));
@@ -142,7 +143,7 @@ final class WarmStarts implements AutoCloseable {
 
     /** The slot is only known once the image is resolved; builds in flight are keyed by the template values. */
     private static String flight(VmSpec spec) {
-        return spec.image() + "|" + spec.cpus() + "|" + spec.memoryMiB() + "|" + spec.machine() + "|" + spec.user() + "|" + spec.sudo();
+        return spec.image() + "|" + spec.cpus() + "|" + spec.memoryMiB() + "|" + spec.diskSizeMiB() + "|" + spec.machine() + "|" + spec.user() + "|" + spec.sudo();
     }
 
     /** Builds {@code spec}'s snapshot now if it is missing or stale and returns the current one. */
@@ -161,9 +162,16 @@ final class WarmStarts implements AutoCloseable {
         }
     }
 
-    void restoreFailed(Snapshot snapshot, String why, VmSpec spec) {
-        store.discard(snapshot, why);
-        buildLater(spec);
+    /**
+     * A restore that QEMU refused (it exited while loading the state) condemns the snapshot: it is
+     * discarded and rebuilt. Other failures (a timeout on an overloaded host, a cancelled boot)
+     * say nothing about the snapshot, which is kept.
+     */
+    void restoreFailed(Snapshot snapshot, String why, VmSpec spec, boolean snapshotRejected) {
+        if (snapshotRejected) {
+            store.discard(snapshot, why);
+            buildLater(spec);
+        }
     }
 
     private static VmSpec prepSpec(VmSpec spec) {

@@ -51,6 +51,8 @@ class TemplateSpecTest {
         assertEquals("builder", spec.user());
         assertEquals(Duration.ofSeconds(90), spec.bootTimeout());
         assertEquals("packages: [git]", spec.extraUserData());
+        assertEquals(0, spec.diskSizeMiB(), "no disk size: the image's own");
+        assertEquals(20 * 1024, valid().diskSize("20G").build().toVmSpec("qa-0123456789").diskSizeMiB());
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.jenkins.plugins.qemu.engine.seed;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -92,6 +93,29 @@ class CloudInitConfigTest {
         assertEquals(List.of(), minimal.get("cloud_config_modules"));
         Map<String, Object> full = parse(new CloudInitConfig("i", "h", "jenkins", "k", hostKey, true, "runcmd: [[true]]").userData());
         assertTrue(!full.containsKey("cloud_config_modules"), "with extra cloud-config the image's module lists apply");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aGrownDiskRunsTheResizeModulesEvenInTheMinimalList() {
+        Map<String, Object> grown = parse(new CloudInitConfig("i", "h", "jenkins", "k", hostKey, true, null, true).userData());
+        List<String> modules = (List<String>) grown.get("cloud_init_modules");
+        assertEquals(List.of("growpart", "resizefs"), modules.subList(0, 2), modules.toString());
+        assertTrue(modules.containsAll(List.of("users-groups", "ssh", "set_hostname")), modules.toString());
+        assertEquals(true, grown.get("resize_rootfs"));
+
+        Map<String, Object> same = parse(new CloudInitConfig("i", "h", "jenkins", "k", hostKey, true, null, false).userData());
+        assertFalse(((List<String>) same.get("cloud_init_modules")).contains("resizefs"), "no resize for an image-sized disk");
+        assertFalse(same.containsKey("resize_rootfs"));
+    }
+
+    @Test
+    void withExtraCloudConfigTheImagesModulesResizeAndAnExplicitChoiceStands() {
+        Map<String, Object> extra = parse(new CloudInitConfig("i", "h", "jenkins", "k", hostKey, true, "runcmd: [[true]]", true).userData());
+        assertFalse(extra.containsKey("cloud_init_modules"), "the image's own lists, which carry growpart and resizefs");
+        assertEquals(true, extra.get("resize_rootfs"));
+        Map<String, Object> off = parse(new CloudInitConfig("i", "h", "jenkins", "k", hostKey, true, "resize_rootfs: false", true).userData());
+        assertEquals(false, off.get("resize_rootfs"), "the administrator's own setting is kept");
     }
 
     @Test

@@ -26,6 +26,19 @@ class VmSpecTest {
         assertEquals(1, a.cpus());
         assertEquals(1024, a.memoryMiB());
         assertEquals(Accel.AUTO, a.accel());
+        assertEquals(0, a.diskSizeMiB(), "no disk size: the image's own");
+    }
+
+    @Test
+    void diskSizeIsKeptAndJudgedAtBuild() {
+        VmSpec spec = VmSpec.builder().image("x").diskSizeMiB(6144).build();
+        assertEquals(6144, spec.diskSizeMiB());
+        assertTrue(spec.toString().contains("disk=6G"), spec.toString());
+        assertEquals(spec, spec.toBuilder().build());
+        assertNotEquals(spec, spec.toBuilder().diskSizeMiB(8192).build());
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> VmSpec.builder().image("x").diskSizeMiB(512).build());
+        assertEquals("diskSize", e.field());
+        assertEquals("diskSize: '512M' is out of range: use 1G to 16T", e.getMessage());
     }
 
     @Test
@@ -42,6 +55,8 @@ class VmSpecTest {
         assertField("extraUserData", VmSpec.builder().image("x").extraUserData("- just\n- a list"));
         assertField("vmId", VmSpec.builder().image("x").vmId("Bad Id"));
         assertField("accelerator", VmSpec.builder().image("x").accel(null));
+        assertField("diskSize", VmSpec.builder().image("x").diskSizeMiB(-1));
+        assertField("diskSize", VmSpec.builder().image("x").diskSizeMiB(17L << 20));
     }
 
     private static void assertField(String field, VmSpec.Builder b) {
@@ -51,7 +66,7 @@ class VmSpecTest {
 
     @Test
     void specIsSerializableSoItCanTravelToAnotherMachine() throws Exception {
-        VmSpec spec = VmSpec.builder().image("debian-12").cpus(2).memory("2G").extraUserData("packages: [git]").build();
+        VmSpec spec = VmSpec.builder().image("debian-12").cpus(2).memory("2G").diskSizeMiB(20480).extraUserData("packages: [git]").build();
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
             out.writeObject(spec);

@@ -183,6 +183,7 @@ class WarmStartTest {
             assertFalse(vm.restored());
             assertNotNull(vm.coldBootReason());
             assertTrue(vm.coldBootReason().startsWith("restore failed while restoring the warm snapshot"), vm.coldBootReason());
+            assertTrue(vm.coldBootReason().contains("Not a migration stream"), "QEMU's own words: " + vm.coldBootReason());
             assertTrue(progress.stream().anyMatch(l -> l.contains("falling back to a cold boot")), progress.toString());
             assertEquals("qa-fallback", run(vm, "hostname"));
         } finally {
