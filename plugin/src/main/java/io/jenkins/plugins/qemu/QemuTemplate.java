@@ -44,6 +44,8 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     private int executors = TemplateSpec.DEFAULT_EXECUTORS;
     private int idleMinutes;
     private String bootTimeout = TemplateSpec.DEFAULT_BOOT_TIMEOUT;
+    /** Null in templates saved before this setting existed: those get the default (on) as well. */
+    private Boolean warmStart;
 
     @DataBoundConstructor
     public QemuTemplate(String labels, String image) {
@@ -63,6 +65,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     public int getExecutors() { return executors; }
     public int getIdleMinutes() { return idleMinutes; }
     public String getBootTimeout() { return bootTimeout; }
+    public boolean isWarmStart() { return warmStart == null ? TemplateSpec.DEFAULT_WARM_START : warmStart; }
 
     @DataBoundSetter
     public void setCpus(int cpus) {
@@ -111,6 +114,11 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     }
 
     @DataBoundSetter
+    public void setWarmStart(boolean warmStart) {
+        this.warmStart = warmStart;
+    }
+
+    @DataBoundSetter
     public void setBootTimeout(String bootTimeout) {
         this.bootTimeout = Util.fixNull(bootTimeout).trim();
     }
@@ -130,6 +138,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
                 .executors(executors)
                 .idleMinutes(idleMinutes)
                 .bootTimeout(bootTimeout.isEmpty() ? TemplateSpec.DEFAULT_BOOT_TIMEOUT : bootTimeout)
+                .warmStart(isWarmStart())
                 .build();
     }
 

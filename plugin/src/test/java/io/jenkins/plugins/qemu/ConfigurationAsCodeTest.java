@@ -1,7 +1,9 @@
 package io.jenkins.plugins.qemu;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertTrue;
 
 import io.jenkins.plugins.casc.misc.RoundTripAbstractTest;
 import java.util.List;
@@ -42,10 +44,12 @@ public class ConfigurationAsCodeTest extends RoundTripAbstractTest {
         assertEquals(1, debian.getExecutors());
         assertEquals(0, debian.getIdleMinutes());
         assertEquals("5m", debian.getBootTimeout());
+        assertTrue("on unless configured off", debian.isWarmStart());
         QemuTemplate shared = templates.get(1);
         assertEquals("debian-12-shared", shared.getLabels());
         assertEquals(30, shared.getIdleMinutes());
         assertEquals(2, shared.getExecutors());
+        assertFalse(shared.isWarmStart());
         // What was configured is what the engine accepts.
         debian.toSpec();
         shared.toSpec();

@@ -25,6 +25,8 @@ public final class TemplateSpec implements Serializable {
     public static final String DEFAULT_REMOTE_FS = "/home/jenkins/agent";
     public static final int DEFAULT_EXECUTORS = 1;
     public static final String DEFAULT_BOOT_TIMEOUT = "5m";
+    /** On: where the image supports it, a VM is restored in seconds instead of booted. */
+    public static final boolean DEFAULT_WARM_START = true;
 
     private final String labels;
     private final String image;
@@ -38,6 +40,7 @@ public final class TemplateSpec implements Serializable {
     private final int executors;
     private final int idleMinutes;
     private final Duration bootTimeout;
+    private final boolean warmStart;
 
     private TemplateSpec(Builder b) {
         this.labels = CloudValidation.labels("labels", b.labels);
@@ -52,6 +55,7 @@ public final class TemplateSpec implements Serializable {
         this.executors = CloudValidation.executors("executors", b.executors);
         this.idleMinutes = CloudValidation.idleMinutes("idleMinutes", b.idleMinutes);
         this.bootTimeout = Validation.duration("bootTimeout", b.bootTimeout == null ? DEFAULT_BOOT_TIMEOUT : b.bootTimeout);
+        this.warmStart = b.warmStart;
         // The engine's own checks (cloud-config syntax and keys it reserves, user, sizes) run here
         // too, so a template that saves is a template that can boot.
         toVmSpec(VmSpec.newVmId());
@@ -74,6 +78,7 @@ public final class TemplateSpec implements Serializable {
                     .sudo(true)
                     .extraUserData(extraCloudConfig)
                     .bootTimeout(bootTimeout)
+                    .warmStart(warmStart)
                     .build();
         } catch (InvalidInputException e) {
             // The spec calls the cloud-config "extraUserData"; the form calls it extraCloudConfig.
@@ -125,6 +130,8 @@ public final class TemplateSpec implements Serializable {
     public int executors() { return executors; }
     public int idleMinutes() { return idleMinutes; }
     public Duration bootTimeout() { return bootTimeout; }
+    /** Restore VMs from the template's warm snapshot (the engine boots cold, and says why, where it cannot). */
+    public boolean warmStart() { return warmStart; }
 
     public RetentionPolicy retention() {
         return RetentionPolicy.of(idleMinutes);
@@ -133,7 +140,7 @@ public final class TemplateSpec implements Serializable {
     @Override
     public String toString() {
         return "TemplateSpec[labels='" + labels + "' image=" + image + " cpus=" + cpus + " memory=" + memoryMiB
-                + "M disk=" + (diskSizeMiB == 0 ? "image" : Validation.sizeText(diskSizeMiB)) + " executors=" + executors + " " + retention() + "]";
+                + "M disk=" + (diskSizeMiB == 0 ? "image" : Validation.sizeText(diskSizeMiB)) + " executors=" + executors + " " + retention() + (warmStart ? " warm-start" : "") + "]";
     }
 
     /** Collects raw values as a form or YAML gives them; {@link #build()} judges all of them. */
@@ -150,6 +157,7 @@ public final class TemplateSpec implements Serializable {
         private int executors = DEFAULT_EXECUTORS;
         private int idleMinutes;
         private String bootTimeout = DEFAULT_BOOT_TIMEOUT;
+        private boolean warmStart = DEFAULT_WARM_START;
 
         public Builder labels(String v) { labels = v; return this; }
         public Builder image(String v) { image = v; return this; }
@@ -163,6 +171,7 @@ public final class TemplateSpec implements Serializable {
         public Builder executors(int v) { executors = v; return this; }
         public Builder idleMinutes(int v) { idleMinutes = v; return this; }
         public Builder bootTimeout(String v) { bootTimeout = v; return this; }
+        public Builder warmStart(boolean v) { warmStart = v; return this; }
 
         public TemplateSpec build() {
             return new TemplateSpec(this);

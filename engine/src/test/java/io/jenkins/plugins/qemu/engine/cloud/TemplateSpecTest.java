@@ -56,6 +56,12 @@ class TemplateSpecTest {
     }
 
     @Test
+    void warmStartIsOnByDefaultAndReachesTheVmSpec() {
+        assertTrue(valid().build().toVmSpec("qa-1").warmStart());
+        assertFalse(valid().warmStart(false).build().toVmSpec("qa-1").warmStart());
+    }
+
+    @Test
     void idleMinutesSelectTheRetention() {
         TemplateSpec t = valid().idleMinutes(15).build();
         assertFalse(t.retention().oneShot());
