@@ -400,6 +400,8 @@ dec entropy > /dev/urandom
 name=$(dec hostname)
 hostname "$name"
 echo "$name" > /etc/hostname
+# systemd generated the machine id when the snapshot booted; clones must not share it.
+dec machine_id > /etc/machine-id
 sed -i "s/^127\.0\.1\.1 .*/127.0.1.1 $name/" /etc/hosts
 
 user=$(dec user)

@@ -8,6 +8,7 @@ import io.jenkins.plugins.qemu.engine.cloud.CapacityLedger;
 import io.jenkins.plugins.qemu.engine.cloud.RetentionPolicy;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
 import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.HashMap;
@@ -39,15 +40,43 @@ final class QemuCleanup {
         removeAgentsWithoutVm(jenkins, listener);
         Map<String, QemuAgent> agents = agentsByVmId(jenkins);
         releaseLostBookings(jenkins, engines, agents, listener);
+        warmUp(jenkins, engines, listener);
         for (EngineConfig config : engineConfigs(jenkins, engines)) {
             try {
                 List<String> reaped = EngineReaper.reap(config,
-                        vmId -> agents.containsKey(vmId) || engines.isBooting(vmId) || engines.isReserved(vmId));
+                        vmId -> agents.containsKey(vmId) || engines.isBooting(vmId) || engines.isReserved(vmId)
+                                || engines.isWarmSnapshotBoot(vmId));
                 if (!reaped.isEmpty()) {
                     listener.getLogger().println("Reaped VMs no agent wants in " + config.stateDir() + ": " + reaped);
                 }
             } catch (RuntimeException e) {
                 LOGGER.log(Level.WARNING, "Reaping VMs in " + config.stateDir() + " failed", e);
+            }
+        }
+    }
+
+    /**
+     * Has each warm-start template's snapshot built (in the engine's background) when it is missing
+     * or stale, e.g. after the image was replaced or QEMU upgraded, so the next build restores
+     * instead of booting cold. Only for clouds whose engine is already running or that have
+     * templates; the check itself is a few file stats.
+     */
+    private static void warmUp(Jenkins jenkins, QemuEngines engines, TaskListener listener) {
+        for (Cloud cloud : jenkins.clouds) {
+            if (!(cloud instanceof QemuCloud qemu)) {
+                continue;
+            }
+            for (QemuTemplate t : qemu.getTemplates()) {
+                try {
+                    TemplateSpec spec = t.toSpec();
+                    if (!spec.warmStart()) {
+                        continue;
+                    }
+                    String what = engines.engine(qemu.engineConfig()).warmUpLater(spec.toVmSpec(VmSpec.newVmId()));
+                    LOGGER.fine(() -> "Warm snapshot of template '" + t.getLabels() + "' in cloud " + qemu.name + ": " + what);
+                } catch (InvalidInputException | IOException e) {
+                    LOGGER.log(Level.FINE, "Template '" + t.getLabels() + "' of cloud " + qemu.name + " cannot be warmed up", e);
+                }
             }
         }
     }

@@ -116,6 +116,20 @@ public final class QemuEngines {
         return null;
     }
 
+    /** Whether {@code vmId} is an engine's own boot of a template for its warm snapshot (no agent ever has it). */
+    public boolean isWarmSnapshotBoot(@NonNull String vmId) {
+        List<QemuEngine> snapshot;
+        synchronized (this) {
+            snapshot = new ArrayList<>(engines.values());
+        }
+        for (QemuEngine e : snapshot) {
+            if (e.isWarmSnapshotBoot(vmId)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Every VM the engines of this controller hold (booting, running or being destroyed). */
     public List<Vm> allVms() {
         List<QemuEngine> snapshot;

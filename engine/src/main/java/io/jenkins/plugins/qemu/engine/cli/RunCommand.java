@@ -96,7 +96,7 @@ final class RunCommand {
         }
         Instant requested = Instant.now();
         try (QemuEngine engine = new QemuEngine(config)) {
-            Thread hook = new Thread(() -> engine.vms().forEach(Vm::destroy), "qemu-agents-shutdown");
+            Thread hook = new Thread(engine::destroyAll, "qemu-agents-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             try {
                 Vm vm;

@@ -14,13 +14,14 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
  * The identity of a VM restored from a warm snapshot. Every clone of one snapshot starts with the
  * same RAM, so it is given its own host name, host key, authorized key, the current time and
- * fresh host entropy after the restore, over a virtio-serial port whose host end is a Unix socket
+ * fresh host entropy and a machine id of its own after the restore, over a virtio-serial port whose host end is a Unix socket
  * of QEMU's in the VM's owner-only state directory: nothing on the network can reach it. The
  * guest's {@code qemu-agents-identity} service (images/build-debian-12.sh) reads lines of
  * {@code key base64(value)} up to {@code end}, applies them, waits until sshd serves the new host
@@ -44,6 +45,8 @@ public final class CloneIdentity {
     public static CloneIdentity of(String hostname, String user, String authorizedKey, SshKeyPair hostKey) {
         byte[] entropy = new byte[64];
         RANDOM.nextBytes(entropy);
+        byte[] machineId = new byte[16];
+        RANDOM.nextBytes(machineId);
         Map<String, String> v = new LinkedHashMap<>();
         v.put("hostname", hostname);
         v.put("user", user);
@@ -51,6 +54,7 @@ public final class CloneIdentity {
         v.put("host_key", hostKey.privateKeyOpenSsh());
         v.put("host_key.pub", hostKey.publicKeyLine() + "\n");
         v.put("entropy", new String(entropy, StandardCharsets.ISO_8859_1));
+        v.put("machine_id", HexFormat.of().formatHex(machineId) + "\n");
         return new CloneIdentity(v, hostname);
     }
 

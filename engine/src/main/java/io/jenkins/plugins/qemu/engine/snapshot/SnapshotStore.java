@@ -40,6 +40,8 @@ public final class SnapshotStore {
     static final String DISK = "disk.qcow2";
     static final String STATE = "state.bin";
     private static final Duration ABANDONED_BUILD = Duration.ofHours(1);
+    /** A slot nobody restored from for this long belongs to a template that changed or is gone. */
+    public static final Duration UNUSED = Duration.ofDays(14);
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Path dir;
@@ -87,6 +89,7 @@ public final class SnapshotStore {
                 return new Lookup(null, "warm snapshot " + key.slot() + " is incomplete (state " + bytes + " bytes, meta.json says "
                         + m.path("stateBytes").asLong(-1) + ")");
             }
+            touch(slot);
             return new Lookup(new Snapshot(slot, disk, state, key, Instant.parse(m.path("created").asText()), bytes), null);
         } catch (IOException | RuntimeException e) {
             return new Lookup(null, "warm snapshot " + key.slot() + " is incomplete: " + e);
@@ -167,20 +170,34 @@ public final class SnapshotStore {
         deleteQuietly(buildDir);
     }
 
+    /** The slot's mtime says when it was last looked up for a restore; {@link #removeLeftovers} reads it. */
+    private static void touch(Path slot) {
+        try {
+            Files.setLastModifiedTime(slot, FileTime.from(Instant.now()));
+        } catch (IOException e) {
+            // Only the clean-up of unused snapshots depends on it.
+        }
+    }
+
     /**
      * Removes leftovers of replaced snapshots and of builds whose engine died: anything named
-     * {@code .old-*}, and {@code .build-*} older than an hour (a live build finishes well within).
+     * {@code .old-*}, {@code .build-*} older than an hour (a live build finishes well within), and
+     * snapshots not restored from for {@link #UNUSED}, which belong to templates that changed.
      */
     public void removeLeftovers() {
         if (!Files.isDirectory(dir)) {
             return;
         }
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, ".*")) {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
                 String name = p.getFileName().toString();
-                FileTime mtime = Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS);
-                boolean abandoned = name.startsWith(".build-") && mtime.toInstant().isBefore(Instant.now().minus(ABANDONED_BUILD));
-                if (name.startsWith(".old-") || abandoned) {
+                Instant mtime = Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toInstant();
+                boolean abandoned = name.startsWith(".build-") && mtime.isBefore(Instant.now().minus(ABANDONED_BUILD));
+                boolean unused = !name.startsWith(".") && mtime.isBefore(Instant.now().minus(UNUSED));
+                if (name.startsWith(".old-") || abandoned || unused) {
+                    if (unused) {
+                        LOG.info("removing warm snapshot " + p + ": not restored from since " + mtime);
+                    }
                     deleteQuietly(p);
                 }
             }

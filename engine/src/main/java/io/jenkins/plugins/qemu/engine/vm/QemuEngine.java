@@ -144,9 +144,9 @@ public final class QemuEngine implements AutoCloseable {
      * also destroyed here, so its in-memory resources go too.
      */
     public PeriodicReaper reapPeriodically(Reaper reaper, Duration interval, Predicate<String> vmIdStillWanted) {
-        Predicate<String> wanted = id -> booting(id) || vmIdStillWanted.test(id);
+        Predicate<String> wanted = id -> booting(id) || isWarmSnapshotBoot(id) || vmIdStillWanted.test(id);
         return new PeriodicReaper(reaper, housekeeping, interval, wanted, report -> {
-            for (Vm vm : vms()) {
+            for (Vm vm : new ArrayList<>(vms)) {
                 if (report.reaped().contains(vm.id())) {
                     vm.destroy();
                 }
@@ -194,6 +194,31 @@ public final class QemuEngine implements AutoCloseable {
         return warm.ensure(spec);
     }
 
+    /**
+     * Queues a build of {@code spec}'s warm snapshot if it is missing or stale and could be
+     * built, and returns at once; a no-op when the snapshot is current or the spec cannot use one.
+     * Callers run it periodically for their templates, so a changed image or a new QEMU has a
+     * fresh snapshot before the next build asks for one. Returns a description of what it did.
+     */
+    public String warmUpLater(VmSpec spec) {
+        if (!spec.warmStart()) {
+            return "warm start is off";
+        }
+        try {
+            BaseImage image = ctx.catalog().resolve(spec.image());
+            WarmStarts.Choice c = warm.choose(spec, image, ctx.probe().decide(spec.accel(), image));
+            if (c.snapshot() != null) {
+                return "warm snapshot " + c.snapshot().key().slot() + " is current";
+            }
+            if (c.buildable()) {
+                warm.buildLater(spec);
+            }
+            return c.reason();
+        } catch (IOException | RuntimeException e) {
+            return "cannot check the warm snapshot: " + e.getMessage();
+        }
+    }
+
     /** A VM not yet booted: call {@link Vm#boot()}; {@link Vm#destroy()} may cancel it from any thread. */
     public Vm create(VmSpec spec, Consumer<String> progress) {
         Vm vm = new Vm(spec, ctx, progress, vms::remove, warm, false);
@@ -208,15 +233,42 @@ public final class QemuEngine implements AutoCloseable {
         return vm;
     }
 
+    /** The VMs callers asked for; the engine's own warm-snapshot boots are not among them. */
     public List<Vm> vms() {
-        return new ArrayList<>(vms);
+        List<Vm> out = new ArrayList<>();
+        for (Vm vm : vms) {
+            if (!vm.warmSnapshotBoot()) {
+                out.add(vm);
+            }
+        }
+        return out;
+    }
+
+    /** Destroys every VM of this engine, its own warm-snapshot boots included (e.g. from a shutdown hook). */
+    public void destroyAll() {
+        for (Vm vm : new ArrayList<>(vms)) {
+            vm.destroy();
+        }
+    }
+
+    /**
+     * Whether {@code vmId} is a VM this engine booted to save as a warm snapshot. Such VMs have no
+     * agent; a caller's reaper must count them as wanted, or it would kill a build in progress.
+     */
+    public boolean isWarmSnapshotBoot(String vmId) {
+        for (Vm vm : vms) {
+            if (vm.id().equals(vmId) && vm.warmSnapshotBoot()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override
     public void close() throws IOException {
         backgroundReap.close();
         housekeeping.shutdownNow();
-        for (Vm vm : vms()) {
+        for (Vm vm : new ArrayList<>(vms)) {
             vm.destroy();
         }
         try {
@@ -225,7 +277,7 @@ public final class QemuEngine implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         // A build that was running has destroyed its VM by now; any left are destroyed here.
-        for (Vm vm : vms()) {
+        for (Vm vm : new ArrayList<>(vms)) {
             vm.destroy();
         }
         // Only now: ending the spawner thread SIGKILLs every QEMU it started.

@@ -109,6 +109,8 @@ public final class Vm implements AutoCloseable {
     public AccelDecision accelerator() { return accel; }
     /** The base image as resolved at boot. */
     public BaseImage baseImage() { return baseImage; }
+    /** Whether this VM is the engine's own boot of a template, to be saved as its warm snapshot. */
+    public boolean warmSnapshotBoot() { return warmPrep; }
     /** Whether this VM was restored from a warm snapshot rather than booted. */
     public boolean restored() { return restoredFrom != null; }
     /** Whether the guest was configured by cloud-init from a seed (not by the fast path or a restore). */

@@ -53,6 +53,7 @@ class CloneIdentityTest {
         assertEquals("ssh-ed25519 AAAA test\n", new String(d.decode(m.get("authorized_key")), StandardCharsets.UTF_8));
         assertEquals("1700000000.000000005", new String(d.decode(m.get("time")), StandardCharsets.UTF_8));
         assertEquals(64, d.decode(m.get("entropy")).length);
+        assertTrue(new String(d.decode(m.get("machine_id")), StandardCharsets.UTF_8).matches("[0-9a-f]{32}\n"));
         assertEquals(host.privateKeyOpenSsh(), new String(d.decode(m.get("host_key")), StandardCharsets.UTF_8));
         for (String line : msg.split("\n")) {
             assertTrue(line.matches("[a-z_.]+ [A-Za-z0-9+/=]+|end"), line);

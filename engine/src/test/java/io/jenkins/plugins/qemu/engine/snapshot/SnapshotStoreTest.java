@@ -108,10 +108,18 @@ class SnapshotStoreTest {
         Path dead = store.newBuildDir();
         Files.setLastModifiedTime(dead, FileTime.from(Instant.now().minus(Duration.ofHours(2))));
         Path old = Files.createDirectory(store.dir().resolve(".old-debian-12-x-1"));
+        Snapshot used = publish(store, key("7.2"), 10);
+        Snapshot forgotten = publish(store, SnapshotKey.of("debian-12", Map.of("cpus", "4"), Map.of()), 10);
+        Files.setLastModifiedTime(forgotten.dir(), FileTime.from(Instant.now().minus(SnapshotStore.UNUSED).minusSeconds(60)));
+        Files.setLastModifiedTime(used.dir(), FileTime.from(Instant.now().minus(SnapshotStore.UNUSED).minusSeconds(60)));
+        assertTrue(store.lookup(key("7.2")).ready(), "a lookup marks the slot as used");
         store.removeLeftovers();
         assertTrue(Files.exists(live));
         assertFalse(Files.exists(dead));
         assertFalse(Files.exists(old));
+        assertTrue(Files.exists(used.dir()));
+        assertFalse(Files.exists(forgotten.dir()), "a template's snapshot nobody restored from for weeks is removed");
+        store.discard(used, "test");
         store.abandon(live);
         assertEquals(List.of(), entries(store.dir()));
     }

@@ -126,6 +126,7 @@ class WarmStartTest {
             }
             Set<String> hostKeys = new HashSet<>();
             Set<String> randoms = new HashSet<>();
+            Set<String> machineIds = new HashSet<>();
             for (int i = 0; i < 4; i++) {
                 Vm vm = vms.get(i);
                 assertTrue(vm.restored(), vm.id() + " was booted cold: " + vm.coldBootReason());
@@ -136,10 +137,12 @@ class WarmStartTest {
                 long guestClock = Long.parseLong(run(vm, "date +%s"));
                 assertTrue(Math.abs(guestClock - Instant.now().getEpochSecond()) <= 5, "guest clock " + guestClock + " is not now");
                 randoms.add(run(vm, "head -c 16 /dev/urandom | od -An -tx1"));
+                machineIds.add(run(vm, "cat /etc/machine-id"));
                 assertEquals("1", run(vm, "grep -c '^127.0.1.1 qa-clone-" + i + "$' /etc/hosts"));
             }
             assertEquals(4, hostKeys.size(), "every clone has its own host key");
             assertEquals(4, randoms.size(), "every clone's RNG was reseeded");
+            assertEquals(4, machineIds.size(), "every clone has its own machine id");
 
             // One clone's key is refused by another, and another's host key does not pass as its own.
             Vm a = vms.get(0);
