@@ -379,6 +379,9 @@ cat > "$ROOTFS/usr/local/lib/qemu-agents/identity" <<'EOF'
 set -euo pipefail
 port=/dev/virtio-ports/io.jenkins.qemu-agents.0
 exec 3<>"$port"
+# Any failure is answered at once, so the host falls back to a cold boot with the reason instead
+# of waiting for an answer that never comes.
+trap 'echo "error line $LINENO: $BASH_COMMAND exited with $?" >&3' ERR
 # A read returns end-of-file at once while no host is connected to the port (so it cannot
 # simply block until the restore), and poll(2) reports a hang-up then; so try again every 50 ms,
 # sleeping with read's timeout on a pipe nobody writes to, which costs no fork.

@@ -72,8 +72,9 @@ public final class BenchReport {
                     c.equals("baseline") ? "-" : mib(stats(c, s -> (double) s.overlayBytes()).median())));
         }
         b.append("online: request to verified SSH login; ratio: median / baseline median; console: first guest console byte;\n")
-                .append("cloudi.: cloud-init finished; qemu+: overlay+seed+QEMU start+QMP+port (engine only); ssh wait: QEMU start to login;\n")
-                .append("restore+: loading the warm snapshot + handing the clone its identity; ssh wait: until login;\n")
+                .append("cloudi.: cloud-init finished; qemu+: overlay+seed+QEMU start+QMP+port (engine only);\n")
+                .append("restore+: loading the warm snapshot + handing the clone its identity; ssh wait: the SSH phase\n")
+                .append("(QEMU start to login for a cold boot, identity to login for a restore);\n")
                 .append("destroy: seconds; RSS: QEMU's resident memory when online; overlay: MiB after boot; all but online are medians.\n");
         if (!Double.isNaN(snapshotBuild)) {
             b.append(String.format(Locale.ROOT, "warm snapshot: built once per template in %.1f s before the restore rows (not in any sample).%n",
