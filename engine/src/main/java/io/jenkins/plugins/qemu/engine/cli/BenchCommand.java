@@ -48,23 +48,9 @@ final class BenchCommand {
                 case "--images-dir": imagesDir = Path.of(v); break;
                 case "--runs": runs = count("--runs", v, 0); break;
                 case "--baseline-runs": baselineRuns = count("--baseline-runs", v, 0); break;
-                case "--concurrency":
-                    concurrency.clear();
-                    for (String k : v.split(",")) {
-                        if (!k.isBlank()) {
-                            concurrency.add(count("--concurrency", k.trim(), 1));
-                        }
-                    }
-                    break;
+                case "--concurrency": counts(concurrency, "--concurrency", v); break;
                 case "--restore-runs": restoreRuns = count("--restore-runs", v, 0); break;
-                case "--restore-concurrency":
-                    restoreConcurrency.clear();
-                    for (String k : v.split(",")) {
-                        if (!k.isBlank()) {
-                            restoreConcurrency.add(count("--restore-concurrency", k.trim(), 1));
-                        }
-                    }
-                    break;
+                case "--restore-concurrency": counts(restoreConcurrency, "--restore-concurrency", v); break;
                 case "--out": outDir = Path.of(v); break;
                 case "--baseline-script": baselineScript = Path.of(v); break;
                 case "--cpus": cpus = Validation.cpus("--cpus", v); break;
@@ -74,6 +60,16 @@ final class BenchCommand {
         }
         if (baselineRuns > 0 && !Files.isRegularFile(baselineScript)) {
             throw new InvalidInputException("--baseline-script", baselineScript, "does not exist (run from the repository root)");
+        }
+    }
+
+    /** A comma-separated list of counts, each at least 1, replacing the default list. */
+    private static void counts(List<Integer> into, String field, String v) {
+        into.clear();
+        for (String k : v.split(",")) {
+            if (!k.isBlank()) {
+                into.add(count(field, k.trim(), 1));
+            }
         }
     }
 

@@ -47,12 +47,7 @@ public final class CloneIdentity {
         RANDOM.nextBytes(entropy);
         byte[] machineId = new byte[16];
         RANDOM.nextBytes(machineId);
-        Map<String, String> v = new LinkedHashMap<>();
-        v.put("hostname", hostname);
-        v.put("user", user);
-        v.put("authorized_key", authorizedKey + "\n");
-        v.put("host_key", hostKey.privateKeyOpenSsh());
-        v.put("host_key.pub", hostKey.publicKeyLine() + "\n");
+        Map<String, String> v = FwCfgIdentity.items(hostname, user, authorizedKey, hostKey);
         v.put("entropy", new String(entropy, StandardCharsets.ISO_8859_1));
         v.put("machine_id", HexFormat.of().formatHex(machineId) + "\n");
         return new CloneIdentity(v, hostname);

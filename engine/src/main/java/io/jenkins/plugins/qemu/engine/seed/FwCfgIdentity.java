@@ -47,12 +47,7 @@ public final class FwCfgIdentity implements GuestIdentity {
      */
     public static FwCfgIdentity write(Path dir, String hostname, String user, String authorizedKey, SshKeyPair hostKey,
             boolean sudo, boolean growFs) throws IOException {
-        Map<String, String> values = new LinkedHashMap<>();
-        values.put("hostname", hostname);
-        values.put("user", user);
-        values.put("authorized_key", authorizedKey + "\n");
-        values.put("host_key", hostKey.privateKeyOpenSsh());
-        values.put("host_key.pub", hostKey.publicKeyLine() + "\n");
+        Map<String, String> values = items(hostname, user, authorizedKey, hostKey);
         values.put("sudo", sudo ? "yes" : "no");
         if (growFs) {
             values.put("grow_fs", "yes");
@@ -72,6 +67,20 @@ public final class FwCfgIdentity implements GuestIdentity {
             throw e;
         }
         return identity;
+    }
+
+    /**
+     * The items both identity channels of our images carry, under the names the guest scripts
+     * read (images/build-debian-12.sh): the fast path at boot, the clone identity after a restore.
+     */
+    static Map<String, String> items(String hostname, String user, String authorizedKey, SshKeyPair hostKey) {
+        Map<String, String> values = new LinkedHashMap<>();
+        values.put("hostname", hostname);
+        values.put("user", user);
+        values.put("authorized_key", authorizedKey + "\n");
+        values.put("host_key", hostKey.privateKeyOpenSsh());
+        values.put("host_key.pub", hostKey.publicKeyLine() + "\n");
+        return values;
     }
 
     @Override

@@ -6,10 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
 import io.jenkins.plugins.qemu.engine.vm.FileTree;
 import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
+import io.jenkins.plugins.qemu.engine.vm.Vm;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -102,6 +105,15 @@ public final class TestImages {
         List<Path> left = filesBelow(stateDir);
         FileTree.delete(stateDir);
         assertEquals(List.of(), left, "files left in the state directory");
+    }
+
+    /** Runs {@code command} in the guest, asserts it succeeded and returns its trimmed output. */
+    public static String run(Vm vm, String command) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc = vm.exec(command, out, err, Duration.ofMinutes(2));
+        assertEquals(0, rc, "'" + command + "' failed: " + err.toString(StandardCharsets.UTF_8));
+        return out.toString(StandardCharsets.UTF_8).strip();
     }
 
     /** Every file below {@code dir}, for "nothing left behind" assertions. */

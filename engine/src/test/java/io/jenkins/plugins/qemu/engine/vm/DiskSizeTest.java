@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -60,7 +58,7 @@ class DiskSizeTest {
         Vm vm = engine.boot(spec().extraUserData("bootcmd: [[touch, /run/qa-extra]]").build(), line -> { });
         try {
             assertTrue(Files.exists(vm.stateDir().resolve("seed.iso")), "booted through cloud-init");
-            assertEquals("", run(vm, "test -e /run/qa-extra"), "the extra cloud-config ran");
+            assertEquals("", TestImages.run(vm, "test -e /run/qa-extra"), "the extra cloud-config ran");
             assertGrown(vm);
         } finally {
             destroyAndAssertGone(vm);
@@ -80,9 +78,9 @@ class DiskSizeTest {
 
     /** The disk the guest sees is the requested size, and the mounted root filesystem fills most of it. */
     private static void assertGrown(Vm vm) throws Exception {
-        long disk = Long.parseLong(run(vm, "cat /sys/block/vda/size")) * 512;
+        long disk = Long.parseLong(TestImages.run(vm, "cat /sys/block/vda/size")) * 512;
         assertEquals(6 * GIB, disk, "the guest's disk");
-        List<String> df = run(vm, "df -B1 --output=size /").lines().toList();
+        List<String> df = TestImages.run(vm, "df -B1 --output=size /").lines().toList();
         long root = Long.parseLong(df.get(df.size() - 1).strip());
         assertTrue(root > 5 * GIB, "root filesystem is " + root + " bytes, not grown beyond the image's 4 GiB: " + df);
     }
@@ -96,11 +94,4 @@ class DiskSizeTest {
         assertFalse(Files.exists(dir), "state directory removed");
     }
 
-    private static String run(Vm vm, String command) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int rc = vm.exec(command, out, err, Duration.ofMinutes(2));
-        assertEquals(0, rc, "'" + command + "' failed: " + err.toString(StandardCharsets.UTF_8));
-        return out.toString(StandardCharsets.UTF_8).strip();
-    }
 }

@@ -12,8 +12,6 @@ import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.ssh.HostKeyMismatchException;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -51,14 +49,6 @@ class VmLifecycleTest {
         return VmSpec.builder().image(IMAGE).cpus(1).memoryMiB(1024).bootTimeout(Duration.ofMinutes(6));
     }
 
-    private static String run(Vm vm, String command) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int rc = vm.exec(command, out, err, Duration.ofMinutes(2));
-        assertEquals(0, rc, "'" + command + "' failed: " + err.toString(StandardCharsets.UTF_8));
-        return out.toString(StandardCharsets.UTF_8).strip();
-    }
-
     @Test
     void bootsToPinnedSshLoginWithOurHostnameAndLeavesNothingBehind() throws Exception {
         BaseImage base = engine.catalog().resolve(IMAGE);
@@ -71,12 +61,12 @@ class VmLifecycleTest {
         long pid = vm.pid();
         Path dir = vm.stateDir();
         try {
-            assertEquals("qa-lifecycle-host", run(vm, "hostname"), "the guest took the host name from our seed");
-            assertEquals("jenkins", run(vm, "id -un"));
+            assertEquals("qa-lifecycle-host", TestImages.run(vm, "hostname"), "the guest took the host name from our seed");
+            assertEquals("jenkins", TestImages.run(vm, "id -un"));
             // The host key the guest serves is exactly the one we generated and pinned.
-            String served = run(vm, "sudo -n cat /etc/ssh/ssh_host_ed25519_key.pub");
+            String served = TestImages.run(vm, "sudo -n cat /etc/ssh/ssh_host_ed25519_key.pub");
             assertTrue(served.startsWith(vm.hostKeyLine()), served + " vs " + vm.hostKeyLine());
-            assertFalse(run(vm, "sudo -n ls /etc/ssh").contains("ssh_host_rsa_key"), "no keys generated in the guest");
+            assertFalse(TestImages.run(vm, "sudo -n ls /etc/ssh").contains("ssh_host_rsa_key"), "no keys generated in the guest");
             assertTrue(vm.timings().timeToOnline().compareTo(Duration.ZERO) > 0);
             assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
             // The identity carries the guest's private host key: the seed ISO or, on the fast path,
@@ -118,8 +108,8 @@ class VmLifecycleTest {
             Vm vb = b.join();
             try {
                 assertNotEquals(va.sshPort(), vb.sshPort());
-                assertEquals(va.spec().hostname(), run(va, "hostname"));
-                assertEquals(vb.spec().hostname(), run(vb, "hostname"));
+                assertEquals(va.spec().hostname(), TestImages.run(va, "hostname"));
+                assertEquals(vb.spec().hostname(), TestImages.run(vb, "hostname"));
             } finally {
                 va.destroy();
                 vb.destroy();

@@ -3,7 +3,6 @@ package io.jenkins.plugins.qemu.engine.vm;
 import static io.jenkins.plugins.qemu.engine.testing.TestImages.IMAGE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -14,10 +13,8 @@ import io.jenkins.plugins.qemu.engine.snapshot.Snapshot;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.ssh.HostKeyMismatchException;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -88,14 +85,6 @@ class WarmStartTest {
         return VmSpec.builder().image(IMAGE).cpus(1).memoryMiB(1024).bootTimeout(Duration.ofMinutes(6)).warmStart(true);
     }
 
-    private static String run(Vm vm, String command) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int rc = vm.exec(command, out, err, Duration.ofMinutes(2));
-        assertEquals(0, rc, "'" + command + "' failed: " + err.toString(StandardCharsets.UTF_8));
-        return out.toString(StandardCharsets.UTF_8).strip();
-    }
-
     @Test
     @Order(1)
     void fourClonesRestoreAtOnceEachWithItsOwnIdentity() throws Exception {
@@ -130,15 +119,15 @@ class WarmStartTest {
             for (int i = 0; i < 4; i++) {
                 Vm vm = vms.get(i);
                 assertTrue(vm.restored(), vm.id() + " was booted cold: " + vm.coldBootReason());
-                assertEquals("qa-clone-" + i, run(vm, "hostname"));
-                String served = run(vm, "sudo -n cat /etc/ssh/ssh_host_ed25519_key.pub");
+                assertEquals("qa-clone-" + i, TestImages.run(vm, "hostname"));
+                String served = TestImages.run(vm, "sudo -n cat /etc/ssh/ssh_host_ed25519_key.pub");
                 assertTrue(served.startsWith(vm.hostKeyLine()), served + " vs " + vm.hostKeyLine());
                 hostKeys.add(vm.hostKeyLine());
-                long guestClock = Long.parseLong(run(vm, "date +%s"));
+                long guestClock = Long.parseLong(TestImages.run(vm, "date +%s"));
                 assertTrue(Math.abs(guestClock - Instant.now().getEpochSecond()) <= 5, "guest clock " + guestClock + " is not now");
-                randoms.add(run(vm, "head -c 16 /dev/urandom | od -An -tx1"));
-                machineIds.add(run(vm, "cat /etc/machine-id"));
-                assertEquals("1", run(vm, "grep -c '^127.0.1.1 qa-clone-" + i + "$' /etc/hosts"));
+                randoms.add(TestImages.run(vm, "head -c 16 /dev/urandom | od -An -tx1"));
+                machineIds.add(TestImages.run(vm, "cat /etc/machine-id"));
+                assertEquals("1", TestImages.run(vm, "grep -c '^127.0.1.1 qa-clone-" + i + "$' /etc/hosts"));
             }
             assertEquals(4, hostKeys.size(), "every clone has its own host key");
             assertEquals(4, randoms.size(), "every clone's RNG was reseeded");
@@ -188,7 +177,7 @@ class WarmStartTest {
             assertTrue(vm.coldBootReason().startsWith("restore failed while restoring the warm snapshot"), vm.coldBootReason());
             assertTrue(vm.coldBootReason().contains("Not a migration stream"), "QEMU's own words: " + vm.coldBootReason());
             assertTrue(progress.stream().anyMatch(l -> l.contains("falling back to a cold boot")), progress.toString());
-            assertEquals("qa-fallback", run(vm, "hostname"));
+            assertEquals("qa-fallback", TestImages.run(vm, "hostname"));
         } finally {
             vm.destroy();
         }
