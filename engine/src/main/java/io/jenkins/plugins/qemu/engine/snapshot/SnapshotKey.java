@@ -59,6 +59,7 @@ public record SnapshotKey(String image, SortedMap<String, String> template, Sort
         if (s == null) {
             return "none";
         }
-        return s.length() > 24 ? s.substring(0, 21) + "..." : s;
+        // Long enough for a file stamp (size, mtime, inode), which is what usually differs.
+        return s.length() > 120 ? s.substring(0, 117) + "..." : s;
     }
 }

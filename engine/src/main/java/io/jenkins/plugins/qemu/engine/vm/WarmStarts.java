@@ -181,6 +181,8 @@ final class WarmStarts implements AutoCloseable {
     private Snapshot build(VmSpec prep) throws IOException, InterruptedException {
         Instant start = Instant.now();
         Vm vm = vms.apply(prep, true);
+        LOG.info("[" + vm.id() + "] building the warm snapshot of image '" + prep.image() + "' (" + prep.cpus() + " vCPU, "
+                + prep.memoryMiB() + " MiB): booting it once to save it");
         Path buildDir = null;
         try {
             vm.boot();

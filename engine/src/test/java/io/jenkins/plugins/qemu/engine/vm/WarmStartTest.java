@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jenkins.plugins.qemu.engine.fault.FaultReport;
+import io.jenkins.plugins.qemu.engine.fault.FaultReportExtension;
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import io.jenkins.plugins.qemu.engine.snapshot.Snapshot;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
@@ -36,6 +38,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Warm snapshots against real QEMU and the real guest: a template is booted once and saved, and
@@ -44,6 +47,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * snapshot stale and it is rebuilt. The image is a private copy, since the test replaces it.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ExtendWith(FaultReportExtension.class)
 class WarmStartTest {
     private static Path imagesDir;
     private static Path stateDir;
@@ -161,13 +165,14 @@ class WarmStartTest {
 
     @Test
     @Order(2)
-    void aSnapshotThatDoesNotRestoreFallsBackToAColdBootAndIsRebuilt() throws Exception {
+    void aSnapshotThatDoesNotRestoreFallsBackToAColdBootAndIsRebuilt(FaultReport report) throws Exception {
         Snapshot s = engine.prepareWarmSnapshot(spec().build());
         // Same size, so the snapshot still looks complete; QEMU rejects the content.
         Files.setPosixFilePermissions(s.state(), PosixFilePermissions.fromString("rw-------"));
         byte[] junk = new byte[4096];
         java.util.Arrays.fill(junk, (byte) 0x5a);
         Files.write(s.state(), junk, StandardOpenOption.WRITE);
+        report.injected("warm snapshot QEMU refuses to load (saved state overwritten)");
 
         List<String> progress = new CopyOnWriteArrayList<>();
         Vm vm = engine.boot(spec().hostname("qa-fallback").build(), progress::add);
@@ -181,6 +186,7 @@ class WarmStartTest {
         } finally {
             vm.destroy();
         }
+        report.assertNothingLeft("warm snapshot QEMU refuses to load", vm.id(), stateDir, vm.sshPort());
         Snapshot rebuilt = engine.prepareWarmSnapshot(spec().build());
         assertTrue(rebuilt.created().isAfter(s.created()), "the broken snapshot was replaced");
         Vm restored = engine.boot(spec().build(), line -> { });
@@ -193,7 +199,7 @@ class WarmStartTest {
 
     @Test
     @Order(3)
-    void aChangedBaseImageMakesTheSnapshotStaleAndItIsRebuilt() throws Exception {
+    void aChangedBaseImageMakesTheSnapshotStaleAndItIsRebuilt(FaultReport report) throws Exception {
         Snapshot before = engine.prepareWarmSnapshot(spec().build());
         VmSpec s = spec().build();
         BaseImage image = engine.catalog().resolve(IMAGE);
@@ -205,10 +211,25 @@ class WarmStartTest {
         Path fresh = disk.resolveSibling("disk.qcow2.new");
         Files.copy(disk, fresh);
         Files.move(fresh, disk, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        report.injected("base image replaced under a warm snapshot");
 
         WarmStarts.Choice stale = engine.warmStarts().choose(s, engine.catalog().resolve(IMAGE), accel);
         assertNull(stale.snapshot());
         assertTrue(stale.reason().contains("is stale: base image"), stale.reason());
+
+        // A VM asked for now boots cold, says why, and the rebuild starts behind it.
+        List<String> progress = new CopyOnWriteArrayList<>();
+        Vm cold = engine.boot(spec().hostname("qa-stale").build(), progress::add);
+        try {
+            assertFalse(cold.restored());
+            assertTrue(cold.coldBootReason().contains("is stale: base image"), cold.coldBootReason());
+            assertTrue(progress.stream().anyMatch(l -> l.contains("cold boot: warm snapshot") && l.contains("building it now")),
+                    progress.toString());
+            assertEquals("qa-stale", TestImages.run(cold, "hostname"));
+        } finally {
+            cold.destroy();
+        }
+        report.assertNothingLeft("base image replaced under a warm snapshot", cold.id(), stateDir, cold.sshPort());
 
         Snapshot after = engine.prepareWarmSnapshot(s);
         assertTrue(after.created().isAfter(before.created()));
