@@ -91,7 +91,7 @@ public final class QemuEngine implements AutoCloseable {
             }
             throw e;
         }
-        this.warm = new WarmStarts(new SnapshotStore(config.stateDir()), qemuVersion, (spec, prep) -> {
+        this.warm = new WarmStarts(new SnapshotStore(config.stateDir()), qemuVersion, ctx.catalog(), ctx.probe(), (spec, prep) -> {
             Vm vm = new Vm(spec, ctx, line -> { }, vms::remove, warmStarts(), prep);
             vms.add(vm);
             return vm;
@@ -205,8 +205,7 @@ public final class QemuEngine implements AutoCloseable {
             return "warm start is off";
         }
         try {
-            BaseImage image = ctx.catalog().resolve(spec.image());
-            WarmStarts.Choice c = warm.choose(spec, image, ctx.probe().decide(spec.accel(), image));
+            WarmStarts.Choice c = warm.choose(spec);
             if (c.snapshot() != null) {
                 return "warm snapshot " + c.snapshot().key().slot() + " is current";
             }

@@ -1,6 +1,7 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
+import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
 import io.jenkins.plugins.qemu.engine.snapshot.Snapshot;
 import io.jenkins.plugins.qemu.engine.snapshot.SnapshotKey;
 import io.jenkins.plugins.qemu.engine.snapshot.SnapshotStore;
@@ -47,12 +48,24 @@ final class WarmStarts implements AutoCloseable {
         return t;
     });
 
+    private final ImageCatalog catalog;
+    private final AcceleratorProbe probe;
+
     /** {@code vms} makes a VM of this engine from a spec; true asks for a warm-snapshot boot. */
-    WarmStarts(SnapshotStore store, String qemuVersion, BiFunction<VmSpec, Boolean, Vm> vms) {
+    WarmStarts(SnapshotStore store, String qemuVersion, ImageCatalog catalog, AcceleratorProbe probe,
+            BiFunction<VmSpec, Boolean, Vm> vms) {
         this.store = store;
         this.qemuVersion = qemuVersion;
+        this.catalog = catalog;
+        this.probe = probe;
         this.vms = vms;
         store.removeLeftovers();
+    }
+
+    /** {@link #choose(VmSpec, BaseImage, AccelDecision)} with the image and accelerator resolved here. */
+    Choice choose(VmSpec spec) throws IOException {
+        BaseImage image = catalog.resolve(spec.image());
+        return choose(spec, image, probe.decide(spec.accel(), image));
     }
 
     SnapshotStore store() {
@@ -179,6 +192,14 @@ final class WarmStarts implements AutoCloseable {
     }
 
     private Snapshot build(VmSpec prep) throws IOException, InterruptedException {
+        // Queued behind another build of the same slot, or asked for by ensure(): nothing to do if current.
+        Choice c = choose(prep);
+        if (c.snapshot() != null) {
+            return c.snapshot();
+        }
+        if (!c.buildable()) {
+            throw new IOException("no warm snapshot can be built: " + c.reason());
+        }
         Instant start = Instant.now();
         Vm vm = vms.apply(prep, true);
         LOG.info("[" + vm.id() + "] building the warm snapshot of image '" + prep.image() + "' (" + prep.cpus() + " vCPU, "
