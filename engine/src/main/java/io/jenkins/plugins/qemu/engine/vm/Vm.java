@@ -237,13 +237,14 @@ public final class Vm implements AutoCloseable {
     }
 
     /**
-     * Restores {@code snapshot}; on failure releases what the attempt made, discards the snapshot
-     * (a rebuild is queued) and returns false so the caller boots cold. A cancel is not a failure
-     * of the snapshot and is passed on.
+     * Restores {@code snapshot}; on failure releases what the attempt made and returns false so the
+     * caller boots cold. A snapshot QEMU refused to load is discarded and rebuilt. A cancel is not
+     * a failure of the snapshot and is passed on.
      */
     private boolean tryRestore(BaseImage image, Snapshot snapshot, Instant deadline) throws Exception {
         // Leave the cold boot most of the budget: a restore that has not worked by then will not.
-        Instant restoreDeadline = earliest(deadline, Instant.now().plus(RESTORE_BUDGET));
+        Instant restoreStart = Instant.now();
+        Instant restoreDeadline = earliest(deadline, restoreStart.plus(RESTORE_BUDGET));
         try {
             restore(image, snapshot, restoreDeadline);
             restoredFrom = snapshot;
@@ -252,7 +253,9 @@ public final class Vm implements AutoCloseable {
             if (cancelled || e instanceof InterruptedException) {
                 throw e;
             }
-            String why = "while " + bootPhase.description() + ": " + reason(e, restoreDeadline);
+            String why = "while " + bootPhase.description() + ": " + (Instant.now().isBefore(restoreDeadline)
+                    ? reason(e, restoreDeadline)
+                    : "no login within the restore budget of " + Duration.between(restoreStart, restoreDeadline).toSeconds() + " s: " + e.getMessage());
             String stderr = Tail.of(dir.resolve("qemu.stderr"), 5).strip();
             if (!stderr.isEmpty()) {
                 why += " (QEMU: " + stderr.replace('\n', ' ') + ")";
@@ -390,7 +393,8 @@ public final class Vm implements AutoCloseable {
 
     /**
      * The incoming side stays in "inmigrate" while it reads the state; then it is paused (-S).
-     * QMP answers only between reads, so one query may wait for most of the load.
+     * Reading a file never blocks, so QEMU's main loop, and with it QMP, may not answer until the
+     * whole state is loaded: one query may wait for most of the load.
      */
     private void awaitIncoming(QmpClient q, VmProcess p, Instant deadline) throws Exception {
         while (true) {
