@@ -253,6 +253,10 @@ public final class Vm implements AutoCloseable {
             if (cancelled || e instanceof InterruptedException) {
                 throw e;
             }
+            // QEMU dead while loading means it rejected the state; anything else is no verdict on the
+            // snapshot. It may still be exiting when its QMP connection drops, hence the short wait.
+            VmProcess p = process;
+            boolean rejected = bootPhase == Phase.RESTORE && p != null && p.waitFor(Duration.ofSeconds(3));
             String why = "while " + bootPhase.description() + ": " + (Instant.now().isBefore(restoreDeadline)
                     ? reason(e, restoreDeadline)
                     : "no login within the restore budget of " + Duration.between(restoreStart, restoreDeadline).toSeconds() + " s: " + e.getMessage());
@@ -264,9 +268,6 @@ public final class Vm implements AutoCloseable {
             String line = "[" + id() + "] warm snapshot " + snapshot.key().slot() + " did not restore " + why + "; falling back to a cold boot";
             LOG.warning(line);
             progress.accept(line);
-            // QEMU dead while loading means it rejected the state; anything else is no verdict on the snapshot.
-            VmProcess p = process;
-            boolean rejected = bootPhase == Phase.RESTORE && p != null && !p.isAlive();
             releaseAttempt();
             warm.restoreFailed(snapshot, why, spec, rejected);
             return false;
@@ -402,7 +403,8 @@ public final class Vm implements AutoCloseable {
             try {
                 status = q.execute("query-status", null, remaining(deadline, Duration.ofMinutes(2))).path("status").asText();
             } catch (IOException e) {
-                if (!p.isAlive()) {
+                // QEMU closes QMP as it exits on a state it cannot load; give the exit a moment to show.
+                if (p.waitFor(Duration.ofSeconds(3))) {
                     throw new IOException("QEMU exited with code " + p.exitCode() + " while loading the snapshot", e);
                 }
                 throw e;
