@@ -26,12 +26,6 @@ public record BaseImage(
         long virtualSize,
         boolean warmStart) {
 
-    /** An image whose manifest does not record the disk's virtual size. */
-    public BaseImage(String name, Path disk, String format, Path kernel, Path initrd, String append, String defaultUser,
-            boolean cloudInit, boolean fastPath) {
-        this(name, disk, format, kernel, initrd, append, defaultUser, cloudInit, fastPath, 0, false);
-    }
-
     /** An image without the warm-snapshot service. */
     public BaseImage(String name, Path disk, String format, Path kernel, Path initrd, String append, String defaultUser,
             boolean cloudInit, boolean fastPath, long virtualSize) {

@@ -99,6 +99,8 @@ public final class ImageCatalog {
         }
         String kernel = text(m, "kernel", null);
         String initrd = text(m, "initrd", null);
+        // Only with a kernel can we add the command-line switch the fast path needs.
+        boolean fastPath = kernel != null && FwCfgIdentity.MANIFEST_VALUE.equals(text(m, "fastPath", null));
         return new BaseImage(
                 name,
                 disk,
@@ -108,12 +110,10 @@ public final class ImageCatalog {
                 Validation.kernelAppend("image '" + name + "' manifest append", text(m, "append", null)),
                 text(m, "defaultUser", null),
                 !m.has("cloudInit") || m.get("cloudInit").asBoolean(true),
-                // Only with a kernel can we add the command-line switch the fast path needs.
-                kernel != null && FwCfgIdentity.MANIFEST_VALUE.equals(text(m, "fastPath", null)),
+                fastPath,
                 // Unknown (0) sends a disk-size check to qemu-img instead of trusting a bad value.
                 Math.max(0, m.path("virtualSize").asLong(0)),
-                kernel != null && FwCfgIdentity.MANIFEST_VALUE.equals(text(m, "fastPath", null))
-                        && CloneIdentity.MANIFEST_VALUE.equals(text(m, "warmStart", null)));
+                fastPath && CloneIdentity.MANIFEST_VALUE.equals(text(m, "warmStart", null)));
     }
 
     private static String text(JsonNode m, String field, String fallback) {

@@ -1,6 +1,7 @@
 package io.jenkins.plugins.qemu.engine.seed;
 
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
+import io.jenkins.plugins.qemu.engine.vm.QemuCommand;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -88,7 +89,7 @@ public final class FwCfgIdentity implements GuestIdentity {
         List<String> args = new ArrayList<>();
         items.forEach((name, file) -> {
             args.add("-fw_cfg");
-            args.add("name=" + name + ",file=" + file.toString().replace(",", ",,"));
+            args.add("name=" + name + ",file=" + QemuCommand.escape(file));
         });
         return args;
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jenkins.plugins.qemu.engine.vm.FileTree;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -22,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.logging.Logger;
-import java.util.stream.Stream;
 
 /**
  * The warm snapshots below {@code <stateDir>/snapshots}: one owner-only directory per template
@@ -98,13 +98,10 @@ public final class SnapshotStore {
 
     /** A fresh owner-only directory to assemble a snapshot in; {@link #publish} or {@link #abandon} it. */
     public Path newBuildDir() throws IOException {
-        ownerOnly(dir);
+        FileTree.ownerOnlyDirectories(dir);
         byte[] r = new byte[6];
         RANDOM.nextBytes(r);
-        Path b = dir.resolve(".build-" + HexFormat.of().formatHex(r));
-        Files.createDirectory(b, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Files.setPosixFilePermissions(b, PosixFilePermissions.fromString("rwx------"));
-        return b;
+        return FileTree.newOwnerOnlyDirectory(dir.resolve(".build-" + HexFormat.of().formatHex(r)));
     }
 
     public static Path diskIn(Path buildDir) {
@@ -206,21 +203,10 @@ public final class SnapshotStore {
         }
     }
 
-    private static void ownerOnly(Path d) throws IOException {
-        if (!Files.isDirectory(d)) {
-            Files.createDirectories(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        }
-        Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwx------"));
-    }
-
-    static void deleteQuietly(Path d) {
-        if (d == null || !Files.exists(d, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(d)) {
-            for (Path p : (Iterable<Path>) walk.sorted(java.util.Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
-            }
+    /** Best effort, but said: a snapshot that cannot be removed keeps taking disk space. */
+    private static void deleteQuietly(Path d) {
+        try {
+            FileTree.delete(d);
         } catch (IOException e) {
             LOG.warning("cannot remove " + d + ": " + e);
         }

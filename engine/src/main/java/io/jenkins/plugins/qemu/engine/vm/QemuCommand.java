@@ -119,7 +119,7 @@ public final class QemuCommand {
     }
 
     /** QEMU's option parser splits on commas; a literal comma is written twice. */
-    static String escape(Path p) {
+    public static String escape(Path p) {
         return p.toString().replace(",", ",,");
     }
 }

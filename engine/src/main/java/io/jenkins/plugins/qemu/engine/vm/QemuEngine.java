@@ -1,6 +1,5 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
-import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
 import io.jenkins.plugins.qemu.engine.image.QemuImg;
 import io.jenkins.plugins.qemu.engine.qmp.QmpReactor;
@@ -171,11 +170,6 @@ public final class QemuEngine implements AutoCloseable {
         return ctx.catalog();
     }
 
-    /** The accelerator a VM of {@code spec} on {@code image} gets (probed once per engine). */
-    AccelDecision accelerator(VmSpec spec, BaseImage image) throws IOException {
-        return ctx.probe().decide(spec.accel(), image);
-    }
-
     WarmStarts warmStarts() {
         return warm;
     }
@@ -205,14 +199,8 @@ public final class QemuEngine implements AutoCloseable {
             return "warm start is off";
         }
         try {
-            WarmStarts.Choice c = warm.choose(spec);
-            if (c.snapshot() != null) {
-                return "warm snapshot " + c.snapshot().key().slot() + " is current";
-            }
-            if (c.buildable()) {
-                warm.buildLater(spec);
-            }
-            return c.reason();
+            WarmStarts.Choice c = warm.chooseOrBuild(spec);
+            return c.snapshot() != null ? "warm snapshot " + c.snapshot().key().slot() + " is current" : c.reason();
         } catch (IOException | RuntimeException e) {
             return "cannot check the warm snapshot: " + e.getMessage();
         }
@@ -298,33 +286,29 @@ public final class QemuEngine implements AutoCloseable {
 
     /** A warm snapshot is only valid for the QEMU that saved it; its version is part of the snapshot's key. */
     private static String qemuVersion(Path qemu) throws IOException {
-        Process p = new ProcessBuilder(qemu.toString(), "-version").redirectErrorStream(true).start();
-        try (InputStream in = p.getInputStream()) {
-            String out = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
-            p.waitFor(10, TimeUnit.SECONDS);
-            return out.isEmpty() ? "unknown" : out.lines().findFirst().orElse("unknown");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while asking " + qemu + " for its version", e);
-        } finally {
-            p.destroyForcibly();
-        }
+        String out = qemuOutput(qemu, "-version").strip();
+        return out.isEmpty() ? "unknown" : out.lines().findFirst().orElse("unknown");
     }
 
     /** QEMU built without seccomp rejects -sandbox; ask it once instead of failing every boot. */
     private static boolean supportsSandbox(Path qemu) throws IOException {
-        Process p = new ProcessBuilder(qemu.toString(), "-help").redirectErrorStream(true).start();
+        boolean supported = qemuOutput(qemu, "-help").contains("-sandbox");
+        if (!supported) {
+            LOG.warning(qemu + " has no -sandbox support (built without seccomp); VMs run without it");
+        }
+        return supported;
+    }
+
+    /** What QEMU prints (stdout and stderr) for an informational option such as -help. */
+    private static String qemuOutput(Path qemu, String option) throws IOException {
+        Process p = new ProcessBuilder(qemu.toString(), option).redirectErrorStream(true).start();
         try (InputStream in = p.getInputStream()) {
-            String help = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            String out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
             p.waitFor(10, TimeUnit.SECONDS);
-            boolean supported = help.contains("-sandbox");
-            if (!supported) {
-                LOG.warning(qemu + " has no -sandbox support (built without seccomp); VMs run without it");
-            }
-            return supported;
+            return out;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IOException("interrupted while asking " + qemu + " for its options", e);
+            throw new IOException("interrupted while running " + qemu + " " + option, e);
         } finally {
             p.destroyForcibly();
         }

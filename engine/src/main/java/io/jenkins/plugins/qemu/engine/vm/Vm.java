@@ -191,7 +191,7 @@ public final class Vm implements AutoCloseable {
 
             boolean online = false;
             if (!warmPrep && spec.warmStart() && warm != null) {
-                WarmStarts.Choice choice = warm.choose(spec, image, accel);
+                WarmStarts.Choice choice = warm.chooseOrBuild(spec, image, accel);
                 if (choice.snapshot() != null) {
                     online = tryRestore(image, choice.snapshot(), deadline);
                 } else {
@@ -199,9 +199,6 @@ public final class Vm implements AutoCloseable {
                     String line = "[" + id() + "] cold boot: " + choice.reason();
                     LOG.info(line);
                     progress.accept(line);
-                    if (choice.buildable()) {
-                        warm.buildLater(spec);
-                    }
                 }
             }
             if (!online) {

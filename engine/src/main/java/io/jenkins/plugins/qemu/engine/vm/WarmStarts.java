@@ -68,6 +68,26 @@ final class WarmStarts implements AutoCloseable {
         return choose(spec, image, probe.decide(spec.accel(), image));
     }
 
+    /**
+     * {@link #choose(VmSpec, BaseImage, AccelDecision)}, and when the snapshot is missing or stale
+     * and can be built, queues its build, as the choice's reason says ("building it now").
+     */
+    Choice chooseOrBuild(VmSpec spec, BaseImage image, AccelDecision accel) {
+        return queueIfBuildable(spec, choose(spec, image, accel));
+    }
+
+    /** {@link #chooseOrBuild(VmSpec, BaseImage, AccelDecision)} with the image and accelerator resolved here. */
+    Choice chooseOrBuild(VmSpec spec) throws IOException {
+        return queueIfBuildable(spec, choose(spec));
+    }
+
+    private Choice queueIfBuildable(VmSpec spec, Choice c) {
+        if (c.buildable()) {
+            buildLater(spec);
+        }
+        return c;
+    }
+
     SnapshotStore store() {
         return store;
     }
@@ -108,13 +128,6 @@ final class WarmStarts implements AutoCloseable {
      * and replacing an image (pull, build, copy) always changes those.
      */
     SnapshotKey key(VmSpec spec, BaseImage image, AccelDecision accel) throws IOException {
-        Map<String, String> template = new LinkedHashMap<>();
-        template.put("cpus", Integer.toString(spec.cpus()));
-        template.put("memoryMiB", Long.toString(spec.memoryMiB()));
-        template.put("diskSizeMiB", Long.toString(spec.diskSizeMiB()));
-        template.put("machine", spec.machine());
-        template.put("user", spec.user());
-        template.put("sudo", Boolean.toString(spec.sudo()));
         Map<String, String> env = new LinkedHashMap<>();
         env.put("base image", stamp(image.disk()));
         env.put("kernel", image.kernel() == null ? "none" : stamp(image.kernel()));
@@ -123,7 +136,19 @@ final class WarmStarts implements AutoCloseable {
         env.put("accelerator", String.join(" ", accel.qemuArgs()));
         env.put("QEMU version", qemuVersion);
         env.put("device model", DEVICE_MODEL);
-        return SnapshotKey.of(image.name(), template, env);
+        return SnapshotKey.of(image.name(), template(spec), env);
+    }
+
+    /** What the guest of a snapshot was booted with; one snapshot slot per distinct value. */
+    private static Map<String, String> template(VmSpec spec) {
+        Map<String, String> template = new LinkedHashMap<>();
+        template.put("cpus", Integer.toString(spec.cpus()));
+        template.put("memoryMiB", Long.toString(spec.memoryMiB()));
+        template.put("diskSizeMiB", Long.toString(spec.diskSizeMiB()));
+        template.put("machine", spec.machine());
+        template.put("user", spec.user());
+        template.put("sudo", Boolean.toString(spec.sudo()));
+        return template;
     }
 
     private static String stamp(Path file) throws IOException {
@@ -154,9 +179,9 @@ final class WarmStarts implements AutoCloseable {
         });
     }
 
-    /** The slot is only known once the image is resolved; builds in flight are keyed by the template values. */
+    /** The slot is only known once the image is resolved; builds in flight are keyed by the image and template values. */
     private static String flight(VmSpec spec) {
-        return spec.image() + "|" + spec.cpus() + "|" + spec.memoryMiB() + "|" + spec.diskSizeMiB() + "|" + spec.machine() + "|" + spec.user() + "|" + spec.sudo();
+        return spec.image() + template(spec);
     }
 
     /** Builds {@code spec}'s snapshot now if it is missing or stale and returns the current one. */

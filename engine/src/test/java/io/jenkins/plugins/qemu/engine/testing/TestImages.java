@@ -7,6 +7,7 @@ import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
 import io.jenkins.plugins.qemu.engine.vm.FileTree;
 import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
+import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -105,6 +106,11 @@ public final class TestImages {
         List<Path> left = filesBelow(stateDir);
         FileTree.delete(stateDir);
         assertEquals(List.of(), left, "files left in the state directory");
+    }
+
+    /** The VM the integration tests boot: the test image, 1 vCPU, 1 GiB, room for a slow TCG boot. */
+    public static VmSpec.Builder guestSpec() {
+        return VmSpec.builder().image(IMAGE).cpus(1).memoryMiB(1024).bootTimeout(Duration.ofMinutes(6));
     }
 
     /** Runs {@code command} in the guest, asserts it succeeded and returns its trimmed output. */

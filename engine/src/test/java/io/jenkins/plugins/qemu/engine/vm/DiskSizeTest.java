@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -37,7 +36,7 @@ class DiskSizeTest {
     }
 
     private static VmSpec.Builder spec() {
-        return VmSpec.builder().image(IMAGE).cpus(1).memoryMiB(1024).bootTimeout(Duration.ofMinutes(6)).diskSizeMiB(6 * 1024);
+        return TestImages.guestSpec().diskSizeMiB(6 * 1024);
     }
 
     @Test

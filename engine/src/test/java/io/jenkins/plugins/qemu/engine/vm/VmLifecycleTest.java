@@ -46,7 +46,7 @@ class VmLifecycleTest {
     }
 
     private static VmSpec.Builder spec() {
-        return VmSpec.builder().image(IMAGE).cpus(1).memoryMiB(1024).bootTimeout(Duration.ofMinutes(6));
+        return TestImages.guestSpec();
     }
 
     @Test

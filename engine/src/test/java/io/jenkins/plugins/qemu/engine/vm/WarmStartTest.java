@@ -86,7 +86,7 @@ class WarmStartTest {
     }
 
     private static VmSpec.Builder spec() {
-        return VmSpec.builder().image(IMAGE).cpus(1).memoryMiB(1024).bootTimeout(Duration.ofMinutes(6)).warmStart(true);
+        return TestImages.guestSpec().warmStart(true);
     }
 
     @Test
@@ -204,8 +204,7 @@ class WarmStartTest {
         Snapshot before = engine.prepareWarmSnapshot(spec().build());
         VmSpec s = spec().build();
         BaseImage image = engine.catalog().resolve(IMAGE);
-        AccelDecision accel = engine.accelerator(s, image);
-        assertNotNull(engine.warmStarts().choose(s, image, accel).snapshot(), "current before the image changes");
+        assertNotNull(engine.warmStarts().choose(s).snapshot(), "current before the image changes");
 
         // Replacing the image as a pull or a rebuild would: a new file renamed over the old one.
         Path disk = image.disk();
@@ -214,7 +213,7 @@ class WarmStartTest {
         Files.move(fresh, disk, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         report.injected("base image replaced under a warm snapshot");
 
-        WarmStarts.Choice stale = engine.warmStarts().choose(s, engine.catalog().resolve(IMAGE), accel);
+        WarmStarts.Choice stale = engine.warmStarts().choose(s);
         assertNull(stale.snapshot());
         assertTrue(stale.reason().contains("is stale: base image"), stale.reason());
 
