@@ -40,7 +40,7 @@ final class QemuCleanup {
         removeAgentsWithoutVm(jenkins, listener);
         Map<String, QemuAgent> agents = agentsByVmId(jenkins);
         releaseLostBookings(jenkins, engines, agents, listener);
-        warmUp(jenkins, engines, listener);
+        warmUp(jenkins, engines);
         for (EngineConfig config : engineConfigs(jenkins, engines)) {
             try {
                 List<String> reaped = EngineReaper.reap(config,
@@ -58,10 +58,10 @@ final class QemuCleanup {
     /**
      * Has each warm-start template's snapshot built (in the engine's background) when it is missing
      * or stale, e.g. after the image was replaced or QEMU upgraded, so the next build restores
-     * instead of booting cold. Only for clouds whose engine is already running or that have
-     * templates; the check itself is a few file stats.
+     * instead of booting cold. Every template of every QEMU cloud, starting the cloud's engine if
+     * it is not running yet; when the snapshot is current the check is a few file stats.
      */
-    private static void warmUp(Jenkins jenkins, QemuEngines engines, TaskListener listener) {
+    private static void warmUp(Jenkins jenkins, QemuEngines engines) {
         for (Cloud cloud : jenkins.clouds) {
             if (!(cloud instanceof QemuCloud qemu)) {
                 continue;

@@ -118,11 +118,7 @@ public final class QemuEngines {
 
     /** Whether {@code vmId} is an engine's own boot of a template for its warm snapshot (no agent ever has it). */
     public boolean isWarmSnapshotBoot(@NonNull String vmId) {
-        List<QemuEngine> snapshot;
-        synchronized (this) {
-            snapshot = new ArrayList<>(engines.values());
-        }
-        for (QemuEngine e : snapshot) {
+        for (QemuEngine e : runningEngines()) {
             if (e.isWarmSnapshotBoot(vmId)) {
                 return true;
             }
@@ -132,15 +128,16 @@ public final class QemuEngines {
 
     /** Every VM the engines of this controller hold (booting, running or being destroyed). */
     public List<Vm> allVms() {
-        List<QemuEngine> snapshot;
-        synchronized (this) {
-            snapshot = new ArrayList<>(engines.values());
-        }
         List<Vm> vms = new ArrayList<>();
-        for (QemuEngine e : snapshot) {
+        for (QemuEngine e : runningEngines()) {
             vms.addAll(e.vms());
         }
         return vms;
+    }
+
+    /** A copy, so engines are asked about their VMs without holding this object's lock. */
+    private synchronized List<QemuEngine> runningEngines() {
+        return new ArrayList<>(engines.values());
     }
 
     /** Closes every engine, which destroys its VMs. */
