@@ -4,7 +4,13 @@
 # there yet. Safe to run again: it does nothing that is already done.
 #
 #   scripts/host-setup.sh            images go to $QEMU_AGENTS_IMAGES or ~/.cache/qemu-agents/images
+#
+# Its standard output is a contract: exactly one line, the images directory, which scripts/run.sh
+# and scripts/test.sh capture. Everything else (apt's and the image builder's progress included)
+# goes to standard error, whatever a command prints: fd 3 keeps the real standard output for that
+# one line, and fd 1 points at standard error for the rest of the script.
 set -euo pipefail
+exec 3>&1 1>&2
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 images=${QEMU_AGENTS_IMAGES:-$HOME/.cache/qemu-agents/images}
@@ -32,7 +38,7 @@ for cmd in "${!need[@]}"; do
 done
 if ((${#missing[@]})); then
     mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-    echo "host-setup: installing ${missing[*]}" >&2
+    echo "host-setup: installing ${missing[*]}"
     as_root apt-get update -q
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
@@ -42,16 +48,16 @@ fi
 want=$(sha256sum "$here/images/build-debian-12.sh" | cut -d' ' -f1)
 if [[ -f $images/debian-12/manifest.json ]] && ! grep -q "\"buildScriptSha256\": \"$want\"" "$images/debian-12/manifest.json"; then
     old="$images/.debian-12.old.$$"
-    echo "host-setup: $images/debian-12 was built by another revision of images/build-debian-12.sh; rebuilding" >&2
+    echo "host-setup: $images/debian-12 was built by another revision of images/build-debian-12.sh; rebuilding"
     mv -T "$images/debian-12" "$old"
     trap 'rm -rf "$old"' EXIT
 fi
 if [[ ! -f $images/debian-12/manifest.json ]]; then
-    echo "host-setup: building the default image debian-12 into $images (about 2 minutes, once)" >&2
+    echo "host-setup: building the default image debian-12 into $images (about 2 minutes, once)"
     mkdir -p "$images"
     as_root bash "$here/images/build-debian-12.sh" "$images"
     if [[ $(id -u) -ne 0 ]]; then
         as_root chown -R "$(id -u):$(id -g)" "$images/debian-12"
     fi
 fi
-echo "$images"
+echo "$images" >&3

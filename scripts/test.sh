@@ -5,6 +5,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 images=$(bash "$here/scripts/host-setup.sh")
+[[ -d $images ]] || { echo "test.sh: scripts/host-setup.sh named '$images' as the images directory, which is not one" >&2; exit 1; }
 modules=(-Dengine-only)
 [[ ${WITH_PLUGIN:-0} == 1 ]] && modules=()
 cd "$here"
