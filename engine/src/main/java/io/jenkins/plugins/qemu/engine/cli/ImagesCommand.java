@@ -145,9 +145,9 @@ final class ImagesCommand {
 
     /** Entry from {@link Main}: parses, runs, and answers bad usage with the usage text. */
     static int run(List<String> args, PrintStream out, PrintStream err) {
-        if (args.isEmpty() || args.get(0).equals("--help") || args.get(0).equals("-h")) {
+        if (args.isEmpty()) {
             err.println(usage());
-            return args.isEmpty() ? Main.USAGE : 0;
+            return Main.USAGE;
         }
         Options options;
         try {

@@ -26,11 +26,20 @@ public final class Main {
     }
 
     static int run(String[] args, PrintStream out, PrintStream err) {
-        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
+        if (args.length == 0) {
             err.println(usage());
-            return args.length == 0 ? USAGE : 0;
+            return USAGE;
+        }
+        if (isHelp(args[0])) {
+            out.println(usage());
+            return 0;
         }
         List<String> rest = Arrays.asList(args).subList(1, args.length);
+        String commandUsage = usage(args[0]);
+        if (commandUsage != null && asksForHelp(rest)) {
+            out.println(commandUsage);
+            return 0;
+        }
         try {
             switch (args[0]) {
                 case "run":
@@ -58,20 +67,51 @@ public final class Main {
         }
     }
 
-    static String usage() {
-        return String.join("\n",
-                "usage: qemu-agents run --image NAME [--cpus N] [--memory SIZE] [--disk SIZE] [--timeout DUR]",
-                "                       [--machine TYPE] [--accel auto|kvm|tcg] [--user NAME] [--images-dir DIR]",
-                "                       [--state-dir DIR] [--keep-console] [--warm] -- COMMAND...",
-                "  Boots a throw-away VM from the catalog image NAME, runs COMMAND in it over SSH,",
-                "  prints its output, destroys the VM and exits with COMMAND's exit code.",
-                "  --disk gives the VM a disk larger than the image's (e.g. 20G); its filesystem grows at boot.",
-                "  --warm restores the VM from the template's warm snapshot (built first if missing or stale).",
-                "  Phase timings go to stderr.",
-                "usage: qemu-agents bench [--image NAME] [--runs N] [--baseline-runs N] [--concurrency 2,4]",
-                "                         [--cpus N] [--memory SIZE] [--out DIR] [--baseline-script FILE]",
-                "                         [--restore-runs N] [--restore-concurrency 4]",
-                "  Measures time-to-online of the engine against bench/baseline.sh on the same image.",
-                ReapCommand.usage());
+    /** Asked for help anywhere among the options, i.e. before the {@code --} that starts a command. */
+    static boolean asksForHelp(List<String> args) {
+        for (String a : args) {
+            if (a.equals("--")) {
+                return false;
+            }
+            if (isHelp(a)) {
+                return true;
+            }
+        }
+        return false;
     }
+
+    private static boolean isHelp(String arg) {
+        return arg.equals("--help") || arg.equals("-h");
+    }
+
+    static String usage() {
+        return String.join("\n", RUN_USAGE, BENCH_USAGE, ImagesCommand.usage(), ReapCommand.usage());
+    }
+
+    /** The usage of one command, or null for a name that is no command. */
+    static String usage(String command) {
+        switch (command) {
+            case "run": return RUN_USAGE;
+            case "bench": return BENCH_USAGE;
+            case "images": return ImagesCommand.usage();
+            case "reap": return ReapCommand.usage();
+            default: return null;
+        }
+    }
+
+    private static final String RUN_USAGE = String.join("\n",
+            "usage: qemu-agents run --image NAME [--cpus N] [--memory SIZE] [--disk SIZE] [--timeout DUR]",
+            "                       [--machine TYPE] [--accel auto|kvm|tcg] [--user NAME] [--images-dir DIR]",
+            "                       [--state-dir DIR] [--keep-console] [--warm] -- COMMAND...",
+            "  Boots a throw-away VM from the catalog image NAME, runs COMMAND in it over SSH,",
+            "  prints its output, destroys the VM and exits with COMMAND's exit code.",
+            "  --disk gives the VM a disk larger than the image's (e.g. 20G); its filesystem grows at boot.",
+            "  --warm restores the VM from the template's warm snapshot (built first if missing or stale).",
+            "  Phase timings go to stderr.");
+
+    private static final String BENCH_USAGE = String.join("\n",
+            "usage: qemu-agents bench [--image NAME] [--runs N] [--baseline-runs N] [--concurrency 2,4]",
+            "                         [--cpus N] [--memory SIZE] [--out DIR] [--baseline-script FILE]",
+            "                         [--restore-runs N] [--restore-concurrency 4]",
+            "  Measures time-to-online of the engine against bench/baseline.sh on the same image.");
 }

@@ -20,7 +20,7 @@ final class ReapCommand {
 
     static String usage() {
         return String.join("\n",
-                "       qemu-agents reap [--dry-run] [--state-dir DIR] [--max-age DUR]",
+                "usage: qemu-agents reap [--dry-run] [--state-dir DIR] [--max-age DUR]",
                 "  Removes VMs whose owning engine is gone (or older than DUR): kills their QEMU only after",
                 "  proving it is theirs, deletes their files, and prints what it found and did.");
     }
