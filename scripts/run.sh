@@ -10,7 +10,7 @@ images=$(bash "$here/scripts/host-setup.sh")
 [[ -d $images ]] || { echo "run.sh: scripts/host-setup.sh named '$images' as the images directory, which is not one" >&2; exit 1; }
 jar=$here/engine/target/qemu-agents-engine.jar
 if [[ ! -f $jar || -n $(find "$here/engine/src/main" "$here/engine/pom.xml" -newer "$jar" -print -quit) ]]; then
-    (cd "$here" && mvn -B -q -ntp -Dengine-only -DskipTests package >&2)
+    (cd "$here" && mvn -B -q -ntp -Dstyle.color=never -Dengine-only -DskipTests package >&2)
 fi
 args=()
 if [[ $# -gt 0 && $1 == --* && $1 != -- ]]; then

@@ -112,7 +112,9 @@ final class RunCommand {
                             err.println("qemu-agents: no warm snapshot (" + e.getMessage() + "); booting cold");
                         }
                     }
-                    vm = engine.boot(options.spec(), err::println);
+                    // No progress listener: the engine's log records reach stderr already, and the
+                    // same line twice helps nobody.
+                    vm = engine.boot(options.spec(), null);
                 } catch (VmBootException e) {
                     err.println("qemu-agents: " + e.getMessage());
                     return Main.BOOT_FAILED;
