@@ -109,8 +109,11 @@ readonly DPKG_OPTS=(
 )
 
 START=$SECONDS
-# Recorded in the manifest: scripts/host-setup.sh rebuilds a cached image built by another revision.
-SCRIPT_SHA=$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)
+# The guest files this script installs (guest/) live beside it, in the repository and in the jar.
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Recorded in the manifest: scripts/host-setup.sh rebuilds a cached image built by another
+# revision of this script or of the guest files it installs.
+SCRIPT_SHA=$(cat "${BASH_SOURCE[0]}" "$HERE"/guest/* | sha256sum | cut -d' ' -f1)
 log() { printf '[%s +%4ds] %s\n' "$(date +%H:%M:%S)" $((SECONDS - START)) "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
@@ -373,69 +376,7 @@ systemctl --root="$ROOTFS" --quiet enable qemu-agents-fastpath.service
 # mixes in host entropy, replaces host name, host key and authorized key, makes sshd reload its
 # host key and answers "ok" only once the reloaded sshd listens, so the host can never reach the
 # snapshot's placeholder key. The kernel's RNG is reseeded by the vmgenid device on restore.
-cat > "$ROOTFS/usr/local/lib/qemu-agents/identity" <<'EOF'
-#!/bin/bash
-# QEMU Agents warm-snapshot identity: read "key base64" lines until "end", apply, answer.
-set -euo pipefail
-port=/dev/virtio-ports/io.jenkins.qemu-agents.0
-exec 3<>"$port"
-# Any failure is answered at once, so the host falls back to a cold boot with the reason instead
-# of waiting for an answer that never comes.
-trap 'echo "error line $LINENO: $BASH_COMMAND exited with $?" >&3' ERR
-# A read returns end-of-file at once while no host is connected to the port (so it cannot
-# simply block until the restore), and poll(2) reports a hang-up then; so try again every 50 ms,
-# sleeping with read's timeout on a pipe nobody writes to, which costs no fork.
-exec {sleeper}<> <(:)
-declare -A v=()
-done=0
-while ((!done)); do
-    if IFS=' ' read -r key val <&3; then
-        if [[ $key == end ]]; then done=1; else v[$key]=$val; fi
-    else
-        read -r -t 0.05 -u "$sleeper" _ || true
-    fi
-done
-dec() { printf '%s' "${v[$1]:?missing $1}" | base64 -d; }
-
-date -s "@$(dec time)" >/dev/null
-dec entropy > /dev/urandom
-
-name=$(dec hostname)
-hostname "$name"
-echo "$name" > /etc/hostname
-# systemd generated the machine id when the snapshot booted; clones must not share it.
-dec machine_id > /etc/machine-id
-sed -i "s/^127\.0\.1\.1 .*/127.0.1.1 $name/" /etc/hosts
-
-user=$(dec user)
-umask 077
-dec host_key > /etc/ssh/ssh_host_ed25519_key.new
-dec host_key.pub > /etc/ssh/ssh_host_ed25519_key.pub.new
-mv -f /etc/ssh/ssh_host_ed25519_key.new /etc/ssh/ssh_host_ed25519_key
-mv -f /etc/ssh/ssh_host_ed25519_key.pub.new /etc/ssh/ssh_host_ed25519_key.pub
-dec authorized_key > "/home/$user/.ssh/authorized_keys.new"
-chown "$user:$user" "/home/$user/.ssh/authorized_keys.new"
-mv -f "/home/$user/.ssh/authorized_keys.new" "/home/$user/.ssh/authorized_keys"
-
-# sshd reloads its host keys only by re-executing itself on SIGHUP; its listening socket is new
-# afterwards, so wait for a listener on port 22 whose inode differs from the old one.
-listener() {
-    local sl local_addr rem st rest
-    while read -r sl local_addr rem st _ _ _ _ _ inode rest; do
-        if [[ $local_addr == *:0016 && $st == 0A ]]; then echo "$inode"; return; fi
-    done < /proc/net/tcp
-}
-old=$(listener)
-kill -HUP "$(< /run/sshd.pid)"
-for ((i = 0; i < 200; i++)); do
-    new=$(listener)
-    [[ -n $new && $new != "$old" ]] && break
-    sleep 0.05
-done
-[[ -n $new && $new != "$old" ]] || { echo "error sshd did not come back" >&3; exit 1; }
-echo "ok $name" >&3
-EOF
-chmod 0755 "$ROOTFS/usr/local/lib/qemu-agents/identity"
+install -m 0755 "$HERE/guest/qemu-agents-identity" "$ROOTFS/usr/local/lib/qemu-agents/identity"
 cat > "$ROOTFS/etc/systemd/system/qemu-agents-identity.service" <<'EOF'
 [Unit]
 Description=QEMU Agents identity for a restored warm snapshot (virtio-serial)

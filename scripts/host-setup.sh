@@ -43,9 +43,9 @@ if ((${#missing[@]})); then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# An image built by another revision of the build script lacks what this revision's engine and
+# An image built by another revision of the build script (or of the guest files it installs) lacks what this revision's engine and
 # tests expect (e.g. the warm-snapshot service); it is set aside and rebuilt.
-want=$(sha256sum "$here/images/build-debian-12.sh" | cut -d' ' -f1)
+want=$(cat "$here/images/build-debian-12.sh" "$here"/images/guest/* | sha256sum | cut -d' ' -f1)
 if [[ -f $images/debian-12/manifest.json ]] && ! grep -q "\"buildScriptSha256\": \"$want\"" "$images/debian-12/manifest.json"; then
     old="$images/.debian-12.old.$$"
     echo "host-setup: $images/debian-12 was built by another revision of images/build-debian-12.sh; rebuilding"

@@ -2,6 +2,7 @@ package io.jenkins.plugins.qemu.engine.image;
 
 import io.jenkins.plugins.qemu.engine.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.vm.FileTree;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -31,6 +32,9 @@ public final class ImageBuilder {
     /** Images a builder script exists for. */
     public static final List<String> BUILDERS = List.of("debian-12");
     private static final String RESOURCES = "builders/build-";
+    /** What the builders install into guests; one source with what the engine installs through cloud-init. */
+    private static final String GUEST = "/io/jenkins/plugins/qemu/engine/guest/";
+    private static final List<String> GUEST_FILES = List.of("qemu-agents-identity");
 
     private final ImageCatalog catalog;
     private final Duration timeout;
@@ -46,17 +50,29 @@ public final class ImageBuilder {
             throw new InvalidInputException("image", name, "has no builder; images that can be built: " + String.join(", ", BUILDERS));
         }
         Path root = Files.createDirectories(catalog.root());
-        Path script = Files.createTempFile("qemu-agents-build-" + name + "-", ".sh",
+        // The script installs the guest files found beside it (guest/), as in the repository.
+        Path work = Files.createTempDirectory("qemu-agents-build-" + name + "-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         try (CatalogLock lock = CatalogLock.acquire(root, name, progress)) {
-            try (InputStream in = ImageBuilder.class.getResourceAsStream(RESOURCES + name + ".sh")) {
-                Files.copy(in, script, StandardCopyOption.REPLACE_EXISTING);
+            Path script = work.resolve("build-" + name + ".sh");
+            copyResource(RESOURCES + name + ".sh", script);
+            for (String file : GUEST_FILES) {
+                copyResource(GUEST + file, Files.createDirectories(work.resolve("guest")).resolve(file));
             }
             run(List.of("bash", script.toString(), root.toString()), name, progress);
         } finally {
-            Files.deleteIfExists(script);
+            FileTree.delete(work);
         }
         return catalog.manifest(name);
+    }
+
+    private static void copyResource(String resource, Path to) throws IOException {
+        try (InputStream in = ImageBuilder.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IOException("the engine jar lacks " + resource);
+            }
+            Files.copy(in, to, StandardCopyOption.REPLACE_EXISTING);
+        }
     }
 
     private void run(List<String> argv, String name, Consumer<String> progress) throws IOException {

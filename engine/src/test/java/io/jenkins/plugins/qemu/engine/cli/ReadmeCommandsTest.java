@@ -60,10 +60,11 @@ class ReadmeCommandsTest {
         script(bin.resolve("java"), record + "echo 'Linux qa-0123456789 6.1.0 x86_64 GNU/Linux'\n");
         // The image builder's stand-in prints on stdout like mmdebstrap does and leaves an image
         // built by "this revision", so host setup does not rebuild it on the next call.
-        script(Files.createDirectories(repo.resolve("images")).resolve("build-debian-12.sh"), record
+        Files.writeString(Files.createDirectories(repo.resolve("images/guest")).resolve("qemu-agents-identity"), "#!/bin/bash\n");
+        script(repo.resolve("images/build-debian-12.sh"), record
                 + "echo 'I: running --essential-hook in shell'\n"
                 + "mkdir -p \"$1/debian-12\"\n"
-                + "printf '{\"buildScriptSha256\": \"%s\"}\\n' \"$(sha256sum \"$0\" | cut -d' ' -f1)\" > \"$1/debian-12/manifest.json\"\n");
+                + "printf '{\"buildScriptSha256\": \"%s\"}\\n' \"$(cat \"$0\" \"$(dirname \"$0\")\"/guest/* | sha256sum | cut -d' ' -f1)\" > \"$1/debian-12/manifest.json\"\n");
     }
 
     @Test
@@ -101,7 +102,10 @@ class ReadmeCommandsTest {
         Result r = run("scripts/host-setup.sh");
         assertEquals(0, r.exit, r.stderr);
         assertEquals(images() + "\n", r.stdout);
-        assertTrue(Files.readString(images().resolve("debian-12/manifest.json")).contains(sha256(repo.resolve("images/build-debian-12.sh"))));
+        byte[] script = Files.readAllBytes(repo.resolve("images/build-debian-12.sh"));
+        byte[] guest = Files.readAllBytes(repo.resolve("images/guest/qemu-agents-identity"));
+        byte[] both = java.nio.ByteBuffer.allocate(script.length + guest.length).put(script).put(guest).array();
+        assertTrue(Files.readString(images().resolve("debian-12/manifest.json")).contains(sha256(both)));
     }
 
     private Path images() {
@@ -142,8 +146,8 @@ class ReadmeCommandsTest {
         throw new IOException(tool + " not found in /usr/bin, /bin, /usr/sbin or /sbin");
     }
 
-    private static String sha256(Path file) throws Exception {
-        byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file));
+    private static String sha256(byte[] data) throws Exception {
+        byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(data);
         return java.util.HexFormat.of().formatHex(d);
     }
 
