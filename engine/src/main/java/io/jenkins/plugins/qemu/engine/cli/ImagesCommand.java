@@ -4,7 +4,9 @@ import io.jenkins.plugins.qemu.engine.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.Validation;
 import io.jenkins.plugins.qemu.engine.image.Downloader;
 import io.jenkins.plugins.qemu.engine.image.ImageBuilder;
+import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
+import io.jenkins.plugins.qemu.engine.image.ImageProbe;
 import io.jenkins.plugins.qemu.engine.image.ImageManifest;
 import io.jenkins.plugins.qemu.engine.image.ImagePuller;
 import io.jenkins.plugins.qemu.engine.image.ImageRemover;
@@ -218,20 +220,45 @@ final class ImagesCommand {
 
     private int list(ImageCatalog catalog) throws IOException {
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"NAME", "FORMAT", "VIRTUAL", "ON DISK", "KERNEL", "ADDED", "ORIGIN"});
+        rows.add(new String[] {"NAME", "FORMAT", "VIRTUAL", "ON DISK", "KERNEL", "CLOUD-INIT", "FAST PATH", "WARM START", "ADDED", "ORIGIN"});
         for (String name : catalog.names()) {
             try {
                 ImageManifest m = catalog.manifest(name);
                 Path disk = catalog.imageDir(name).resolve(m.disk());
+                BaseImage image = catalog.resolve(name);
+                ImageProbe probe = ImageProbe.read(catalog.imageDir(name));
                 rows.add(new String[] {name, m.format(), m.virtualSize() == null ? "?" : size(m.virtualSize()),
                         Files.isRegularFile(disk) ? size(Files.size(disk)) : "missing", m.kernelBoot() ? "yes" : "no",
+                        cloudInit(image, probe), image.fastPath() ? "yes" : "no", warmStart(image, probe),
                         m.addedAt() == null ? "-" : m.addedAt(), m.origin() == null ? "-" : m.origin()});
             } catch (IOException | RuntimeException e) {
-                rows.add(new String[] {name, "?", "?", "?", "?", "?", "invalid manifest: " + e.getMessage()});
+                rows.add(new String[] {name, "?", "?", "?", "?", "?", "?", "?", "?", "invalid manifest: " + e.getMessage()});
             }
         }
         out.print(table(rows));
         return 0;
+    }
+
+    /** Found out by a snapshot boot where one happened, else what the manifest declares. */
+    private static String cloudInit(BaseImage image, ImageProbe probe) {
+        if (probe != null && probe.cloudInit() != null) {
+            return probe.cloudInitAbsent() ? "absent" : probe.cloudInit().replaceFirst("^.*cloud-init\\S* ", "");
+        }
+        return image.cloudInit() ? "declared" : "no";
+    }
+
+    private static String warmStart(BaseImage image, ImageProbe probe) {
+        if (probe != null && probe.warmStart() != null) {
+            String v = probe.warmStart();
+            return v.length() > 40 ? v.substring(0, 39) + "\u2026" : v;
+        }
+        if (image.warmStart()) {
+            return "declared (image service)";
+        }
+        if (image.kernel() == null) {
+            return "no (firmware boot)";
+        }
+        return image.cloudInit() ? "untested (via cloud-init)" : "no (no cloud-init)";
     }
 
     static String table(List<String[]> rows) {

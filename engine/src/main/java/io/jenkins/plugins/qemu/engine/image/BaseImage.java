@@ -38,6 +38,15 @@ public record BaseImage(
         this(name, disk, format, kernel, initrd, append, defaultUser, cloudInit, false, 0, false);
     }
 
+    /**
+     * Whether the boot that makes this image's warm snapshot takes its identity from a cloud-init
+     * seed (and, without our service, installs the service through it) rather than from fw_cfg;
+     * a restore must then have the seed's CD-ROM drive too, empty.
+     */
+    public boolean snapshotBootUsesSeed() {
+        return !(fastPath && warmStart);
+    }
+
     /** The same image booted from another disk, e.g. a warm snapshot's frozen layer on top of it. */
     public BaseImage withDisk(Path otherDisk, String otherFormat) {
         return new BaseImage(name, otherDisk, otherFormat, kernel, initrd, append, defaultUser, cloudInit, fastPath, virtualSize,

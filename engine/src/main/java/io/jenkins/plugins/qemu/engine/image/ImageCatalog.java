@@ -99,8 +99,12 @@ public final class ImageCatalog {
         }
         String kernel = text(m, "kernel", null);
         String initrd = text(m, "initrd", null);
+        // What a snapshot boot found out overrides what the manifest declares.
+        ImageProbe probe = ImageProbe.read(realDir);
         // Only with a kernel can we add the command-line switch the fast path needs.
-        boolean fastPath = kernel != null && FwCfgIdentity.MANIFEST_VALUE.equals(text(m, "fastPath", null));
+        boolean fastPath = kernel != null && (FwCfgIdentity.MANIFEST_VALUE.equals(text(m, "fastPath", null))
+                || probe != null && Boolean.TRUE.equals(probe.fastPathUnit()));
+        boolean cloudInit = (!m.has("cloudInit") || m.get("cloudInit").asBoolean(true)) && (probe == null || !probe.cloudInitAbsent());
         return new BaseImage(
                 name,
                 disk,
@@ -109,11 +113,17 @@ public final class ImageCatalog {
                 initrd == null ? null : member(realDir, name, "initrd", initrd),
                 Validation.kernelAppend("image '" + name + "' manifest append", text(m, "append", null)),
                 text(m, "defaultUser", null),
-                !m.has("cloudInit") || m.get("cloudInit").asBoolean(true),
+                cloudInit,
                 fastPath,
                 // Unknown (0) sends a disk-size check to qemu-img instead of trusting a bad value.
                 Math.max(0, m.path("virtualSize").asLong(0)),
                 fastPath && CloneIdentity.MANIFEST_VALUE.equals(text(m, "warmStart", null)));
+    }
+
+    /** Records what a snapshot boot of image {@code name} found out (see {@link ImageProbe}). */
+    public void recordProbe(String name, ImageProbe probe) throws IOException {
+        Validation.imageName("image", name);
+        probe.write(imageDir(name));
     }
 
     private static String text(JsonNode m, String field, String fallback) {

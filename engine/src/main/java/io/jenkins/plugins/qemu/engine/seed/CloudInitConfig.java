@@ -42,6 +42,7 @@ public final class CloudInitConfig {
     private final boolean sudo;
     private final Map<String, Object> extra;
     private final boolean growRoot;
+    private final boolean warmSetup;
 
     public CloudInitConfig(String instanceId, String hostname, String user, String authorizedKey,
             SshKeyPair hostKey, boolean sudo, String extraUserData) {
@@ -59,6 +60,27 @@ public final class CloudInitConfig {
         this.sudo = sudo;
         this.extra = parseExtra(extraUserData);
         this.growRoot = growRoot;
+        this.warmSetup = false;
+    }
+
+    private CloudInitConfig(CloudInitConfig c, boolean warmSetup) {
+        this.instanceId = c.instanceId;
+        this.hostname = c.hostname;
+        this.user = c.user;
+        this.authorizedKey = c.authorizedKey;
+        this.hostKey = c.hostKey;
+        this.sudo = c.sudo;
+        this.extra = c.extra;
+        this.growRoot = c.growRoot;
+        this.warmSetup = warmSetup;
+    }
+
+    /**
+     * The same documents for the boot that is saved as a warm snapshot of an image without our
+     * identity service: they also install it ({@link WarmGuestSetup}).
+     */
+    public CloudInitConfig installingWarmStartService() {
+        return new CloudInitConfig(this, true);
     }
 
     /** Rejects extra user-data that is not acceptable cloud-config, without keeping it. */
@@ -169,6 +191,13 @@ public final class CloudInitConfig {
             // administrator's own choice in the extra cloud-config is left as it is.
             doc.putIfAbsent("resize_rootfs", true);
         }
+        // sudo and Java resolve the host name without DNS. Our image says so in its cloud.cfg; stock
+        // images often do not, and sudo then stalls and complains on every call.
+        doc.putIfAbsent("manage_etc_hosts", true);
+        if (warmSetup) {
+            doc.put("write_files", WarmGuestSetup.writeFiles());
+            doc.put("runcmd", WarmGuestSetup.runcmd());
+        }
         if (extra.isEmpty()) {
             // Nothing but the user, the keys, the host name (and for a grown disk the root
             // filesystem) is asked of the guest, so only the modules doing that run; the rest (apt,
@@ -181,10 +210,15 @@ public final class CloudInitConfig {
                 // resizefs can fill the partition; for a whole-disk filesystem growpart does nothing.
                 init.addAll(List.of("growpart", "resizefs"));
             }
+            if (warmSetup) {
+                init.add("write-files");
+            }
             init.addAll(List.of("set_hostname", "update_hostname", "update_etc_hosts", "users-groups", "ssh"));
             doc.put("cloud_init_modules", init);
-            doc.put("cloud_config_modules", List.of());
-            doc.put("cloud_final_modules", List.of("final-message"));
+            // runcmd (config stage) only writes its commands into a script that scripts-user (final
+            // stage) runs.
+            doc.put("cloud_config_modules", warmSetup ? List.of("runcmd") : List.of());
+            doc.put("cloud_final_modules", warmSetup ? List.of("scripts-user", "final-message") : List.of("final-message"));
         }
         return dump(doc, "#cloud-config\n");
     }

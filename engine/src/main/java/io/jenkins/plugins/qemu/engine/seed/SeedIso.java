@@ -11,6 +11,12 @@ import java.nio.file.Path;
  */
 public final class SeedIso implements GuestIdentity {
     public static final String VOLUME_ID = "cidata";
+    /**
+     * SMBIOS serial number that tells cloud-init's ds-identify the datasource is NoCloud, so it
+     * probes no other (EC2, OpenStack, Azure... each costs time under emulation). Unlike the kernel
+     * command line it reaches images booted by firmware too.
+     */
+    static final String NOCLOUD_SMBIOS = "type=1,serial=ds=nocloud";
 
     private final Path file;
 
@@ -40,7 +46,17 @@ public final class SeedIso implements GuestIdentity {
     @Override
     public java.util.List<String> qemuArgs() {
         return java.util.List.of("-drive", "file=" + QemuCommand.escape(file) + ",if=none,id=seed0,format=raw,media=cdrom,readonly=on",
-                "-device", "ide-cd,drive=seed0");
+                "-device", "ide-cd,drive=seed0", "-smbios", NOCLOUD_SMBIOS);
+    }
+
+    /**
+     * The CD-ROM drive of {@link #qemuArgs()} without a disc, for restoring a snapshot that was
+     * booted with a seed: QEMU only loads a saved state into the same device model, and the
+     * restored clone gets its identity over the virtio-serial port, never from a seed.
+     */
+    public static java.util.List<String> emptyDriveArgs() {
+        return java.util.List.of("-drive", "if=none,id=seed0,media=cdrom,readonly=on", "-device", "ide-cd,drive=seed0",
+                "-smbios", NOCLOUD_SMBIOS);
     }
 
     @Override

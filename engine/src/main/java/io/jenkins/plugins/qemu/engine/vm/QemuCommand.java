@@ -5,6 +5,7 @@ import io.jenkins.plugins.qemu.engine.seed.CloneIdentity;
 import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
 import io.jenkins.plugins.qemu.engine.seed.FwCfgIdentity;
 import io.jenkins.plugins.qemu.engine.seed.GuestIdentity;
+import io.jenkins.plugins.qemu.engine.seed.SeedIso;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,9 +29,10 @@ public final class QemuCommand {
      * The extra device model of a VM that is saved as, or restored from, a warm snapshot: a
      * virtio-serial port for the clone's identity (host end: a Unix socket in the VM's owner-only
      * folder) and a VM generation id, which makes the guest kernel reseed its RNG on restore.
-     * Both the saved and the restoring QEMU must have exactly these devices.
+     * Both the saved and the restoring QEMU must have exactly these devices; {@code seedDrive}
+     * says the saved one also had the seed's CD-ROM drive, which the restoring one gets empty.
      */
-    public record Warm(Path identitySocket, boolean restore) {}
+    public record Warm(Path identitySocket, boolean restore, boolean seedDrive) {}
 
     public static List<String> build(Path qemu, VmSpec spec, BaseImage image, AccelDecision accel, Files files,
             GuestIdentity identity, boolean sandbox) {
@@ -66,8 +68,9 @@ public final class QemuCommand {
             a.add(i.toString());
         });
         if (image.kernel() != null) {
-            String identityArgs = restore ? FwCfgIdentity.KERNEL_ARGS : identity.kernelArgs();
-            String append = (image.kernelAppend().orElse("") + " " + identityArgs + (warm != null ? " " + WARM_KERNEL_ARG : "")).strip();
+            String identityArgs = !restore ? identity.kernelArgs() : warm.seedDrive() ? "" : FwCfgIdentity.KERNEL_ARGS;
+            String append = java.util.stream.Stream.of(image.kernelAppend().orElse(""), identityArgs, warm != null ? WARM_KERNEL_ARG : "")
+                    .filter(w -> !w.isBlank()).collect(java.util.stream.Collectors.joining(" "));
             if (!append.isEmpty()) {
                 a.add("-append");
                 a.add(append);
@@ -80,6 +83,8 @@ public final class QemuCommand {
         a.add("virtio-blk-pci,drive=disk0");
         if (!restore) {
             a.addAll(identity.qemuArgs());
+        } else if (warm.seedDrive()) {
+            a.addAll(SeedIso.emptyDriveArgs());
         }
         // Port 0: QEMU binds a free port itself, so concurrent VMs never race for one; 127.0.0.1 only.
         a.add("-netdev");

@@ -287,7 +287,7 @@ public final class Vm implements AutoCloseable {
         t = end(Phase.SEED, t);
 
         begin(Phase.QEMU_START);
-        QemuCommand.Warm warmDevices = warmPrep ? new QemuCommand.Warm(identitySocket(), false) : null;
+        QemuCommand.Warm warmDevices = warmPrep ? new QemuCommand.Warm(identitySocket(), false, false) : null;
         List<String> argv = QemuCommand.build(ctx.config().qemuBinary(), spec, image, accel,
                 new QemuCommand.Files(o.file(), console, dir.resolve("qmp.sock")), s, ctx.sandbox(), warmDevices);
         VmProcess p = startQemu(argv, null);
@@ -317,7 +317,7 @@ public final class Vm implements AutoCloseable {
         begin(Phase.QEMU_START);
         List<String> argv = QemuCommand.build(ctx.config().qemuBinary(), spec, image, accel,
                 new QemuCommand.Files(o.file(), console, dir.resolve("qmp.sock")), null, ctx.sandbox(),
-                new QemuCommand.Warm(identitySocket(), true));
+                new QemuCommand.Warm(identitySocket(), true, image.snapshotBootUsesSeed()));
         VmProcess p = startQemu(argv, snapshot.state());
         Instant qemuStart = Instant.now();
         t = end(Phase.QEMU_START, t);
@@ -463,7 +463,9 @@ public final class Vm implements AutoCloseable {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         // Booted means sshd answers; settled means no unit is still starting, and our identity
         // service is waiting on its port (else a restore would wait for an answer forever).
-        int rc = ctx.ssh().exec(sshTarget(), "systemctl is-system-running --wait >/dev/null 2>&1;"
+        // cloud-init's last stage (where a stock image's service was installed) is done as well.
+        int rc = ctx.ssh().exec(sshTarget(), (cloudInit ? "cloud-init status --wait >/dev/null 2>&1;" : "")
+                + " systemctl is-system-running --wait >/dev/null 2>&1;"
                 + " systemctl is-active --quiet qemu-agents-identity.service && exit 0;"
                 + " systemctl status --no-pager -n 15 qemu-agents-identity.service; exit 1", out, out,
                 remaining(deadline, Duration.ofMinutes(3)));
@@ -496,14 +498,15 @@ public final class Vm implements AutoCloseable {
      */
     private GuestIdentity identity(BaseImage image) throws IOException {
         boolean plain = spec.extraUserData() == null || spec.extraUserData().isBlank();
-        if (image.fastPath() && plain) {
+        boolean installService = warmPrep && !image.warmStart();
+        if (image.fastPath() && plain && !installService) {
             return FwCfgIdentity.write(dir.resolve("identity"), spec.hostname(), spec.user(), clientKey.publicKeyLine(),
                     hostKey, spec.sudo(), overlay.grown());
         }
         cloudInit = true;
         CloudInitConfig config = new CloudInitConfig(id(), spec.hostname(), spec.user(), clientKey.publicKeyLine(),
                 hostKey, spec.sudo(), spec.extraUserData(), overlay.grown());
-        return SeedIso.write(config, dir.resolve("seed.iso"));
+        return SeedIso.write(installService ? config.installingWarmStartService() : config, dir.resolve("seed.iso"));
     }
 
     private String reason(Exception e, Instant deadline) {

@@ -2,6 +2,8 @@ package io.jenkins.plugins.qemu.engine.vm;
 
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
+import io.jenkins.plugins.qemu.engine.image.ImageProbe;
+import io.jenkins.plugins.qemu.engine.seed.WarmGuestSetup;
 import io.jenkins.plugins.qemu.engine.snapshot.Snapshot;
 import io.jenkins.plugins.qemu.engine.snapshot.SnapshotKey;
 import io.jenkins.plugins.qemu.engine.snapshot.SnapshotStore;
@@ -50,6 +52,7 @@ final class WarmStarts implements AutoCloseable {
 
     private final ImageCatalog catalog;
     private final AcceleratorProbe probe;
+    private final SnapshotAttempts attempts = new SnapshotAttempts(java.time.Clock.systemUTC());
 
     /** {@code vms} makes a VM of this engine from a spec; true asks for a warm-snapshot boot. */
     WarmStarts(SnapshotStore store, String qemuVersion, ImageCatalog catalog, AcceleratorProbe probe,
@@ -108,12 +111,22 @@ final class WarmStarts implements AutoCloseable {
             return new Choice(l.snapshot(), null, false);
         }
         CompletableFuture<Snapshot> running = building.get(flight(spec));
+        if (running == null) {
+            String refused = attempts.refusal(key);
+            if (refused != null) {
+                return new Choice(null, l.reason() + "; " + refused, false);
+            }
+        }
         return new Choice(null, l.reason() + (running != null ? "; it is being built" : "; building it now"), true);
     }
 
     private static String ineligible(VmSpec spec, BaseImage image) {
-        if (!image.warmStart()) {
-            return "image '" + image.name() + "' has no warm-snapshot service (manifest warmStart) or no kernel for direct boot";
+        if (!image.warmStart() && !image.cloudInit()) {
+            return "image '" + image.name() + "' has neither our warm-start service (manifest warmStart) nor cloud-init to install it";
+        }
+        if (image.kernel() == null) {
+            return "image '" + image.name() + "' boots through firmware; warm start is supported only with direct kernel boot "
+                    + "(manifest kernel), the only way it has been tested";
         }
         if (spec.extraUserData() != null && !spec.extraUserData().isBlank()) {
             return "the template's extra cloud-config needs cloud-init at boot, which a restored snapshot skips";
@@ -135,7 +148,8 @@ final class WarmStarts implements AutoCloseable {
         env.put("kernel command line", image.kernelAppend().orElse(""));
         env.put("accelerator", String.join(" ", accel.qemuArgs()));
         env.put("QEMU version", qemuVersion);
-        env.put("device model", DEVICE_MODEL);
+        env.put("device model", DEVICE_MODEL + (image.snapshotBootUsesSeed() ? " + seed drive" : ""));
+        env.put("identity service", image.warmStart() ? "the image's own" : WarmGuestSetup.fingerprint());
         return SnapshotKey.of(image.name(), template(spec), env);
     }
 
@@ -226,13 +240,16 @@ final class WarmStarts implements AutoCloseable {
             throw new IOException("no warm snapshot can be built: " + c.reason());
         }
         Instant start = Instant.now();
+        BaseImage image = catalog.resolve(prep.image());
+        SnapshotKey key = key(prep, image, probe.decide(prep.accel(), image));
         Vm vm = vms.apply(prep, true);
         LOG.info("[" + vm.id() + "] building the warm snapshot of image '" + prep.image() + "' (" + prep.cpus() + " vCPU, "
                 + prep.memoryMiB() + " MiB): booting it once to save it");
         Path buildDir = null;
+        ImageProbe probe = null;
         try {
             vm.boot();
-            SnapshotKey key = key(prep, vm.baseImage(), vm.accelerator());
+            probe = probe(vm);
             SnapshotStore.Lookup current = store.lookup(key);
             if (current.ready()) {
                 return current.snapshot(); // another engine on this state directory was quicker
@@ -241,13 +258,19 @@ final class WarmStarts implements AutoCloseable {
             vm.saveWarmSnapshot(SnapshotStore.diskIn(buildDir), SnapshotStore.stateIn(buildDir), Duration.ofMinutes(5));
             Snapshot s = store.publish(buildDir, key, Duration.between(start, Instant.now()));
             buildDir = null;
+            attempts.succeeded(key);
+            recordProbe(prep.image(), probe, image.warmStart() ? "ok (image service)" : "ok (installed by cloud-init)");
             LOG.info("[" + vm.id() + "] warm snapshot " + key.slot() + " built in " + PhaseTimings.millis(Duration.between(start, Instant.now()))
                     + " (boot " + PhaseTimings.millis(vm.timings().timeToOnline()) + ", state " + (s.stateBytes() >> 20) + " MiB)");
             return s;
         } catch (VmBootException e) {
+            attempts.failed(key, "the boot failed while " + e.phase().description());
+            recordProbe(prep.image(), probe, "failed: the boot failed while " + e.phase().description());
             LOG.log(Level.WARNING, "warm snapshot for image '" + prep.image() + "' not built: " + e.getMessage());
             throw new IOException("the warm-snapshot boot failed: " + e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
+            attempts.failed(key, e.getMessage());
+            recordProbe(prep.image(), probe, "failed: " + e.getMessage());
             LOG.log(Level.WARNING, "[" + vm.id() + "] warm snapshot for image '" + prep.image() + "' not built: " + e);
             throw e;
         } finally {
@@ -255,6 +278,27 @@ final class WarmStarts implements AutoCloseable {
             if (buildDir != null) {
                 store.abandon(buildDir);
             }
+        }
+    }
+
+    /** What the snapshot boot's guest has, asked once over SSH; null when it cannot tell. */
+    private static ImageProbe probe(Vm vm) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        try {
+            vm.exec(ImageProbe.GUEST_COMMAND, out, java.io.OutputStream.nullOutputStream(), Duration.ofMinutes(1));
+            return ImageProbe.fromGuest(out.toString(java.nio.charset.StandardCharsets.UTF_8), Instant.now());
+        } catch (IOException e) {
+            LOG.fine(() -> "[" + vm.id() + "] probing the guest failed: " + e);
+            return null;
+        }
+    }
+
+    private void recordProbe(String image, ImageProbe probe, String warmVerdict) {
+        ImageProbe p = probe != null ? probe : new ImageProbe(null, null, null, Instant.now().toString());
+        try {
+            catalog.recordProbe(image, p.withWarmStart(warmVerdict));
+        } catch (IOException | RuntimeException e) {
+            LOG.warning("cannot record what image '" + image + "' supports: " + e);
         }
     }
 

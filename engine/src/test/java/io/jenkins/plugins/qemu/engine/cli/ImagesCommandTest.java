@@ -61,8 +61,8 @@ class ImagesCommandTest {
         assertEquals(0, r.rc(), r.err());
         String[] lines = r.out().split("\n");
         assertEquals(3, lines.length, r.out());
-        assertTrue(lines[0].matches("NAME +FORMAT +VIRTUAL +ON DISK +KERNEL +ADDED +ORIGIN"), lines[0]);
-        assertTrue(lines[2].matches("tiny +qcow2 +64\\.0 MiB +[0-9.]+ MiB +no +20[0-9-]+T[0-9:]+Z +file:/.*tiny\\.qcow2\\.gz"), lines[2]);
+        assertTrue(lines[0].matches("NAME +FORMAT +VIRTUAL +ON DISK +KERNEL +CLOUD-INIT +FAST PATH +WARM START +ADDED +ORIGIN"), lines[0]);
+        assertTrue(lines[2].matches("tiny +qcow2 +64\\.0 MiB +[0-9.]+ MiB +no +declared +no +no \\(firmware boot\\) +20[0-9-]+T[0-9:]+Z +file:/.*tiny\\.qcow2\\.gz"), lines[2]);
 
         r = run(withCatalog("images", "verify"));
         assertEquals(0, r.rc(), r.err());

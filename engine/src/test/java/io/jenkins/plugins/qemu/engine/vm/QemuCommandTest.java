@@ -79,8 +79,8 @@ class QemuCommandTest {
     @Test
     void warmSnapshotBootsAndRestoresShareOneDeviceModel() {
         VmSpec spec = VmSpec.builder().vmId("qa-0123456789").image("debian-12").build();
-        QemuCommand.Warm save = new QemuCommand.Warm(Path.of("/s/qa-1/ident.sock"), false);
-        QemuCommand.Warm load = new QemuCommand.Warm(Path.of("/s/qa-1/ident.sock"), true);
+        QemuCommand.Warm save = new QemuCommand.Warm(Path.of("/s/qa-1/ident.sock"), false, false);
+        QemuCommand.Warm load = new QemuCommand.Warm(Path.of("/s/qa-1/ident.sock"), true, false);
         GuestIdentity fwCfg = new GuestIdentity() {
             @Override
             public List<String> qemuArgs() {
@@ -110,6 +110,33 @@ class QemuCommandTest {
         List<String> devices = saved.stream().filter(a -> a.startsWith("virtio") || a.startsWith("vmgenid")).toList();
         assertEquals(devices, restored.stream().filter(a -> a.startsWith("virtio") || a.startsWith("vmgenid")).toList());
         assertFalse(restored.contains("-fw_cfg"), "a clone's identity comes over the port, not from the saved VM's items");
+    }
+
+    @Test
+    void aSnapshotBootedWithASeedIsRestoredWithItsDriveEmpty(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        // A stock image: its snapshot boot took its identity (and our service) from a seed CD.
+        BaseImage stock = new BaseImage("stock", Path.of("/img/stock/disk.qcow2"), "qcow2", Path.of("/img/stock/vmlinuz"),
+                null, "root=/dev/vda1 ro", "debian", true);
+        assertTrue(stock.snapshotBootUsesSeed());
+        VmSpec spec = VmSpec.builder().vmId("qa-0123456789").image("stock").build();
+        io.jenkins.plugins.qemu.engine.ssh.SshKeyPair key = io.jenkins.plugins.qemu.engine.ssh.SshKeyPair.generate("t");
+        List<String> saved;
+        try (io.jenkins.plugins.qemu.engine.seed.SeedIso realSeed = io.jenkins.plugins.qemu.engine.seed.SeedIso.write(
+                new io.jenkins.plugins.qemu.engine.seed.CloudInitConfig("qa-1", "qa-1", "jenkins", key.publicKeyLine(), key, true, null)
+                        .installingWarmStartService(), tmp.resolve("seed.iso"))) {
+            saved = QemuCommand.build(Path.of("q"), spec, stock, new AccelDecision(Accel.TCG, "t"), files, realSeed, true,
+                    new QemuCommand.Warm(Path.of("/s/qa-1/ident.sock"), false, false));
+        }
+        List<String> restored = QemuCommand.build(Path.of("q"), spec, stock, new AccelDecision(Accel.TCG, "t"), files, null, true,
+                new QemuCommand.Warm(Path.of("/s/qa-1/ident.sock"), true, true));
+        List<String> devices = saved.stream().filter(a -> a.startsWith("virtio") || a.startsWith("vmgenid") || a.startsWith("ide-cd")).toList();
+        assertTrue(devices.contains("ide-cd,drive=seed0"), saved.toString());
+        assertEquals(devices, restored.stream().filter(a -> a.startsWith("virtio") || a.startsWith("vmgenid") || a.startsWith("ide-cd")).toList());
+        assertTrue(restored.contains("if=none,id=seed0,media=cdrom,readonly=on"), "the restore's drive has no disc: " + restored);
+        assertFalse(String.join(" ", restored).contains("seed.iso"), "no seed, and so no secret of the saved VM, at restore");
+        assertEquals("root=/dev/vda1 ro qemu-agents.warm=1", after(saved, "-append"));
+        assertEquals("type=1,serial=ds=nocloud", after(saved, "-smbios"), "cloud-init is told its datasource, no probing");
+        assertEquals("root=/dev/vda1 ro qemu-agents.warm=1", after(restored, "-append"));
     }
 
     @Test
