@@ -4,6 +4,9 @@
 # there yet. Safe to run again: it does nothing that is already done.
 #
 #   scripts/host-setup.sh            images go to $QEMU_AGENTS_IMAGES or ~/.cache/qemu-agents/images
+#   scripts/host-setup.sh --with-test-images
+#                                    also builds the stock image the tests need (images/stock-debian-13.sh)
+#                                    into the folder "stock" beside the images directory
 #
 # Its standard output is a contract: exactly one line, the images directory, which scripts/run.sh
 # and scripts/test.sh capture. Everything else (apt's and the image builder's progress included)
@@ -11,6 +14,13 @@
 # one line, and fd 1 points at standard error for the rest of the script.
 set -euo pipefail
 exec 3>&1 1>&2
+
+test_images=0
+case ${1:-} in
+    --with-test-images) test_images=1 ;;
+    "") ;;
+    *) echo "usage: $0 [--with-test-images]"; exit 2 ;;
+esac
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 images=${QEMU_AGENTS_IMAGES:-$HOME/.cache/qemu-agents/images}
@@ -58,6 +68,13 @@ if [[ ! -f $images/debian-12/manifest.json ]]; then
     as_root bash "$here/images/build-debian-12.sh" "$images"
     if [[ $(id -u) -ne 0 ]]; then
         as_root chown -R "$(id -u):$(id -g)" "$images/debian-12"
+    fi
+fi
+if ((test_images)) && [[ ! -f ${images%/*}/stock/stock-debian-13/SHA256SUMS ]]; then
+    echo "host-setup: building the stock test image stock-debian-13 into ${images%/*}/stock (about 2 minutes, once)"
+    as_root bash "$here/images/stock-debian-13.sh" "${images%/*}/stock"
+    if [[ $(id -u) -ne 0 ]]; then
+        as_root chown -R "$(id -u):$(id -g)" "${images%/*}/stock"
     fi
 fi
 echo "$images" >&3

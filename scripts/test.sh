@@ -4,7 +4,7 @@
 # Jenkins artifact repository; pass WITH_PLUGIN=1 where it is reachable to build it too.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-images=$(bash "$here/scripts/host-setup.sh")
+images=$(bash "$here/scripts/host-setup.sh" --with-test-images)
 [[ -d $images ]] || { echo "test.sh: scripts/host-setup.sh named '$images' as the images directory, which is not one" >&2; exit 1; }
 modules=(-Dengine-only)
 [[ ${WITH_PLUGIN:-0} == 1 ]] && modules=()

@@ -1,6 +1,7 @@
 package io.jenkins.plugins.qemu.engine.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -27,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ReadmeCommandsTest {
     /** Tools the scripts use that host setup never installs; everything it installs stays absent. */
     private static final List<String> BASE_TOOLS = List.of("bash", "sh", "env", "dirname", "sha256sum", "cut", "grep",
-            "mv", "mkdir", "rm", "sort", "id", "find", "chown", "cat", "date", "head", "tail", "tr", "ls", "touch", "basename");
+            "mv", "mkdir", "rm", "sort", "id", "find", "chown", "cat", "date", "head", "tail", "tr", "ls", "touch", "basename", "mktemp");
     private static final String APT_CHATTER = "Get:1 http://deb.debian.org/debian bookworm InRelease [151 kB]";
 
     @TempDir
@@ -61,6 +62,8 @@ class ReadmeCommandsTest {
         // The image builder's stand-in prints on stdout like mmdebstrap does and leaves an image
         // built by "this revision", so host setup does not rebuild it on the next call.
         Files.writeString(Files.createDirectories(repo.resolve("images/guest")).resolve("qemu-agents-identity"), "#!/bin/bash\n");
+        script(repo.resolve("images/stock-debian-13.sh"), record + "mkdir -p \"$1/stock-debian-13\"\n"
+                + "echo 'I: extracting archives...'\ntouch \"$1/stock-debian-13/SHA256SUMS\"\n");
         script(repo.resolve("images/build-debian-12.sh"), record
                 + "echo 'I: running --essential-hook in shell'\n"
                 + "mkdir -p \"$1/debian-12\"\n"
@@ -84,6 +87,8 @@ class ReadmeCommandsTest {
         assertEquals(0, r.exit, r.stderr);
         assertTrue(Files.readString(calls).contains("mvn -B -ntp -Dengine-only -Dqemu.images.dir=" + images() + " verify\n"),
                 () -> "mvn got the wrong images directory: " + read(calls));
+        assertTrue(Files.readString(calls).contains("stock-debian-13.sh " + home.resolve(".cache/qemu-agents/stock")),
+                () -> "the tests' stock image was built beside the catalog: " + read(calls));
     }
 
     @Test
@@ -91,6 +96,7 @@ class ReadmeCommandsTest {
         Result r = run("scripts/run.sh", "uname", "-a");
         assertEquals(0, r.exit, r.stderr);
         assertEquals("Linux qa-0123456789 6.1.0 x86_64 GNU/Linux\n", r.stdout, "only the command's output on stdout");
+        assertFalse(Files.readString(calls).contains("stock-debian-13.sh"), "run needs no test image");
         assertTrue(Files.readString(calls).contains("java -jar " + repo.resolve("engine/target/qemu-agents-engine.jar")
                 + " run --images-dir " + images() + " --image debian-12 -- uname -a\n"), () -> "java got: " + read(calls));
     }

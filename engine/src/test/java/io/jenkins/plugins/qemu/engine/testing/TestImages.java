@@ -3,6 +3,12 @@ package io.jenkins.plugins.qemu.engine.testing;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jenkins.plugins.qemu.engine.image.Downloader;
+import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
+import io.jenkins.plugins.qemu.engine.image.ImagePuller;
+import io.jenkins.plugins.qemu.engine.image.ImageUsage;
+import io.jenkins.plugins.qemu.engine.image.PullRequest;
+import io.jenkins.plugins.qemu.engine.image.QemuImg;
 import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
 import io.jenkins.plugins.qemu.engine.vm.FileTree;
 import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
@@ -31,6 +37,8 @@ import java.util.stream.Stream;
  */
 public final class TestImages {
     public static final String IMAGE = "debian-12";
+    /** A stock cloud-style image (images/stock-debian-13.sh): none of our units, cloud-init only. */
+    public static final String STOCK_IMAGE = "stock-debian-13";
 
     private TestImages() {}
 
@@ -40,6 +48,33 @@ public final class TestImages {
         assertTrue(Files.isRegularFile(dir.resolve(IMAGE).resolve("manifest.json")),
                 "the test image " + IMAGE + " is missing in " + dir + ": build it with images/build-debian-12.sh " + dir);
         return dir;
+    }
+
+    /**
+     * Installs the stock image into the test catalog through the real image pull, from the vendor-
+     * style folder that host setup builds beside the catalog ({@code scripts/host-setup.sh
+     * --with-test-images}), once per build of that folder; returns its catalog name.
+     */
+    public static String stockImage() throws IOException {
+        Path src = imagesDir().resolveSibling("stock").resolve(STOCK_IMAGE);
+        Path sums = src.resolve("SHA256SUMS");
+        assertTrue(Files.isRegularFile(sums), "the stock test image is missing in " + src
+                + ": scripts/test.sh builds it (scripts/host-setup.sh --with-test-images)");
+        String want = Files.readAllLines(sums).stream().filter(l -> l.endsWith(" disk.qcow2")).map(l -> l.split(" ")[0])
+                .findFirst().orElseThrow(() -> new IOException(sums + " lists no disk.qcow2"));
+        ImageCatalog catalog = new ImageCatalog(imagesDir());
+        if (Files.isRegularFile(catalog.imageDir(STOCK_IMAGE).resolve(ImageCatalog.MANIFEST))
+                && want.equals(catalog.manifest(STOCK_IMAGE).originSha256())) {
+            return STOCK_IMAGE;
+        }
+        PullRequest req = PullRequest.builder().name(STOCK_IMAGE).url(src.resolve("disk.qcow2").toUri()).sha256Sums(sums.toUri())
+                .kernel(src.resolve("vmlinuz").toUri(), null).initrd(src.resolve("initrd.img").toUri(), null)
+                .append(Files.readString(src.resolve("append")).strip()).replace(true).build();
+        EngineConfig c = EngineConfig.defaults(imagesDir(), "test-pull");
+        try (ImagePuller puller = new ImagePuller(catalog, new QemuImg(c.qemuImgBinary()), new ImageUsage(List.of()), new Downloader())) {
+            puller.pull(req, line -> { });
+        }
+        return STOCK_IMAGE;
     }
 
     /** State under /tmp keeps socket paths far below the Unix limit. */
