@@ -1,7 +1,7 @@
 package io.jenkins.plugins.qemu;
 
 import hudson.util.FormValidation;
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import java.util.function.Supplier;
 import jenkins.model.Jenkins;
 

@@ -3,7 +3,7 @@ package io.jenkins.plugins.qemu;
 import hudson.model.Node;
 import hudson.model.TaskListener;
 import hudson.slaves.Cloud;
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.cloud.CapacityLedger;
 import io.jenkins.plugins.qemu.engine.cloud.RetentionPolicy;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;

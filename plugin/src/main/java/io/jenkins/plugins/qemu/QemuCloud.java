@@ -10,7 +10,7 @@ import hudson.model.Node;
 import hudson.slaves.Cloud;
 import hudson.slaves.NodeProvisioner.PlannedNode;
 import hudson.util.FormValidation;
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.cloud.AgentNaming;
 import io.jenkins.plugins.qemu.engine.cloud.CapacityLedger;
 import io.jenkins.plugins.qemu.engine.cloud.CloudValidation;

@@ -1,7 +1,7 @@
 package io.jenkins.plugins.qemu.engine.cli;
 
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
-import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.Validation;
 import io.jenkins.plugins.qemu.engine.bench.BenchReport;
 import io.jenkins.plugins.qemu.engine.bench.BootBenchmark;
 import io.jenkins.plugins.qemu.engine.vm.EngineConfig;

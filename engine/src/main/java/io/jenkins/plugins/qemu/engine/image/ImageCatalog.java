@@ -2,10 +2,8 @@ package io.jenkins.plugins.qemu.engine.image;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
-import io.jenkins.plugins.qemu.engine.Validation;
-import io.jenkins.plugins.qemu.engine.seed.CloneIdentity;
-import io.jenkins.plugins.qemu.engine.seed.FwCfgIdentity;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.Validation;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -100,7 +98,7 @@ public final class ImageCatalog {
         String kernel = text(m, "kernel", null);
         String initrd = text(m, "initrd", null);
         // Only with a kernel can we add the command-line switch the fast path needs.
-        boolean fastPath = kernel != null && FwCfgIdentity.MANIFEST_VALUE.equals(text(m, "fastPath", null));
+        boolean fastPath = kernel != null && GuestProtocol.FW_CFG_IDENTITY.equals(text(m, "fastPath", null));
         return new BaseImage(
                 name,
                 disk,
@@ -113,7 +111,7 @@ public final class ImageCatalog {
                 fastPath,
                 // Unknown (0) sends a disk-size check to qemu-img instead of trusting a bad value.
                 Math.max(0, m.path("virtualSize").asLong(0)),
-                fastPath && CloneIdentity.MANIFEST_VALUE.equals(text(m, "warmStart", null)));
+                fastPath && GuestProtocol.CLONE_IDENTITY.equals(text(m, "warmStart", null)));
     }
 
     private static String text(JsonNode m, String field, String fallback) {

@@ -1,6 +1,6 @@
 package io.jenkins.plugins.qemu.engine.reaper;
 
-import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.config.Validation;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport.Entry;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport.Outcome;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport.ProcessOutcome;

@@ -28,10 +28,6 @@ import java.util.Map;
  * key and answers {@code ok <hostname>}.
  */
 public final class CloneIdentity {
-    /** The manifest value that says an image carries the guest side of this exchange. */
-    public static final String MANIFEST_VALUE = "virtio-serial-1";
-    /** The virtio-serial port name the guest service opens. */
-    public static final String PORT_NAME = "io.jenkins.qemu-agents.0";
 
     private static final SecureRandom RANDOM = new SecureRandom();
     private final Map<String, String> values;

@@ -1,7 +1,7 @@
 package io.jenkins.plugins.qemu.engine.seed;
 
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
-import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.Validation;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
+import io.jenkins.plugins.qemu.engine.config.FileTree;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
 import io.jenkins.plugins.qemu.engine.image.QemuImg;
 import io.jenkins.plugins.qemu.engine.qmp.QmpReactor;

@@ -1,7 +1,8 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.FileTree;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import io.jenkins.plugins.qemu.engine.image.Overlay;
 import io.jenkins.plugins.qemu.engine.qmp.QmpClient;

@@ -1,6 +1,6 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
-import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.config.Validation;
 import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
 import java.io.Serializable;
 import java.security.SecureRandom;
@@ -50,7 +50,7 @@ public final class VmSpec implements Serializable {
         this.extraUserData = b.extraUserData;
         this.bootTimeout = Validation.positive("bootTimeout", b.bootTimeout);
         if (b.shutdownGrace == null || b.shutdownGrace.isNegative()) {
-            throw new io.jenkins.plugins.qemu.engine.InvalidInputException("shutdownGrace", b.shutdownGrace, "must be zero or a positive duration");
+            throw new io.jenkins.plugins.qemu.engine.config.InvalidInputException("shutdownGrace", b.shutdownGrace, "must be zero or a positive duration");
         }
         this.shutdownGrace = b.shutdownGrace;
         this.keepConsole = b.keepConsole;

@@ -4,7 +4,7 @@ import static io.jenkins.plugins.qemu.engine.testing.TestImages.IMAGE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.fault.FaultReport;
 import io.jenkins.plugins.qemu.engine.fault.FaultReportExtension;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
@@ -13,7 +13,7 @@ import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
 import io.jenkins.plugins.qemu.engine.vm.Accel;
 import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
-import io.jenkins.plugins.qemu.engine.vm.FileTree;
+import io.jenkins.plugins.qemu.engine.config.FileTree;
 import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
 import io.jenkins.plugins.qemu.engine.vm.VmBootException;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.jenkins.plugins.qemu.engine.fault.FaultReport;
 import io.jenkins.plugins.qemu.engine.fault.FaultReportExtension;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
-import io.jenkins.plugins.qemu.engine.vm.FileTree;
+import io.jenkins.plugins.qemu.engine.config.FileTree;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -11,7 +11,7 @@ import io.jenkins.plugins.qemu.engine.reaper.ReapReport;
 import io.jenkins.plugins.qemu.engine.reaper.StateStore;
 import io.jenkins.plugins.qemu.engine.reaper.VmRecord;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
-import io.jenkins.plugins.qemu.engine.vm.FileTree;
+import io.jenkins.plugins.qemu.engine.config.FileTree;
 import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
 import java.nio.file.Files;
 import java.nio.file.Path;

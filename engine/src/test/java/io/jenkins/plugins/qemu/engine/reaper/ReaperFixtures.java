@@ -1,7 +1,7 @@
 package io.jenkins.plugins.qemu.engine.reaper;
 
 import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
-import io.jenkins.plugins.qemu.engine.vm.FileTree;
+import io.jenkins.plugins.qemu.engine.config.FileTree;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -13,11 +13,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport.Outcome;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport.ProcessOutcome;
 import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
-import io.jenkins.plugins.qemu.engine.vm.FileTree;
+import io.jenkins.plugins.qemu.engine.config.FileTree;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jenkins.plugins.qemu.engine.config.FileTree;
 import io.jenkins.plugins.qemu.engine.fault.FaultReport;
 import io.jenkins.plugins.qemu.engine.fault.FaultReportExtension;
 import io.jenkins.plugins.qemu.engine.image.BaseImage;

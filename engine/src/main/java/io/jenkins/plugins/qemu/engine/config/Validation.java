@@ -1,4 +1,4 @@
-package io.jenkins.plugins.qemu.engine;
+package io.jenkins.plugins.qemu.engine.config;
 
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package io.jenkins.plugins.qemu.engine.vm;
+package io.jenkins.plugins.qemu.engine.config;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package io.jenkins.plugins.qemu.engine;
+package io.jenkins.plugins.qemu.engine.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

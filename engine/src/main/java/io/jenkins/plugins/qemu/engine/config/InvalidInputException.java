@@ -1,4 +1,4 @@
-package io.jenkins.plugins.qemu.engine;
+package io.jenkins.plugins.qemu.engine.config;
 
 /**
  * Rejects one externally supplied value. Every validation in the engine throws this, so a user
