@@ -2,7 +2,7 @@ package io.jenkins.plugins.qemu;
 
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport;
 import io.jenkins.plugins.qemu.engine.reaper.Reaper;
-import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import java.util.List;
 import java.util.function.Predicate;
 

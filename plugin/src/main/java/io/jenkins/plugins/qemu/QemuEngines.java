@@ -6,7 +6,7 @@ import hudson.Extension;
 import hudson.ExtensionList;
 import hudson.init.Terminator;
 import io.jenkins.plugins.qemu.engine.cloud.CapacityLedger;
-import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import java.io.IOException;

@@ -12,7 +12,7 @@ import io.jenkins.plugins.qemu.engine.image.ImageUsage;
 import io.jenkins.plugins.qemu.engine.image.ImageVerifier;
 import io.jenkins.plugins.qemu.engine.image.PullRequest;
 import io.jenkins.plugins.qemu.engine.image.QemuImg;
-import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;

@@ -1,5 +1,6 @@
 package io.jenkins.plugins.qemu.engine.qmp;
 
+import io.jenkins.plugins.qemu.engine.config.UnixSocketPath;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -52,8 +53,6 @@ import java.util.logging.Logger;
  */
 public final class QmpClient implements AutoCloseable {
     private static final Logger LOGGER = Logger.getLogger(QmpClient.class.getName());
-    /** AF_UNIX {@code sun_path} is 108 bytes on Linux, including the terminating NUL. */
-    static final int MAX_SOCKET_PATH_BYTES = 107;
     /** Far above {@code query-qmp-schema} (~200 KB); only a runaway peer gets near it. */
     static final int MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
     private static final long MAX_CONNECT_BACKOFF_MILLIS = 100;
@@ -162,10 +161,10 @@ public final class QmpClient implements AutoCloseable {
         Objects.requireNonNull(reactor, "reactor");
         Objects.requireNonNull(callbackExecutor, "callbackExecutor");
         requirePositive(timeout);
-        int pathBytes = socket.toString().getBytes(StandardCharsets.UTF_8).length;
-        if (pathBytes > MAX_SOCKET_PATH_BYTES) {
+        int pathBytes = UnixSocketPath.bytes(socket);
+        if (pathBytes > UnixSocketPath.MAX_BYTES) {
             throw new QmpException("QMP socket path " + socket + " is " + pathBytes + " bytes; AF_UNIX allows at most "
-                    + MAX_SOCKET_PATH_BYTES, socket, null, null);
+                    + UnixSocketPath.MAX_BYTES, socket, null, null);
         }
         if (!reactor.isOpen()) {
             throw new QmpException("cannot connect to QMP socket " + socket + ": " + reactor + " is closed", socket,

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jenkins.plugins.qemu.engine.config.FileTree;
+import io.jenkins.plugins.qemu.engine.state.VmDir;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -34,7 +35,7 @@ import java.util.logging.Logger;
  */
 public final class SnapshotStore {
     private static final Logger LOG = Logger.getLogger(SnapshotStore.class.getName());
-    public static final String DIR = "snapshots";
+    public static final String DIR = VmDir.SNAPSHOTS;
     public static final String FORMAT = "warm-1";
     static final String META = "meta.json";
     static final String DISK = "disk.qcow2";

@@ -3,9 +3,10 @@ package io.jenkins.plugins.qemu.engine.vm;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
 import io.jenkins.plugins.qemu.engine.image.QemuImg;
 import io.jenkins.plugins.qemu.engine.qmp.QmpReactor;
-import io.jenkins.plugins.qemu.engine.reaper.OwnerIdentity;
-import io.jenkins.plugins.qemu.engine.reaper.ProcFs;
-import io.jenkins.plugins.qemu.engine.reaper.StateStore;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.OwnerIdentity;
+import io.jenkins.plugins.qemu.engine.state.ProcFs;
+import io.jenkins.plugins.qemu.engine.state.StateStore;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 
 /** The shared collaborators every VM of one engine uses; owned and closed by {@link QemuEngine}. */

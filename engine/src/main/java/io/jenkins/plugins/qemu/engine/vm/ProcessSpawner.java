@@ -1,5 +1,6 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

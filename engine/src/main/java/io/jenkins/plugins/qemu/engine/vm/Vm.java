@@ -6,9 +6,11 @@ import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import io.jenkins.plugins.qemu.engine.image.Overlay;
 import io.jenkins.plugins.qemu.engine.qmp.QmpClient;
-import io.jenkins.plugins.qemu.engine.reaper.ProcessStat;
-import io.jenkins.plugins.qemu.engine.reaper.StateStore;
-import io.jenkins.plugins.qemu.engine.reaper.VmRecord;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.ProcessStat;
+import io.jenkins.plugins.qemu.engine.state.StateStore;
+import io.jenkins.plugins.qemu.engine.state.VmDir;
+import io.jenkins.plugins.qemu.engine.state.VmRecord;
 import io.jenkins.plugins.qemu.engine.seed.CloneIdentity;
 import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
 import io.jenkins.plugins.qemu.engine.snapshot.Snapshot;
@@ -46,7 +48,6 @@ import java.util.logging.Logger;
 public final class Vm implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Vm.class.getName());
     private static final int TAIL_LINES = 25;
-    static final String IDENTITY_SOCKET = "ident.sock";
     private static final Duration RESTORE_BUDGET = Duration.ofMinutes(2);
     private static final Duration SETTLE = Duration.ofSeconds(1);
     private static final long MIGRATION_BANDWIDTH = 64L << 30;
@@ -55,7 +56,7 @@ public final class Vm implements AutoCloseable {
     private final EngineContext ctx;
     private final Consumer<String> progress;
     private final Consumer<Vm> onDestroyed;
-    private final Path dir;
+    private final VmDir dir;
     private final PhaseTimings timings = new PhaseTimings();
     private final AtomicBoolean bootStarted = new AtomicBoolean();
     private final AtomicBoolean destroyStarted = new AtomicBoolean();
@@ -76,8 +77,6 @@ public final class Vm implements AutoCloseable {
     private volatile SshKeyPair hostKey;
     private volatile AccelDecision accel;
     private volatile Path keptConsole;
-    /** Only a folder this VM created is deleted by it: a clashing VM id must not remove another VM's files. */
-    private volatile boolean dirCreated;
     private VmRecord record; // guarded by lock
     /** Set for the one boot per template that is saved as its warm snapshot. */
     private final boolean warmPrep;
@@ -98,15 +97,15 @@ public final class Vm implements AutoCloseable {
         this.spec = spec;
         this.ctx = ctx;
         this.progress = progress == null ? s -> { } : progress;
-        this.dir = ctx.config().stateDir().resolve(spec.vmId());
+        this.dir = new VmDir(ctx.config().stateDir(), spec.vmId());
     }
 
     public VmSpec spec() { return spec; }
     public String id() { return spec.vmId(); }
     public Phase phase() { return phase; }
     public PhaseTimings timings() { return timings; }
-    public Path stateDir() { return dir; }
-    public Path consoleFile() { return keptConsole != null ? keptConsole : dir.resolve("console.log"); }
+    public Path stateDir() { return dir.path(); }
+    public Path consoleFile() { return keptConsole != null ? keptConsole : dir.console(); }
     public AccelDecision accelerator() { return accel; }
     /** The base image as resolved at boot. */
     public BaseImage baseImage() { return baseImage; }
@@ -120,7 +119,7 @@ public final class Vm implements AutoCloseable {
     public String coldBootReason() { return coldReason; }
 
     Path identitySocket() {
-        return dir.resolve(IDENTITY_SOCKET);
+        return dir.identitySocket();
     }
 
     private static Instant earliest(Instant a, Instant b) {
@@ -178,13 +177,12 @@ public final class Vm implements AutoCloseable {
         try {
             begin(Phase.PREPARE);
             Instant t = Instant.now();
-            Path socket = dir.resolve("qmp.sock");
-            // The longest of the VM's socket names decides (QMP, identity port, snapshot migration).
-            checkSocketPath(dir.resolve("migrate.sock"));
-            createDirectory();
+            Path socket = dir.qmpSocket();
+            dir.checkSockets();
+            dir.create();
             // Written before QEMU exists, so a JVM that dies from here on leaves a record the reaper finds.
-            writeRecord(VmRecord.create(id(), ctx.owner(), socket, dir.resolve("overlay.qcow2"), dir.resolve("seed.iso"),
-                    dir.resolve("console.log"), Instant.now()));
+            writeRecord(VmRecord.create(id(), ctx.owner(), socket, dir.overlay(), dir.seed(),
+                    dir.console(), Instant.now()));
             BaseImage image = ctx.catalog().resolve(spec.image());
             baseImage = image;
             accel = ctx.probe().decide(spec.accel(), image);
@@ -221,8 +219,8 @@ public final class Vm implements AutoCloseable {
             Duration elapsed = Duration.between(start, Instant.now());
             Phase failed = bootPhase;
             String reason = reason(e, deadline);
-            String stderr = Tail.of(dir.resolve("qemu.stderr"), TAIL_LINES);
-            String console = Tail.of(dir.resolve("console.log"), TAIL_LINES);
+            String stderr = Tail.of(dir.stderr(), TAIL_LINES);
+            String console = Tail.of(dir.console(), TAIL_LINES);
             VmBootException ex = new VmBootException(id(), failed, elapsed, reason, stderr, console, e);
             LOG.log(Level.WARNING, "[" + id() + "] boot failed in phase " + failed + " after " + PhaseTimings.millis(elapsed) + ": " + reason);
             progress.accept("[" + id() + "] boot failed while " + failed.description() + ": " + reason);
@@ -258,7 +256,7 @@ public final class Vm implements AutoCloseable {
             String why = "while " + bootPhase.description() + ": " + (Instant.now().isBefore(restoreDeadline)
                     ? reason(e, restoreDeadline)
                     : "no login within the restore budget of " + Duration.between(restoreStart, restoreDeadline).toSeconds() + " s: " + e.getMessage());
-            String stderr = Tail.of(dir.resolve("qemu.stderr"), 5).strip();
+            String stderr = Tail.of(dir.stderr(), 5).strip();
             if (!stderr.isEmpty()) {
                 why += " (QEMU: " + stderr.replace('\n', ' ') + ")";
             }
@@ -273,10 +271,10 @@ public final class Vm implements AutoCloseable {
     }
 
     private void coldBoot(BaseImage image, Instant deadline) throws Exception {
-        Path console = dir.resolve("console.log");
+        Path console = dir.console();
         begin(Phase.OVERLAY);
         Instant t = Instant.now();
-        Overlay o = Overlay.create(ctx.qemuImg(), image, dir.resolve("overlay.qcow2"), spec.diskSizeMiB());
+        Overlay o = Overlay.create(ctx.qemuImg(), image, dir.overlay(), spec.diskSizeMiB());
         register(() -> overlay = o, o);
         t = end(Phase.OVERLAY, t);
 
@@ -290,7 +288,7 @@ public final class Vm implements AutoCloseable {
         begin(Phase.QEMU_START);
         QemuCommand.Warm warmDevices = warmPrep ? new QemuCommand.Warm(identitySocket(), false) : null;
         List<String> argv = QemuCommand.build(ctx.config().qemuBinary(), spec, image, accel,
-                new QemuCommand.Files(o.file(), console, dir.resolve("qmp.sock")), s, ctx.sandbox(), warmDevices);
+                new QemuCommand.Files(o.file(), console, dir.qmpSocket()), s, ctx.sandbox(), warmDevices);
         VmProcess p = startQemu(argv, null);
         Instant qemuStart = Instant.now();
         t = end(Phase.QEMU_START, t);
@@ -302,10 +300,10 @@ public final class Vm implements AutoCloseable {
 
     /** Overlay on the snapshot's frozen layer, QEMU paused with the saved state, cont, identity, login. */
     private void restore(BaseImage image, Snapshot snapshot, Instant deadline) throws Exception {
-        Path console = dir.resolve("console.log");
+        Path console = dir.console();
         begin(Phase.OVERLAY);
         Instant t = Instant.now();
-        Overlay o = Overlay.create(ctx.qemuImg(), image.withDisk(snapshot.disk(), "qcow2"), dir.resolve("overlay.qcow2"));
+        Overlay o = Overlay.create(ctx.qemuImg(), image.withDisk(snapshot.disk(), "qcow2"), dir.overlay());
         register(() -> overlay = o, o);
         t = end(Phase.OVERLAY, t);
 
@@ -317,7 +315,7 @@ public final class Vm implements AutoCloseable {
 
         begin(Phase.QEMU_START);
         List<String> argv = QemuCommand.build(ctx.config().qemuBinary(), spec, image, accel,
-                new QemuCommand.Files(o.file(), console, dir.resolve("qmp.sock")), null, ctx.sandbox(),
+                new QemuCommand.Files(o.file(), console, dir.qmpSocket()), null, ctx.sandbox(),
                 new QemuCommand.Warm(identitySocket(), true));
         VmProcess p = startQemu(argv, snapshot.state());
         Instant qemuStart = Instant.now();
@@ -345,7 +343,7 @@ public final class Vm implements AutoCloseable {
             throw new IOException("QEMU binary " + ctx.config().qemuBinary() + " is missing or not executable");
         }
         LOG.fine(() -> "[" + id() + "] " + String.join(" ", argv));
-        VmProcess p = VmProcess.start(argv, dir.resolve("qemu.stderr"), ctx.spawner(), stdin);
+        VmProcess p = VmProcess.start(argv, dir.stderr(), ctx.spawner(), stdin);
         register(() -> process = p, p);
         long startTime = ctx.proc().stat(p.pid()).map(ProcessStat::startTime).orElse(0L);
         writeRecord(currentRecord().withQemu(p.pid(), startTime));
@@ -355,7 +353,7 @@ public final class Vm implements AutoCloseable {
     private QmpClient connectQmp(VmProcess p, Instant deadline) throws Exception {
         begin(Phase.QMP);
         Instant t = Instant.now();
-        Path socket = dir.resolve("qmp.sock");
+        Path socket = dir.qmpSocket();
         awaitSocket(p, socket, deadline);
         QmpClient q = QmpClient.connect(socket, remaining(deadline, Duration.ofSeconds(10)), ctx.reactor());
         register(() -> qmp = q, q);
@@ -378,7 +376,7 @@ public final class Vm implements AutoCloseable {
 
     private void awaitSsh(VmProcess p, Instant qemuStart, Instant deadline, Instant t) throws Exception {
         begin(Phase.SSH);
-        Path console = dir.resolve("console.log");
+        Path console = dir.console();
         AtomicBoolean consoleSeen = new AtomicBoolean();
         ctx.ssh().awaitLogin(sshTarget(), deadline, ctx.config().sshRetryPause(), () -> {
             if (!consoleSeen.get() && sizeOf(console) > 0) {
@@ -442,12 +440,10 @@ public final class Vm implements AutoCloseable {
         }
         closeQuietly(o);
         sshPort = -1;
-        for (String f : List.of("qmp.sock", IDENTITY_SOCKET, "qemu.stderr", "console.log")) {
-            try {
-                Files.deleteIfExists(dir.resolve(f));
-            } catch (IOException e) {
-                LOG.fine(() -> "[" + id() + "] " + e);
-            }
+        try {
+            dir.removeQemuFiles();
+        } catch (IOException e) {
+            LOG.fine(() -> "[" + id() + "] " + e);
         }
     }
 
@@ -477,7 +473,7 @@ public final class Vm implements AutoCloseable {
         QmpClient q = qmp;
         q.execute("stop", null, Duration.ofSeconds(10));
         q.execute("migrate-set-parameters", Map.of("max-bandwidth", MIGRATION_BANDWIDTH), Duration.ofSeconds(10));
-        MigrationSink.receive(q, dir.resolve("migrate.sock"), stateFile, deadline);
+        MigrationSink.receive(q, dir.migrateSocket(), stateFile, deadline);
         try {
             q.execute("quit", null, Duration.ofSeconds(5));
         } catch (IOException e) {
@@ -498,13 +494,13 @@ public final class Vm implements AutoCloseable {
     private GuestIdentity identity(BaseImage image) throws IOException {
         boolean plain = spec.extraUserData() == null || spec.extraUserData().isBlank();
         if (image.fastPath() && plain) {
-            return FwCfgIdentity.write(dir.resolve("identity"), spec.hostname(), spec.user(), clientKey.publicKeyLine(),
+            return FwCfgIdentity.write(dir.identity(), spec.hostname(), spec.user(), clientKey.publicKeyLine(),
                     hostKey, spec.sudo(), overlay.grown());
         }
         cloudInit = true;
         CloudInitConfig config = new CloudInitConfig(id(), spec.hostname(), spec.user(), clientKey.publicKeyLine(),
                 hostKey, spec.sudo(), spec.extraUserData(), overlay.grown());
-        return SeedIso.write(config, dir.resolve("seed.iso"));
+        return SeedIso.write(config, dir.seed());
     }
 
     private String reason(Exception e, Instant deadline) {
@@ -519,32 +515,6 @@ public final class Vm implements AutoCloseable {
             return "timed out after " + spec.bootTimeout().toSeconds() + " s: " + e.getMessage();
         }
         return e.getMessage() == null ? e.toString() : e.getMessage();
-    }
-
-    /** The per-VM socket paths grow with the VM id; QEMU would fail on bind with an obscure error. */
-    private void checkSocketPath(Path socket) {
-        int bytes = socket.toString().getBytes(StandardCharsets.UTF_8).length;
-        if (bytes > EngineConfig.MAX_SOCKET_PATH) {
-            throw new InvalidInputException("vmId", id(), "makes the socket path " + socket + " " + bytes
-                    + " bytes long, over the Unix limit of " + EngineConfig.MAX_SOCKET_PATH + "; use a shorter VM id or state directory");
-        }
-    }
-
-    private void createDirectory() throws IOException {
-        Path stateDir = ctx.config().stateDir();
-        try {
-            FileTree.ownerOnlyDirectories(stateDir);
-        } catch (IOException e) {
-            throw new IOException("the state directory " + stateDir + " is not usable: " + why(e), e);
-        }
-        try {
-            FileTree.newOwnerOnlyDirectory(dir);
-        } catch (FileAlreadyExistsException e) {
-            throw new IOException("VM id " + id() + " is already in use: " + dir + " exists", e);
-        } catch (IOException e) {
-            throw new IOException("the state directory " + stateDir + " is not writable: cannot create " + dir + ": " + why(e), e);
-        }
-        dirCreated = true;
     }
 
     private VmRecord currentRecord() {
@@ -562,19 +532,10 @@ public final class Vm implements AutoCloseable {
             try {
                 ctx.states().write(r);
             } catch (IOException e) {
-                throw new IOException("cannot write the VM record in " + dir + ": " + why(e), e);
+                throw new IOException("cannot write the VM record in " + dir + ": " + VmDir.why(e), e);
             }
             record = r;
         }
-    }
-
-    /** NIO's file exceptions often carry only the path; say what went wrong. */
-    private static String why(IOException e) {
-        if (e instanceof FileSystemException f) {
-            String reason = f.getReason() != null ? f.getReason() : e.getClass().getSimpleName().replace("Exception", "");
-            return reason + (f.getFile() != null ? " (" + f.getFile() + ")" : "");
-        }
-        return String.valueOf(e.getMessage());
     }
 
     private void awaitSocket(VmProcess p, Path socket, Instant deadline) throws IOException, InterruptedException {
@@ -720,35 +681,20 @@ public final class Vm implements AutoCloseable {
     }
 
     private void keepConsole() {
-        Path console = dir.resolve("console.log");
-        if (!Files.exists(console)) {
-            return;
-        }
         try {
-            Path kept = ctx.config().stateDir().resolve("consoles");
-            FileTree.ownerOnlyDirectories(kept);
-            Path target = kept.resolve(id() + ".console.log");
-            Files.move(console, target, StandardCopyOption.REPLACE_EXISTING);
-            keptConsole = target;
+            Path kept = dir.keepConsole();
+            if (kept != null) {
+                keptConsole = kept;
+            }
         } catch (IOException e) {
             LOG.warning("[" + id() + "] cannot keep console log: " + e.getMessage());
         }
     }
 
     private void deleteStateDir() {
-        if (!dirCreated) {
-            return;
-        }
-        // The boot thread may still be creating a file here as we delete; try a few times.
-        for (int i = 0; i < 5; i++) {
-            try {
-                StateStore.deleteVmDir(dir);
-                return;
-            } catch (IOException e) {
-                if (i == 4) {
-                    LOG.warning("[" + id() + "] cannot remove " + dir + ": " + e);
-                }
-            }
+        IOException failed = dir.delete();
+        if (failed != null) {
+            LOG.warning("[" + id() + "] cannot remove " + dir + ": " + failed);
         }
     }
 

@@ -8,12 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
-import io.jenkins.plugins.qemu.engine.reaper.StateStore;
-import io.jenkins.plugins.qemu.engine.reaper.VmRecord;
-import io.jenkins.plugins.qemu.engine.reaper.OwnerIdentity;
-import io.jenkins.plugins.qemu.engine.reaper.ProcFs;
+import io.jenkins.plugins.qemu.engine.state.StateStore;
+import io.jenkins.plugins.qemu.engine.state.VmRecord;
+import io.jenkins.plugins.qemu.engine.state.OwnerIdentity;
+import io.jenkins.plugins.qemu.engine.state.ProcFs;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
-import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.config.FileTree;
 import io.jenkins.plugins.qemu.engine.vm.Phase;
 import io.jenkins.plugins.qemu.engine.vm.QemuEngine;

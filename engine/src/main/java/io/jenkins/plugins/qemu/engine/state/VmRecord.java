@@ -1,4 +1,4 @@
-package io.jenkins.plugins.qemu.engine.reaper;
+package io.jenkins.plugins.qemu.engine.state;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package io.jenkins.plugins.qemu.engine.reaper;
+package io.jenkins.plugins.qemu.engine.state;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package io.jenkins.plugins.qemu.engine.reaper;
+package io.jenkins.plugins.qemu.engine.state;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -26,12 +26,9 @@ import java.util.stream.Stream;
  * reader, or an engine killed mid-write, only ever sees a complete old or a complete new record.
  */
 public final class StateStore {
-    public static final String RECORD = "state.json";
-    /** Kept consoles live here; it is never a VM. */
-    public static final String CONSOLES = "consoles";
-    /** Warm snapshots live here (see the snapshot package); it is never a VM. */
-    public static final String SNAPSHOTS = io.jenkins.plugins.qemu.engine.snapshot.SnapshotStore.DIR;
-    private static final String TEMP = ".state.json.tmp";
+    /** The record's file name; see {@link VmDir} for the rest of a VM folder. */
+    public static final String RECORD = VmDir.RECORD;
+    private static final String TEMP = VmDir.RECORD_TEMP;
 
     private final Path stateDir;
     private final ObjectMapper json = new ObjectMapper();
@@ -93,7 +90,7 @@ public final class StateStore {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(stateDir)) {
             for (Path p : s) {
                 String name = p.getFileName().toString();
-                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) && !name.equals(CONSOLES) && !name.equals(SNAPSHOTS)
+                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) && !name.equals(VmDir.CONSOLES) && !name.equals(VmDir.SNAPSHOTS)
                         && !name.startsWith("accel-probe")) {
                     dirs.add(p);
                 }
@@ -101,27 +98,5 @@ public final class StateStore {
         }
         dirs.sort(Comparator.naturalOrder());
         return dirs;
-    }
-
-    /**
-     * Deletes a VM's folder with its record last, so that an engine killed half-way leaves a
-     * record the next reaper still finds, never files without a record.
-     */
-    public static void deleteVmDir(Path dir) throws IOException {
-        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        Path record = dir.resolve(RECORD);
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
-                if (!p.equals(record) && !p.equals(dir)) {
-                    Files.deleteIfExists(p);
-                }
-            }
-        } catch (NoSuchFileException gone) {
-            // Someone else (the VM's own destroy, another reaper) removed it as we walked.
-        }
-        Files.deleteIfExists(record);
-        Files.deleteIfExists(dir);
     }
 }

@@ -1,4 +1,4 @@
-package io.jenkins.plugins.qemu.engine.reaper;
+package io.jenkins.plugins.qemu.engine.state;
 
 /**
  * The two facts of {@code /proc/PID/stat} that identify a process across time: its state letter

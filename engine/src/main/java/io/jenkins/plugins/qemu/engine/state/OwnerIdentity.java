@@ -1,4 +1,4 @@
-package io.jenkins.plugins.qemu.engine.reaper;
+package io.jenkins.plugins.qemu.engine.state;
 
 /**
  * One incarnation of an engine owner: the configured owner id (a controller, a CLI run) plus the

@@ -1,4 +1,4 @@
-package io.jenkins.plugins.qemu.engine.vm;
+package io.jenkins.plugins.qemu.engine.state;
 
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.config.Validation;
@@ -16,9 +16,6 @@ import java.util.Optional;
 public record EngineConfig(Path imagesDir, Path stateDir, Path qemuBinary, Path qemuImgBinary, String ownerId,
         Duration sshRetryPause) {
 
-    /** Unix domain socket paths are limited to 107 bytes plus NUL (sun_path is 108). */
-    public static final int MAX_SOCKET_PATH = 107;
-
     public EngineConfig {
         imagesDir = Validation.required("imagesDir", imagesDir).toAbsolutePath().normalize();
         stateDir = Validation.required("stateDir", stateDir).toAbsolutePath().normalize();
@@ -28,14 +25,7 @@ public record EngineConfig(Path imagesDir, Path stateDir, Path qemuBinary, Path 
         if (ownerId == null || !ownerId.matches("[A-Za-z0-9._-]{1,64}")) {
             throw new InvalidInputException("ownerId", ownerId, "must be 1-64 letters, digits, '.', '_' or '-'");
         }
-        // The longest per-VM socket we create is <stateDir>/<vmId>/migrate.sock (a warm snapshot's
-        // save); check it now rather than failing on the first boot with an obscure bind error.
-        int longest = stateDir.toString().length() + 1 + 13 + 1 + "migrate.sock".length();
-        if (longest > MAX_SOCKET_PATH) {
-            throw new InvalidInputException("stateDir", stateDir,
-                    "is too long: QEMU's sockets below it would be " + longest + " bytes, over the Unix limit of "
-                            + MAX_SOCKET_PATH + "; choose a shorter directory (e.g. /var/lib/qemu-agents)");
-        }
+        VmDir.checkStateDir(stateDir);
     }
 
     /** Defaults for a user: images and state below {@code ~/.cache/qemu-agents}, QEMU from PATH. */
