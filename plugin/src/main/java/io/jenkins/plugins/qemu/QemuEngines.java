@@ -7,7 +7,7 @@ import hudson.ExtensionList;
 import hudson.init.Terminator;
 import io.jenkins.plugins.qemu.engine.cloud.CapacityLedger;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
-import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
+import io.jenkins.plugins.qemu.engine.QemuEngine;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import java.io.IOException;
 import java.util.ArrayList;

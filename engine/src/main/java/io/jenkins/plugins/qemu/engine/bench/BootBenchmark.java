@@ -1,7 +1,7 @@
 package io.jenkins.plugins.qemu.engine.bench;
 
 import io.jenkins.plugins.qemu.engine.vm.Phase;
-import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
+import io.jenkins.plugins.qemu.engine.QemuEngine;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.IOException;

@@ -5,7 +5,7 @@ import io.jenkins.plugins.qemu.engine.config.Validation;
 import io.jenkins.plugins.qemu.engine.bench.BenchReport;
 import io.jenkins.plugins.qemu.engine.bench.BootBenchmark;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
-import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
+import io.jenkins.plugins.qemu.engine.QemuEngine;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.IOException;
 import java.io.PrintStream;

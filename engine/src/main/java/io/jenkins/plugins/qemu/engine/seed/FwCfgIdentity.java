@@ -72,7 +72,7 @@ public final class FwCfgIdentity implements GuestIdentity {
      * The items both identity channels of our images carry, under the names the guest scripts
      * read (images/build-debian-12.sh): the fast path at boot, the clone identity after a restore.
      */
-    static Map<String, String> items(String hostname, String user, String authorizedKey, SshKeyPair hostKey) {
+    public static Map<String, String> items(String hostname, String user, String authorizedKey, SshKeyPair hostKey) {
         Map<String, String> values = new LinkedHashMap<>();
         values.put("hostname", hostname);
         values.put("user", user);

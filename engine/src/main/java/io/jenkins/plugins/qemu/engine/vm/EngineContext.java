@@ -9,7 +9,7 @@ import io.jenkins.plugins.qemu.engine.state.ProcFs;
 import io.jenkins.plugins.qemu.engine.state.StateStore;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 
-/** The shared collaborators every VM of one engine uses; owned and closed by {@link QemuEngine}. */
-record EngineContext(EngineConfig config, ImageCatalog catalog, QemuImg qemuImg, AcceleratorProbe probe,
+/** The shared collaborators every VM of one engine uses; owned and closed by the engine ({@code QemuEngine}). */
+public record EngineContext(EngineConfig config, ImageCatalog catalog, QemuImg qemuImg, AcceleratorProbe probe,
         GuestSsh ssh, QmpReactor reactor, boolean sandbox, ProcFs proc, StateStore states, OwnerIdentity owner,
         ProcessSpawner spawner) {}

@@ -12,7 +12,7 @@ import io.jenkins.plugins.qemu.engine.state.StateStore;
 import io.jenkins.plugins.qemu.engine.state.VmRecord;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
 import io.jenkins.plugins.qemu.engine.config.FileTree;
-import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
+import io.jenkins.plugins.qemu.engine.QemuEngine;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package io.jenkins.plugins.qemu.engine.snapshot;
+package io.jenkins.plugins.qemu.engine.warm;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;

@@ -1,5 +1,6 @@
-package io.jenkins.plugins.qemu.engine.seed;
+package io.jenkins.plugins.qemu.engine.warm;
 
+import io.jenkins.plugins.qemu.engine.seed.FwCfgIdentity;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;

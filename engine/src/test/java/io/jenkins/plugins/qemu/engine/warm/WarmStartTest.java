@@ -1,4 +1,4 @@
-package io.jenkins.plugins.qemu.engine.vm;
+package io.jenkins.plugins.qemu.engine.warm;
 
 import static io.jenkins.plugins.qemu.engine.testing.TestImages.IMAGE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -12,10 +12,12 @@ import io.jenkins.plugins.qemu.engine.config.FileTree;
 import io.jenkins.plugins.qemu.engine.fault.FaultReport;
 import io.jenkins.plugins.qemu.engine.fault.FaultReportExtension;
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
-import io.jenkins.plugins.qemu.engine.snapshot.Snapshot;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.ssh.HostKeyMismatchException;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
+import io.jenkins.plugins.qemu.engine.QemuEngine;
+import io.jenkins.plugins.qemu.engine.vm.Vm;
+import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package io.jenkins.plugins.qemu.engine.snapshot;
+package io.jenkins.plugins.qemu.engine.warm;
 
 import io.jenkins.plugins.qemu.engine.image.Sha256;
 import java.nio.charset.StandardCharsets;

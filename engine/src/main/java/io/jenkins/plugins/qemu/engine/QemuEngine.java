@@ -1,4 +1,4 @@
-package io.jenkins.plugins.qemu.engine.vm;
+package io.jenkins.plugins.qemu.engine;
 
 import io.jenkins.plugins.qemu.engine.config.FileTree;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
@@ -11,9 +11,17 @@ import io.jenkins.plugins.qemu.engine.state.ProcFs;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport;
 import io.jenkins.plugins.qemu.engine.reaper.Reaper;
 import io.jenkins.plugins.qemu.engine.state.StateStore;
-import io.jenkins.plugins.qemu.engine.snapshot.Snapshot;
-import io.jenkins.plugins.qemu.engine.snapshot.SnapshotStore;
+import io.jenkins.plugins.qemu.engine.vm.AcceleratorProbe;
+import io.jenkins.plugins.qemu.engine.vm.EngineContext;
+import io.jenkins.plugins.qemu.engine.vm.Phase;
+import io.jenkins.plugins.qemu.engine.vm.ProcessSpawner;
+import io.jenkins.plugins.qemu.engine.vm.Vm;
+import io.jenkins.plugins.qemu.engine.vm.VmBootException;
+import io.jenkins.plugins.qemu.engine.vm.VmSpec;
+import io.jenkins.plugins.qemu.engine.warm.Snapshot;
+import io.jenkins.plugins.qemu.engine.warm.SnapshotStore;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
+import io.jenkins.plugins.qemu.engine.warm.WarmStarts;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -93,7 +101,7 @@ public final class QemuEngine implements AutoCloseable {
             throw e;
         }
         this.warm = new WarmStarts(new SnapshotStore(config.stateDir()), qemuVersion, ctx.catalog(), ctx.probe(), (spec, prep) -> {
-            Vm vm = new Vm(spec, ctx, line -> { }, vms::remove, warmStarts(), prep);
+            Vm vm = new Vm(spec, ctx, line -> { }, vms::remove, null, prep);
             vms.add(vm);
             return vm;
         });
@@ -172,7 +180,8 @@ public final class QemuEngine implements AutoCloseable {
         return ctx.catalog();
     }
 
-    WarmStarts warmStarts() {
+    /** The warm-start layer of this engine, e.g. for tests that ask which snapshot a spec would get. */
+    public WarmStarts warmStarts() {
         return warm;
     }
 

@@ -1,10 +1,15 @@
-package io.jenkins.plugins.qemu.engine.vm;
+package io.jenkins.plugins.qemu.engine.warm;
 
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
-import io.jenkins.plugins.qemu.engine.snapshot.Snapshot;
-import io.jenkins.plugins.qemu.engine.snapshot.SnapshotKey;
-import io.jenkins.plugins.qemu.engine.snapshot.SnapshotStore;
+import io.jenkins.plugins.qemu.engine.vm.AccelDecision;
+import io.jenkins.plugins.qemu.engine.vm.AcceleratorProbe;
+import io.jenkins.plugins.qemu.engine.vm.PhaseTimings;
+import io.jenkins.plugins.qemu.engine.vm.QemuCommand;
+import io.jenkins.plugins.qemu.engine.vm.Vm;
+import io.jenkins.plugins.qemu.engine.vm.VmBootException;
+import io.jenkins.plugins.qemu.engine.vm.VmSpec;
+import io.jenkins.plugins.qemu.engine.vm.WarmStart;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -30,13 +35,13 @@ import java.util.logging.Logger;
  * at a time on a single thread of their own (a build is a whole VM under TCG; two at once would
  * only slow each other and the builds waiting for VMs) and at most once per slot at a time.
  */
-final class WarmStarts implements AutoCloseable {
+public final class WarmStarts implements WarmStart, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(WarmStarts.class.getName());
     /** Bumped whenever the warm device model in {@link QemuCommand} or the guest protocol changes. */
     static final String DEVICE_MODEL = "warm-devices-1";
 
     /** A snapshot to restore, or why not, and whether building one would help. */
-    record Choice(Snapshot snapshot, String reason, boolean buildable) {}
+    public record Choice(Snapshot snapshot, String reason, boolean buildable) {}
 
     private final SnapshotStore store;
     private final String qemuVersion;
@@ -52,7 +57,7 @@ final class WarmStarts implements AutoCloseable {
     private final AcceleratorProbe probe;
 
     /** {@code vms} makes a VM of this engine from a spec; true asks for a warm-snapshot boot. */
-    WarmStarts(SnapshotStore store, String qemuVersion, ImageCatalog catalog, AcceleratorProbe probe,
+    public WarmStarts(SnapshotStore store, String qemuVersion, ImageCatalog catalog, AcceleratorProbe probe,
             BiFunction<VmSpec, Boolean, Vm> vms) {
         this.store = store;
         this.qemuVersion = qemuVersion;
@@ -63,7 +68,7 @@ final class WarmStarts implements AutoCloseable {
     }
 
     /** {@link #choose(VmSpec, BaseImage, AccelDecision)} with the image and accelerator resolved here. */
-    Choice choose(VmSpec spec) throws IOException {
+    public Choice choose(VmSpec spec) throws IOException {
         BaseImage image = catalog.resolve(spec.image());
         return choose(spec, image, probe.decide(spec.accel(), image));
     }
@@ -76,8 +81,14 @@ final class WarmStarts implements AutoCloseable {
         return queueIfBuildable(spec, choose(spec, image, accel));
     }
 
+    @Override
+    public Plan plan(VmSpec spec, BaseImage image, AccelDecision accel) {
+        Choice c = chooseOrBuild(spec, image, accel);
+        return new Plan(c.snapshot(), c.reason());
+    }
+
     /** {@link #chooseOrBuild(VmSpec, BaseImage, AccelDecision)} with the image and accelerator resolved here. */
-    Choice chooseOrBuild(VmSpec spec) throws IOException {
+    public Choice chooseOrBuild(VmSpec spec) throws IOException {
         return queueIfBuildable(spec, choose(spec));
     }
 
@@ -88,7 +99,7 @@ final class WarmStarts implements AutoCloseable {
         return c;
     }
 
-    SnapshotStore store() {
+    public SnapshotStore store() {
         return store;
     }
 
@@ -185,7 +196,7 @@ final class WarmStarts implements AutoCloseable {
     }
 
     /** Builds {@code spec}'s snapshot now if it is missing or stale and returns the current one. */
-    Snapshot ensure(VmSpec spec) throws IOException, InterruptedException {
+    public Snapshot ensure(VmSpec spec) throws IOException, InterruptedException {
         try {
             return buildLater(spec).get();
         } catch (ExecutionException e) {
@@ -205,8 +216,9 @@ final class WarmStarts implements AutoCloseable {
      * discarded and rebuilt. Other failures (a timeout on an overloaded host, a cancelled boot)
      * say nothing about the snapshot, which is kept.
      */
-    void restoreFailed(Snapshot snapshot, String why, VmSpec spec, boolean snapshotRejected) {
-        if (snapshotRejected) {
+    @Override
+    public void restoreFailed(WarmStart.Restore restore, String why, VmSpec spec, boolean snapshotRejected) {
+        if (snapshotRejected && restore instanceof Snapshot snapshot) {
             store.discard(snapshot, why);
             buildLater(spec);
         }
@@ -238,7 +250,7 @@ final class WarmStarts implements AutoCloseable {
                 return current.snapshot(); // another engine on this state directory was quicker
             }
             buildDir = store.newBuildDir();
-            vm.saveWarmSnapshot(SnapshotStore.diskIn(buildDir), SnapshotStore.stateIn(buildDir), Duration.ofMinutes(5));
+            SnapshotSaver.save(vm, SnapshotStore.diskIn(buildDir), SnapshotStore.stateIn(buildDir), Duration.ofMinutes(5));
             Snapshot s = store.publish(buildDir, key, Duration.between(start, Instant.now()));
             buildDir = null;
             LOG.info("[" + vm.id() + "] warm snapshot " + key.slot() + " built in " + PhaseTimings.millis(Duration.between(start, Instant.now()))

@@ -1,4 +1,4 @@
-package io.jenkins.plugins.qemu.engine.vm;
+package io.jenkins.plugins.qemu.engine.warm;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.jenkins.plugins.qemu.engine.qmp.QmpClient;

@@ -1,4 +1,4 @@
-package io.jenkins.plugins.qemu.engine.seed;
+package io.jenkins.plugins.qemu.engine.warm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
