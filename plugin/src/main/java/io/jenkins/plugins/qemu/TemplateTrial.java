@@ -27,7 +27,6 @@ final class TemplateTrial {
     static FormValidation run(EngineConfig config, TemplateSpec template) throws InterruptedException {
         QemuEngines engines = QemuEngines.get();
         VmSpec spec = template.toVmSpec(VmSpec.newVmId());
-        engines.markBooting(spec.vmId());
         Vm vm = null;
         try {
             vm = engines.engine(config).create(spec, line -> { });
@@ -49,7 +48,6 @@ final class TemplateTrial {
             if (vm != null) {
                 vm.destroy();
             }
-            engines.doneBooting(spec.vmId());
         }
     }
 

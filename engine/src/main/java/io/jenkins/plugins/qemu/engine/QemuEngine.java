@@ -4,12 +4,13 @@ import io.jenkins.plugins.qemu.engine.config.FileTree;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
 import io.jenkins.plugins.qemu.engine.image.QemuImg;
 import io.jenkins.plugins.qemu.engine.qmp.QmpReactor;
-import io.jenkins.plugins.qemu.engine.state.EngineConfig;
-import io.jenkins.plugins.qemu.engine.state.OwnerIdentity;
 import io.jenkins.plugins.qemu.engine.reaper.PeriodicReaper;
-import io.jenkins.plugins.qemu.engine.state.ProcFs;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport;
 import io.jenkins.plugins.qemu.engine.reaper.Reaper;
+import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.OwnerIdentity;
+import io.jenkins.plugins.qemu.engine.state.ProcFs;
 import io.jenkins.plugins.qemu.engine.state.StateStore;
 import io.jenkins.plugins.qemu.engine.vm.AcceleratorProbe;
 import io.jenkins.plugins.qemu.engine.vm.EngineContext;
@@ -20,7 +21,6 @@ import io.jenkins.plugins.qemu.engine.vm.VmBootException;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import io.jenkins.plugins.qemu.engine.warm.Snapshot;
 import io.jenkins.plugins.qemu.engine.warm.SnapshotStore;
-import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.warm.WarmStarts;
 import java.io.IOException;
 import java.io.InputStream;
@@ -126,11 +126,6 @@ public final class QemuEngine implements AutoCloseable {
         }
     }
 
-    /** The reaper for this engine's state directory (no maximum age; see {@link Reaper#withMaxAge}). */
-    public Reaper reaper() {
-        return reaper;
-    }
-
     /** What the reaper found and did when this engine started. */
     public ReapReport startupReap() {
         return startupReap;
@@ -141,29 +136,39 @@ public final class QemuEngine implements AutoCloseable {
         return ctx.spawner().parentDeathSignal();
     }
 
-    /** {@link #reapPeriodically(Reaper, Duration, Predicate)} with this engine's reaper. */
-    public PeriodicReaper reapPeriodically(Duration interval, Predicate<String> vmIdStillWanted) {
-        return reapPeriodically(reaper, interval, vmIdStillWanted);
-    }
-
     /**
-     * Runs {@code reaper} every {@code interval} on the engine's housekeeping thread until the
-     * returned handle or the engine is closed. VMs this engine is still booting are always
-     * wanted (the caller may not know them yet); a VM of this engine that the reaper removed is
-     * also destroyed here, so its in-memory resources go too.
+     * Reaps this engine's state directory once: VMs of dead owners, and VMs of this owner that
+     * neither the caller ({@code vmIdStillWanted}) nor the engine wants. The engine always wants the
+     * VMs it is still booting (the caller may not know them yet) and its own warm-snapshot boots;
+     * a VM of this engine that is reaped is also destroyed here, so its in-memory resources go too.
+     * This is the one reap path: the CLI's {@code reap}, the plugin's cleanup and the periodic
+     * background reap all come through it or {@link #reapPeriodically}.
      */
-    public PeriodicReaper reapPeriodically(Reaper reaper, Duration interval, Predicate<String> vmIdStillWanted) {
-        Predicate<String> wanted = id -> booting(id) || isWarmSnapshotBoot(id) || vmIdStillWanted.test(id);
-        return new PeriodicReaper(reaper, housekeeping, interval, wanted, report -> {
-            for (Vm vm : new ArrayList<>(vms)) {
-                if (report.reaped().contains(vm.id())) {
-                    vm.destroy();
-                }
-            }
-        });
+    public ReapReport reap(Predicate<String> vmIdStillWanted) {
+        ReapReport report = reaper.reap(false, wantedWith(vmIdStillWanted));
+        destroyReaped(report);
+        return report;
     }
 
-    private boolean booting(String vmId) {
+    /** {@link #reap(Predicate)} every {@code interval} on the engine's housekeeping thread until the returned handle or the engine is closed. */
+    public PeriodicReaper reapPeriodically(Duration interval, Predicate<String> vmIdStillWanted) {
+        return new PeriodicReaper(reaper, housekeeping, interval, wantedWith(vmIdStillWanted), this::destroyReaped);
+    }
+
+    private Predicate<String> wantedWith(Predicate<String> vmIdStillWanted) {
+        return id -> isBooting(id) || isWarmSnapshotBoot(id) || vmIdStillWanted.test(id);
+    }
+
+    private void destroyReaped(ReapReport report) {
+        for (Vm vm : new ArrayList<>(vms)) {
+            if (report.reaped().contains(vm.id())) {
+                vm.destroy();
+            }
+        }
+    }
+
+    /** Whether {@code vmId} is a VM of this engine whose boot has not finished yet. */
+    public boolean isBooting(String vmId) {
         for (Vm vm : vms) {
             if (vm.id().equals(vmId) && vm.phase().ordinal() < Phase.RUNNING.ordinal()) {
                 return true;

@@ -213,7 +213,7 @@ public final class Reaper {
             return new Finding(ProcessOutcome.GONE, 0, 0, "recorded in an earlier host boot, so its QEMU cannot run", false);
         }
         // Only the socket inside the VM's folder counts; a record cannot point us at another socket.
-        Path socket = dir.resolve("qmp.sock");
+        Path socket = dir.resolve(VmDir.QMP_SOCKET);
         long pid = r.qemuPid();
         if (pid <= 0 || r.qemuStartTime() <= 0) {
             Optional<ProcessStat> st = proc.stat(pid);
