@@ -1,12 +1,12 @@
 package io.jenkins.plugins.qemu.engine.cli;
 
+import io.jenkins.plugins.qemu.engine.QemuEngine;
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.config.Validation;
-import io.jenkins.plugins.qemu.engine.vm.Accel;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
+import io.jenkins.plugins.qemu.engine.vm.Accel;
 import io.jenkins.plugins.qemu.engine.vm.Phase;
 import io.jenkins.plugins.qemu.engine.vm.PhaseTimings;
-import io.jenkins.plugins.qemu.engine.QemuEngine;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmBootException;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;

@@ -8,9 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jenkins.plugins.qemu.engine.QemuEngine;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
 import io.jenkins.plugins.qemu.engine.vm.Phase;
-import io.jenkins.plugins.qemu.engine.QemuEngine;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmBootException;
 import java.nio.file.Path;

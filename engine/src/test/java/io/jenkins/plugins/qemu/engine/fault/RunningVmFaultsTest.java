@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jenkins.plugins.qemu.engine.QemuEngine;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
 import io.jenkins.plugins.qemu.engine.vm.Phase;
-import io.jenkins.plugins.qemu.engine.QemuEngine;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;

@@ -13,16 +13,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jenkins.plugins.qemu.engine.config.FileTree;
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport.Outcome;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport.ProcessOutcome;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.state.OwnerIdentity;
 import io.jenkins.plugins.qemu.engine.state.ProcFs;
 import io.jenkins.plugins.qemu.engine.state.ProcessStat;
 import io.jenkins.plugins.qemu.engine.state.StateStore;
 import io.jenkins.plugins.qemu.engine.state.VmRecord;
-import io.jenkins.plugins.qemu.engine.state.EngineConfig;
-import io.jenkins.plugins.qemu.engine.config.FileTree;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;

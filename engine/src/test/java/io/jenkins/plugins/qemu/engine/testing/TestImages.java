@@ -3,9 +3,9 @@ package io.jenkins.plugins.qemu.engine.testing;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.jenkins.plugins.qemu.engine.state.EngineConfig;
-import io.jenkins.plugins.qemu.engine.config.FileTree;
 import io.jenkins.plugins.qemu.engine.QemuEngine;
+import io.jenkins.plugins.qemu.engine.config.FileTree;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.ByteArrayOutputStream;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jenkins.plugins.qemu.engine.QemuEngine;
 import io.jenkins.plugins.qemu.engine.config.FileTree;
 import io.jenkins.plugins.qemu.engine.fault.FaultReport;
 import io.jenkins.plugins.qemu.engine.fault.FaultReportExtension;
@@ -15,7 +16,6 @@ import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.ssh.HostKeyMismatchException;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
-import io.jenkins.plugins.qemu.engine.QemuEngine;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.IOException;
