@@ -179,135 +179,104 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
 
         @POST
         public FormValidation doCheckLabels(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            FormValidation v = FormChecks.check(() -> CloudValidation.labels("labels", value));
-            if (v.kind == FormValidation.Kind.OK && Util.fixNull(value).isBlank()) {
-                return FormValidation.warning("Without labels this template serves every build that asks for no label.");
-            }
-            return v;
+            return FormChecks.ifAllowed(() -> {
+                FormValidation v = FormChecks.check(() -> CloudValidation.labels("labels", value));
+                if (v.kind == FormValidation.Kind.OK && Util.fixNull(value).isBlank()) {
+                    return FormValidation.warning("Without labels this template serves every build that asks for no label.");
+                }
+                return v;
+            });
         }
 
         /** Checks the name, and whether the cloud's catalog (the images directory above) has it. */
         @POST
         public FormValidation doCheckImage(@QueryParameter String value,
                 @RelativePath("..") @QueryParameter String imagesDir) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            try {
-                Validation.imageName("image", Util.fixNull(value).trim());
-                List<String> names = catalogNames(imagesDir);
-                if (!names.contains(value.trim())) {
-                    return FormValidation.warning("The catalog has no image '" + value.trim() + "'"
-                            + (names.isEmpty() ? "." : "; it has: " + String.join(", ", names)));
+            return FormChecks.ifAllowed(() -> {
+                try {
+                    Validation.imageName("image", Util.fixNull(value).trim());
+                    List<String> names = catalogNames(imagesDir);
+                    if (!names.contains(value.trim())) {
+                        return FormValidation.warning("The catalog has no image '" + value.trim() + "'"
+                                + (names.isEmpty() ? "." : "; it has: " + String.join(", ", names)));
+                    }
+                    return FormValidation.ok();
+                } catch (InvalidInputException e) {
+                    return FormValidation.error(e.getMessage());
+                } catch (IOException e) {
+                    return FormValidation.warning("Cannot read the image catalog: " + e.getMessage());
                 }
-                return FormValidation.ok();
-            } catch (InvalidInputException e) {
-                return FormValidation.error(e.getMessage());
-            } catch (IOException e) {
-                return FormValidation.warning("Cannot read the image catalog: " + e.getMessage());
-            }
+            });
         }
 
         @POST
         public ComboBoxModel doFillImageItems(@RelativePath("..") @QueryParameter String imagesDir) {
-            ComboBoxModel model = new ComboBoxModel();
-            if (!FormChecks.allowed()) {
+            return FormChecks.ifAllowed(new ComboBoxModel(), () -> {
+                ComboBoxModel model = new ComboBoxModel();
+                try {
+                    model.addAll(catalogNames(imagesDir));
+                } catch (IOException | InvalidInputException e) {
+                    // An unreadable or invalid directory is reported by the directory's own check.
+                }
                 return model;
-            }
-            try {
-                model.addAll(catalogNames(imagesDir));
-            } catch (IOException | InvalidInputException e) {
-                // An unreadable or invalid directory is reported by the directory's own check.
-            }
-            return model;
+            });
         }
 
         @POST
         public FormValidation doCheckCpus(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> Validation.cpus("cpus", value));
+            return FormChecks.field(() -> Validation.cpus("cpus", value));
         }
 
         @POST
         public FormValidation doCheckMemory(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> Validation.memoryMiB("memory", value));
+            return FormChecks.field(() -> Validation.memoryMiB("memory", value));
         }
 
         @POST
         public FormValidation doCheckDiskSize(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> CloudValidation.diskSizeMiB("diskSize", value));
+            return FormChecks.field(() -> CloudValidation.diskSizeMiB("diskSize", value));
         }
 
         @POST
         public FormValidation doCheckUser(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> Validation.userName("user", Util.fixNull(value).trim()));
+            return FormChecks.field(() -> Validation.userName("user", Util.fixNull(value).trim()));
         }
 
         @POST
         public FormValidation doCheckRemoteFs(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> CloudValidation.remoteFs("remoteFs", value));
+            return FormChecks.field(() -> CloudValidation.remoteFs("remoteFs", value));
         }
 
         @POST
         public FormValidation doCheckJvmOptions(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> CloudValidation.jvmOptions("jvmOptions", value));
+            return FormChecks.field(() -> CloudValidation.jvmOptions("jvmOptions", value));
         }
 
         /** Parsed as the engine will parse it when it writes the seed, reserved keys included. */
         @POST
         public FormValidation doCheckExtraCloudConfig(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> TemplateSpec.builder().extraCloudConfig(value).build());
+            return FormChecks.field(() -> TemplateSpec.builder().extraCloudConfig(value).build());
         }
 
         @POST
         public FormValidation doCheckExecutors(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> CloudValidation.executors("executors", FormChecks.parseInt("executors", value)));
+            return FormChecks.field(() -> CloudValidation.executors("executors", FormChecks.parseInt("executors", value)));
         }
 
         @POST
         public FormValidation doCheckIdleMinutes(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            FormValidation v = FormChecks.check(() -> CloudValidation.idleMinutes("idleMinutes", FormChecks.parseInt("idleMinutes", value)));
-            if (v.kind == FormValidation.Kind.OK && FormChecks.parseInt("idleMinutes", value) > 0) {
-                return FormValidation.ok("VMs are reused by later builds: builds may see each other's leftovers.");
-            }
-            return v;
+            return FormChecks.ifAllowed(() -> {
+                FormValidation v = FormChecks.check(() -> CloudValidation.idleMinutes("idleMinutes", FormChecks.parseInt("idleMinutes", value)));
+                if (v.kind == FormValidation.Kind.OK && FormChecks.parseInt("idleMinutes", value) > 0) {
+                    return FormValidation.ok("VMs are reused by later builds: builds may see each other's leftovers.");
+                }
+                return v;
+            });
         }
 
         @POST
         public FormValidation doCheckBootTimeout(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> Validation.duration("bootTimeout", value));
+            return FormChecks.field(() -> Validation.duration("bootTimeout", value));
         }
 
         /**
