@@ -13,6 +13,7 @@ import hudson.util.ComboBoxModel;
 import hudson.util.FormValidation;
 import io.jenkins.plugins.qemu.engine.cloud.CloudValidation;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
+import io.jenkins.plugins.qemu.engine.config.Defaults;
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.config.Validation;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
@@ -34,16 +35,16 @@ import org.kohsuke.stapler.verb.POST;
 public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     private final String labels;
     private final String image;
-    private int cpus = TemplateSpec.DEFAULT_CPUS;
-    private String memory = TemplateSpec.DEFAULT_MEMORY;
+    private int cpus = Defaults.TEMPLATE_CPUS;
+    private String memory = Defaults.TEMPLATE_MEMORY;
     private String diskSize = "";
-    private String user = TemplateSpec.DEFAULT_USER;
-    private String remoteFs = TemplateSpec.DEFAULT_REMOTE_FS;
+    private String user = Defaults.USER;
+    private String remoteFs = Defaults.TEMPLATE_REMOTE_FS;
     private String jvmOptions = "";
     private String extraCloudConfig = "";
-    private int executors = TemplateSpec.DEFAULT_EXECUTORS;
+    private int executors = Defaults.TEMPLATE_EXECUTORS;
     private int idleMinutes;
-    private String bootTimeout = TemplateSpec.DEFAULT_BOOT_TIMEOUT;
+    private String bootTimeout = Defaults.BOOT_TIMEOUT_TEXT;
     /** Null in templates saved before this setting existed: those get the default (on) as well. */
     private Boolean warmStart;
 
@@ -65,7 +66,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     public int getExecutors() { return executors; }
     public int getIdleMinutes() { return idleMinutes; }
     public String getBootTimeout() { return bootTimeout; }
-    public boolean isWarmStart() { return warmStart == null ? TemplateSpec.DEFAULT_WARM_START : warmStart; }
+    public boolean isWarmStart() { return warmStart == null ? Defaults.TEMPLATE_WARM_START : warmStart; }
 
     @DataBoundSetter
     public void setCpus(int cpus) {
@@ -137,7 +138,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
                 .extraCloudConfig(extraCloudConfig)
                 .executors(executors)
                 .idleMinutes(idleMinutes)
-                .bootTimeout(bootTimeout.isEmpty() ? TemplateSpec.DEFAULT_BOOT_TIMEOUT : bootTimeout)
+                .bootTimeout(bootTimeout.isEmpty() ? Defaults.BOOT_TIMEOUT_TEXT : bootTimeout)
                 .warmStart(isWarmStart())
                 .build();
     }
@@ -169,13 +170,13 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
             return "QEMU VM template";
         }
 
-        public String getDefaultImage() { return TemplateSpec.DEFAULT_IMAGE; }
-        public int getDefaultCpus() { return TemplateSpec.DEFAULT_CPUS; }
-        public String getDefaultMemory() { return TemplateSpec.DEFAULT_MEMORY; }
-        public String getDefaultUser() { return TemplateSpec.DEFAULT_USER; }
-        public String getDefaultRemoteFs() { return TemplateSpec.DEFAULT_REMOTE_FS; }
-        public int getDefaultExecutors() { return TemplateSpec.DEFAULT_EXECUTORS; }
-        public String getDefaultBootTimeout() { return TemplateSpec.DEFAULT_BOOT_TIMEOUT; }
+        public String getDefaultImage() { return Defaults.IMAGE; }
+        public int getDefaultCpus() { return Defaults.TEMPLATE_CPUS; }
+        public String getDefaultMemory() { return Defaults.TEMPLATE_MEMORY; }
+        public String getDefaultUser() { return Defaults.USER; }
+        public String getDefaultRemoteFs() { return Defaults.TEMPLATE_REMOTE_FS; }
+        public int getDefaultExecutors() { return Defaults.TEMPLATE_EXECUTORS; }
+        public String getDefaultBootTimeout() { return Defaults.BOOT_TIMEOUT_TEXT; }
 
         @POST
         public FormValidation doCheckLabels(@QueryParameter String value) {
@@ -299,7 +300,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
                         .memory(memory)
                         .user(Util.fixNull(user).trim())
                         .extraCloudConfig(extraCloudConfig)
-                        .bootTimeout(Util.fixEmptyAndTrim(bootTimeout) == null ? TemplateSpec.DEFAULT_BOOT_TIMEOUT : bootTimeout.trim())
+                        .bootTimeout(Util.fixEmptyAndTrim(bootTimeout) == null ? Defaults.BOOT_TIMEOUT_TEXT : bootTimeout.trim())
                         .build();
                 config = QemuCloud.engineConfig(imagesDir, stateDir);
             } catch (InvalidInputException e) {

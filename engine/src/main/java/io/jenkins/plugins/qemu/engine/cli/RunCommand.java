@@ -38,7 +38,7 @@ final class RunCommand {
     /** Parsed and validated arguments of {@code run}. */
     record Options(VmSpec spec, Path imagesDir, Path stateDir, List<String> command) {
         static Options parse(List<String> args) {
-            VmSpec.Builder b = VmSpec.builder().bootTimeout(Duration.ofMinutes(5));
+            VmSpec.Builder b = VmSpec.builder();
             Path imagesDir = null;
             Path stateDir = null;
             List<String> command = new ArrayList<>();
