@@ -109,6 +109,18 @@ public final class Validation {
         return mib + "M";
     }
 
+    /**
+     * A size such as "20G", "512M" or "2GiB" (a bare number is MiB) within {@code minMiB} to
+     * {@code maxMiB}: the one size parser of the engine, for VM sizes and for a cloud's budgets.
+     */
+    public static long sizeMiB(String field, String text, long minMiB, long maxMiB, String examples) {
+        long mib = sizeMiB(field, text, examples);
+        if (mib < minMiB || mib > maxMiB) {
+            throw new InvalidInputException(field, text, "is out of range: use " + sizeText(minMiB) + " to " + sizeText(maxMiB));
+        }
+        return mib;
+    }
+
     /** Number and unit into MiB, without a range; {@code examples} end the message for text that is no size. */
     private static long sizeMiB(String field, String text, String examples) {
         Matcher m = SIZE.matcher(text.trim());
