@@ -120,8 +120,8 @@ class BadInputTest {
         }
         c.add(new Case("ownerId missing", "ownerId", null, () -> EngineConfig.defaults(TestImages.imagesDir(), null)));
         Path longState = Path.of("/tmp/" + "s".repeat(100));
-        c.add(new Case("ENGINE.stateDir() too long", "ENGINE.stateDir()", longState, () -> TestImages.config(ENGINE.stateDir()).withStateDir(longState)));
-        c.add(new Case("ENGINE.stateDir() missing", "ENGINE.stateDir()", null, () -> TestImages.config(ENGINE.stateDir()).withStateDir(null)));
+        c.add(new Case("stateDir too long", "stateDir", longState, () -> TestImages.config(ENGINE.stateDir()).withStateDir(longState)));
+        c.add(new Case("stateDir missing", "stateDir", null, () -> TestImages.config(ENGINE.stateDir()).withStateDir(null)));
         c.add(new Case("sshRetryPause zero", "sshRetryPause", Duration.ZERO, () -> new EngineConfig(TestImages.imagesDir(), ENGINE.stateDir(),
                 Path.of("qemu"), Path.of("qemu-img"), "o", Duration.ZERO)));
 
