@@ -1,7 +1,7 @@
 package io.jenkins.plugins.qemu;
 
 import hudson.util.FormValidation;
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import java.util.function.Supplier;
 import jenkins.model.Jenkins;
 
@@ -17,8 +17,23 @@ final class FormChecks {
      * Clouds are configured by administrators; checks answer others with a silent OK so they
      * cannot probe the controller's file system or QEMU through the validation URLs.
      */
-    static boolean allowed() {
+    private static boolean allowed() {
         return Jenkins.get().hasPermission(Jenkins.ADMINISTER);
+    }
+
+    /** The one preamble of every form check: {@code check} runs for administrators; others get {@code denied}. */
+    static <T> T ifAllowed(T denied, Supplier<T> check) {
+        return allowed() ? check.get() : denied;
+    }
+
+    /** {@link #ifAllowed(Object, Supplier)} for a check that answers with a {@link FormValidation}; others get OK. */
+    static FormValidation ifAllowed(Supplier<FormValidation> check) {
+        return ifAllowed(FormValidation.ok(), check);
+    }
+
+    /** A field's check by the engine's validation vocabulary: OK, or the error naming the field and value. */
+    static FormValidation field(Supplier<?> validation) {
+        return ifAllowed(() -> check(validation));
     }
 
     static FormValidation check(Supplier<?> validation) {

@@ -1,11 +1,11 @@
 package io.jenkins.plugins.qemu;
 
 import hudson.model.Node;
+import io.jenkins.plugins.qemu.engine.QemuEngine;
 import io.jenkins.plugins.qemu.engine.cloud.CapacityLedger;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
-import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.vm.PhaseTimings;
-import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.util.concurrent.FutureTask;
@@ -42,7 +42,6 @@ final class ProvisioningTask extends FutureTask<Node> {
             CapacityLedger.Reservation reservation) throws Exception {
         QemuEngines engines = QemuEngines.get();
         ProvisioningLog log = new ProvisioningLog();
-        engines.markBooting(vmId);
         Vm vm = null;
         try {
             QemuEngine engine = engines.engine(config);
@@ -63,8 +62,6 @@ final class ProvisioningTask extends FutureTask<Node> {
             }
             reservation.release();
             throw e;
-        } finally {
-            engines.doneBooting(vmId);
         }
     }
 }

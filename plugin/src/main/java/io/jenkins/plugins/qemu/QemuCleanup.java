@@ -3,11 +3,11 @@ package io.jenkins.plugins.qemu;
 import hudson.model.Node;
 import hudson.model.TaskListener;
 import hudson.slaves.Cloud;
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.cloud.CapacityLedger;
 import io.jenkins.plugins.qemu.engine.cloud.RetentionPolicy;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
-import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.IOException;
 import java.time.Duration;
@@ -24,8 +24,8 @@ import jenkins.model.Jenkins;
  * Makes Jenkins' agents and the host's VMs agree again, at controller start and periodically:
  * removes QEMU agents whose VM is gone (it died, or the controller restarted), releases capacity
  * bookings that no agent or boot claims any more, and has the engine's reaper destroy VMs of this
- * controller that no agent wants. A VM counts as wanted while it boots, while its booking is
- * held, and while an agent names it, so a VM between boot and registration is never reaped.
+ * controller that no agent wants. A VM counts as wanted while its engine boots it, while its
+ * booking is held, and while an agent names it, so a VM between boot and registration is never reaped.
  */
 final class QemuCleanup {
     private static final Logger LOGGER = Logger.getLogger(QemuCleanup.class.getName());
@@ -43,13 +43,13 @@ final class QemuCleanup {
         warmUp(jenkins, engines);
         for (EngineConfig config : engineConfigs(jenkins, engines)) {
             try {
-                List<String> reaped = EngineReaper.reap(config,
-                        vmId -> agents.containsKey(vmId) || engines.isBooting(vmId) || engines.isReserved(vmId)
-                                || engines.isWarmSnapshotBoot(vmId));
+                // The engine adds what it still wants itself (VMs it is booting, its warm-snapshot boots)
+                // and destroys the VMs it reaps in memory too.
+                List<String> reaped = engines.engine(config).reap(vmId -> agents.containsKey(vmId) || engines.isReserved(vmId)).reaped();
                 if (!reaped.isEmpty()) {
                     listener.getLogger().println("Reaped VMs no agent wants in " + config.stateDir() + ": " + reaped);
                 }
-            } catch (RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
                 LOGGER.log(Level.WARNING, "Reaping VMs in " + config.stateDir() + " failed", e);
             }
         }

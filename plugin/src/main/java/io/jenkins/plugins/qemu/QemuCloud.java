@@ -10,14 +10,14 @@ import hudson.model.Node;
 import hudson.slaves.Cloud;
 import hudson.slaves.NodeProvisioner.PlannedNode;
 import hudson.util.FormValidation;
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.cloud.AgentNaming;
 import io.jenkins.plugins.qemu.engine.cloud.CapacityLedger;
 import io.jenkins.plugins.qemu.engine.cloud.CloudValidation;
 import io.jenkins.plugins.qemu.engine.cloud.Demand;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
-import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -224,77 +224,63 @@ public class QemuCloud extends Cloud {
 
         @POST
         public FormValidation doCheckName(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> CloudValidation.cloudName("name", value));
+            return FormChecks.field(() -> CloudValidation.cloudName("name", value));
         }
 
         @POST
         public FormValidation doCheckInstanceCap(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> CloudValidation.instanceCap("instanceCap", FormChecks.parseInt("instanceCap", value)));
+            return FormChecks.field(() -> CloudValidation.instanceCap("instanceCap", FormChecks.parseInt("instanceCap", value)));
         }
 
         @POST
         public FormValidation doCheckHostCpus(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            int cpus;
-            try {
-                cpus = CloudValidation.hostCpus("hostCpus", FormChecks.parseInt("hostCpus", value));
-            } catch (InvalidInputException e) {
-                return FormValidation.error(e.getMessage());
-            }
-            int host = Runtime.getRuntime().availableProcessors();
-            return cpus > host ? FormValidation.warning("This host has only " + host + " CPUs; the VMs would share them.")
-                    : FormValidation.ok();
+            return FormChecks.ifAllowed(() -> {
+                int cpus;
+                try {
+                    cpus = CloudValidation.hostCpus("hostCpus", FormChecks.parseInt("hostCpus", value));
+                } catch (InvalidInputException e) {
+                    return FormValidation.error(e.getMessage());
+                }
+                int host = Runtime.getRuntime().availableProcessors();
+                return cpus > host ? FormValidation.warning("This host has only " + host + " CPUs; the VMs would share them.")
+                        : FormValidation.ok();
+            });
         }
 
         @POST
         public FormValidation doCheckHostMemory(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> CloudValidation.hostMemoryMiB("hostMemory", value));
+            return FormChecks.field(() -> CloudValidation.hostMemoryMiB("hostMemory", value));
         }
 
         /** Besides the syntax, tells which images the catalog holds, so a wrong directory shows at once. */
         @POST
         public FormValidation doCheckImagesDir(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            EngineConfig config;
-            try {
-                config = engineConfig(value, null);
-            } catch (InvalidInputException e) {
-                return FormValidation.error(e.getMessage());
-            }
-            Path dir = config.imagesDir();
-            if (!Files.isDirectory(dir)) {
-                return FormValidation.warning("No image catalog at " + dir + " yet (see the README on how to prepare images).");
-            }
-            try {
-                List<String> names = new ImageCatalog(dir).names();
-                return names.isEmpty()
-                        ? FormValidation.warning("The catalog at " + dir + " holds no images yet.")
-                        : FormValidation.ok("Images in " + dir + ": " + String.join(", ", names));
-            } catch (IOException | RuntimeException e) {
-                return FormValidation.warning("Cannot read the catalog at " + dir + ": " + e.getMessage());
-            }
+            return FormChecks.ifAllowed(() -> {
+                EngineConfig config;
+                try {
+                    config = engineConfig(value, null);
+                } catch (InvalidInputException e) {
+                    return FormValidation.error(e.getMessage());
+                }
+                Path dir = config.imagesDir();
+                if (!Files.isDirectory(dir)) {
+                    return FormValidation.warning("No image catalog at " + dir + " yet (see the README on how to prepare images).");
+                }
+                try {
+                    List<String> names = new ImageCatalog(dir).names();
+                    return names.isEmpty()
+                            ? FormValidation.warning("The catalog at " + dir + " holds no images yet.")
+                            : FormValidation.ok("Images in " + dir + ": " + String.join(", ", names));
+                } catch (IOException | RuntimeException e) {
+                    return FormValidation.warning("Cannot read the catalog at " + dir + ": " + e.getMessage());
+                }
+            });
         }
 
         /** The engine refuses state directories whose QMP socket paths would be too long; say so here. */
         @POST
         public FormValidation doCheckStateDir(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> engineConfig(null, value));
+            return FormChecks.field(() -> engineConfig(null, value));
         }
     }
 

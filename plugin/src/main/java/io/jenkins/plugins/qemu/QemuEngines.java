@@ -5,17 +5,15 @@ import edu.umd.cs.findbugs.annotations.NonNull;
 import hudson.Extension;
 import hudson.ExtensionList;
 import hudson.init.Terminator;
+import io.jenkins.plugins.qemu.engine.QemuEngine;
 import io.jenkins.plugins.qemu.engine.cloud.CapacityLedger;
-import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
-import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -33,8 +31,6 @@ public final class QemuEngines {
 
     private final Map<EngineConfig, QemuEngine> engines = new HashMap<>();
     private final Map<String, CapacityLedger> ledgers = new HashMap<>();
-    /** VMs being booted (provisioning or the template "Test" button): wanted although no agent has them yet. */
-    private final Set<String> booting = ConcurrentHashMap.newKeySet();
 
     public static QemuEngines get() {
         return ExtensionList.lookupSingleton(QemuEngines.class);
@@ -93,16 +89,14 @@ public final class QemuEngines {
         return new HashMap<>(ledgers);
     }
 
-    public void markBooting(@NonNull String vmId) {
-        booting.add(vmId);
-    }
-
-    public void doneBooting(@NonNull String vmId) {
-        booting.remove(vmId);
-    }
-
+    /** Whether an engine of this controller is still booting {@code vmId}; the engines' own VM lists are the only record of that. */
     public boolean isBooting(@NonNull String vmId) {
-        return booting.contains(vmId);
+        for (QemuEngine e : runningEngines()) {
+            if (e.isBooting(vmId)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The live VM with this id in any engine of this controller, if there is one. */

@@ -11,12 +11,13 @@ import hudson.model.Label;
 import hudson.model.labels.LabelAtom;
 import hudson.util.ComboBoxModel;
 import hudson.util.FormValidation;
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
-import io.jenkins.plugins.qemu.engine.Validation;
 import io.jenkins.plugins.qemu.engine.cloud.CloudValidation;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
+import io.jenkins.plugins.qemu.engine.config.Defaults;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.Validation;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
-import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import java.io.IOException;
 import java.util.List;
 import java.util.Set;
@@ -34,16 +35,16 @@ import org.kohsuke.stapler.verb.POST;
 public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     private final String labels;
     private final String image;
-    private int cpus = TemplateSpec.DEFAULT_CPUS;
-    private String memory = TemplateSpec.DEFAULT_MEMORY;
+    private int cpus = Defaults.TEMPLATE_CPUS;
+    private String memory = Defaults.TEMPLATE_MEMORY;
     private String diskSize = "";
-    private String user = TemplateSpec.DEFAULT_USER;
-    private String remoteFs = TemplateSpec.DEFAULT_REMOTE_FS;
+    private String user = Defaults.USER;
+    private String remoteFs = Defaults.TEMPLATE_REMOTE_FS;
     private String jvmOptions = "";
     private String extraCloudConfig = "";
-    private int executors = TemplateSpec.DEFAULT_EXECUTORS;
+    private int executors = Defaults.TEMPLATE_EXECUTORS;
     private int idleMinutes;
-    private String bootTimeout = TemplateSpec.DEFAULT_BOOT_TIMEOUT;
+    private String bootTimeout = Defaults.BOOT_TIMEOUT_TEXT;
     /** Null in templates saved before this setting existed: those get the default (on) as well. */
     private Boolean warmStart;
 
@@ -65,7 +66,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     public int getExecutors() { return executors; }
     public int getIdleMinutes() { return idleMinutes; }
     public String getBootTimeout() { return bootTimeout; }
-    public boolean isWarmStart() { return warmStart == null ? TemplateSpec.DEFAULT_WARM_START : warmStart; }
+    public boolean isWarmStart() { return warmStart == null ? Defaults.TEMPLATE_WARM_START : warmStart; }
 
     @DataBoundSetter
     public void setCpus(int cpus) {
@@ -137,7 +138,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
                 .extraCloudConfig(extraCloudConfig)
                 .executors(executors)
                 .idleMinutes(idleMinutes)
-                .bootTimeout(bootTimeout.isEmpty() ? TemplateSpec.DEFAULT_BOOT_TIMEOUT : bootTimeout)
+                .bootTimeout(bootTimeout.isEmpty() ? Defaults.BOOT_TIMEOUT_TEXT : bootTimeout)
                 .warmStart(isWarmStart())
                 .build();
     }
@@ -169,145 +170,114 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
             return "QEMU VM template";
         }
 
-        public String getDefaultImage() { return TemplateSpec.DEFAULT_IMAGE; }
-        public int getDefaultCpus() { return TemplateSpec.DEFAULT_CPUS; }
-        public String getDefaultMemory() { return TemplateSpec.DEFAULT_MEMORY; }
-        public String getDefaultUser() { return TemplateSpec.DEFAULT_USER; }
-        public String getDefaultRemoteFs() { return TemplateSpec.DEFAULT_REMOTE_FS; }
-        public int getDefaultExecutors() { return TemplateSpec.DEFAULT_EXECUTORS; }
-        public String getDefaultBootTimeout() { return TemplateSpec.DEFAULT_BOOT_TIMEOUT; }
+        public String getDefaultImage() { return Defaults.IMAGE; }
+        public int getDefaultCpus() { return Defaults.TEMPLATE_CPUS; }
+        public String getDefaultMemory() { return Defaults.TEMPLATE_MEMORY; }
+        public String getDefaultUser() { return Defaults.USER; }
+        public String getDefaultRemoteFs() { return Defaults.TEMPLATE_REMOTE_FS; }
+        public int getDefaultExecutors() { return Defaults.TEMPLATE_EXECUTORS; }
+        public String getDefaultBootTimeout() { return Defaults.BOOT_TIMEOUT_TEXT; }
 
         @POST
         public FormValidation doCheckLabels(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            FormValidation v = FormChecks.check(() -> CloudValidation.labels("labels", value));
-            if (v.kind == FormValidation.Kind.OK && Util.fixNull(value).isBlank()) {
-                return FormValidation.warning("Without labels this template serves every build that asks for no label.");
-            }
-            return v;
+            return FormChecks.ifAllowed(() -> {
+                FormValidation v = FormChecks.check(() -> CloudValidation.labels("labels", value));
+                if (v.kind == FormValidation.Kind.OK && Util.fixNull(value).isBlank()) {
+                    return FormValidation.warning("Without labels this template serves every build that asks for no label.");
+                }
+                return v;
+            });
         }
 
         /** Checks the name, and whether the cloud's catalog (the images directory above) has it. */
         @POST
         public FormValidation doCheckImage(@QueryParameter String value,
                 @RelativePath("..") @QueryParameter String imagesDir) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            try {
-                Validation.imageName("image", Util.fixNull(value).trim());
-                List<String> names = catalogNames(imagesDir);
-                if (!names.contains(value.trim())) {
-                    return FormValidation.warning("The catalog has no image '" + value.trim() + "'"
-                            + (names.isEmpty() ? "." : "; it has: " + String.join(", ", names)));
+            return FormChecks.ifAllowed(() -> {
+                try {
+                    Validation.imageName("image", Util.fixNull(value).trim());
+                    List<String> names = catalogNames(imagesDir);
+                    if (!names.contains(value.trim())) {
+                        return FormValidation.warning("The catalog has no image '" + value.trim() + "'"
+                                + (names.isEmpty() ? "." : "; it has: " + String.join(", ", names)));
+                    }
+                    return FormValidation.ok();
+                } catch (InvalidInputException e) {
+                    return FormValidation.error(e.getMessage());
+                } catch (IOException e) {
+                    return FormValidation.warning("Cannot read the image catalog: " + e.getMessage());
                 }
-                return FormValidation.ok();
-            } catch (InvalidInputException e) {
-                return FormValidation.error(e.getMessage());
-            } catch (IOException e) {
-                return FormValidation.warning("Cannot read the image catalog: " + e.getMessage());
-            }
+            });
         }
 
         @POST
         public ComboBoxModel doFillImageItems(@RelativePath("..") @QueryParameter String imagesDir) {
-            ComboBoxModel model = new ComboBoxModel();
-            if (!FormChecks.allowed()) {
+            return FormChecks.ifAllowed(new ComboBoxModel(), () -> {
+                ComboBoxModel model = new ComboBoxModel();
+                try {
+                    model.addAll(catalogNames(imagesDir));
+                } catch (IOException | InvalidInputException e) {
+                    // An unreadable or invalid directory is reported by the directory's own check.
+                }
                 return model;
-            }
-            try {
-                model.addAll(catalogNames(imagesDir));
-            } catch (IOException | InvalidInputException e) {
-                // An unreadable or invalid directory is reported by the directory's own check.
-            }
-            return model;
+            });
         }
 
         @POST
         public FormValidation doCheckCpus(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> Validation.cpus("cpus", value));
+            return FormChecks.field(() -> Validation.cpus("cpus", value));
         }
 
         @POST
         public FormValidation doCheckMemory(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> Validation.memoryMiB("memory", value));
+            return FormChecks.field(() -> Validation.memoryMiB("memory", value));
         }
 
         @POST
         public FormValidation doCheckDiskSize(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> CloudValidation.diskSizeMiB("diskSize", value));
+            return FormChecks.field(() -> CloudValidation.diskSizeMiB("diskSize", value));
         }
 
         @POST
         public FormValidation doCheckUser(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> Validation.userName("user", Util.fixNull(value).trim()));
+            return FormChecks.field(() -> Validation.userName("user", Util.fixNull(value).trim()));
         }
 
         @POST
         public FormValidation doCheckRemoteFs(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> CloudValidation.remoteFs("remoteFs", value));
+            return FormChecks.field(() -> CloudValidation.remoteFs("remoteFs", value));
         }
 
         @POST
         public FormValidation doCheckJvmOptions(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> CloudValidation.jvmOptions("jvmOptions", value));
+            return FormChecks.field(() -> CloudValidation.jvmOptions("jvmOptions", value));
         }
 
         /** Parsed as the engine will parse it when it writes the seed, reserved keys included. */
         @POST
         public FormValidation doCheckExtraCloudConfig(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> TemplateSpec.builder().extraCloudConfig(value).build());
+            return FormChecks.field(() -> TemplateSpec.builder().extraCloudConfig(value).build());
         }
 
         @POST
         public FormValidation doCheckExecutors(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> CloudValidation.executors("executors", FormChecks.parseInt("executors", value)));
+            return FormChecks.field(() -> CloudValidation.executors("executors", FormChecks.parseInt("executors", value)));
         }
 
         @POST
         public FormValidation doCheckIdleMinutes(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            FormValidation v = FormChecks.check(() -> CloudValidation.idleMinutes("idleMinutes", FormChecks.parseInt("idleMinutes", value)));
-            if (v.kind == FormValidation.Kind.OK && FormChecks.parseInt("idleMinutes", value) > 0) {
-                return FormValidation.ok("VMs are reused by later builds: builds may see each other's leftovers.");
-            }
-            return v;
+            return FormChecks.ifAllowed(() -> {
+                FormValidation v = FormChecks.check(() -> CloudValidation.idleMinutes("idleMinutes", FormChecks.parseInt("idleMinutes", value)));
+                if (v.kind == FormValidation.Kind.OK && FormChecks.parseInt("idleMinutes", value) > 0) {
+                    return FormValidation.ok("VMs are reused by later builds: builds may see each other's leftovers.");
+                }
+                return v;
+            });
         }
 
         @POST
         public FormValidation doCheckBootTimeout(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> Validation.duration("bootTimeout", value));
+            return FormChecks.field(() -> Validation.duration("bootTimeout", value));
         }
 
         /**
@@ -330,7 +300,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
                         .memory(memory)
                         .user(Util.fixNull(user).trim())
                         .extraCloudConfig(extraCloudConfig)
-                        .bootTimeout(Util.fixEmptyAndTrim(bootTimeout) == null ? TemplateSpec.DEFAULT_BOOT_TIMEOUT : bootTimeout.trim())
+                        .bootTimeout(Util.fixEmptyAndTrim(bootTimeout) == null ? Defaults.BOOT_TIMEOUT_TEXT : bootTimeout.trim())
                         .build();
                 config = QemuCloud.engineConfig(imagesDir, stateDir);
             } catch (InvalidInputException e) {

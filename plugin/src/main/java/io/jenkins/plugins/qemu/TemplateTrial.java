@@ -3,7 +3,7 @@ package io.jenkins.plugins.qemu;
 import hudson.Util;
 import hudson.util.FormValidation;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
-import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.vm.PhaseTimings;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmBootException;
@@ -27,7 +27,6 @@ final class TemplateTrial {
     static FormValidation run(EngineConfig config, TemplateSpec template) throws InterruptedException {
         QemuEngines engines = QemuEngines.get();
         VmSpec spec = template.toVmSpec(VmSpec.newVmId());
-        engines.markBooting(spec.vmId());
         Vm vm = null;
         try {
             vm = engines.engine(config).create(spec, line -> { });
@@ -49,7 +48,6 @@ final class TemplateTrial {
             if (vm != null) {
                 vm.destroy();
             }
-            engines.doneBooting(spec.vmId());
         }
     }
 

@@ -2,7 +2,7 @@ package io.jenkins.plugins.qemu;
 
 import static org.junit.Assume.assumeTrue;
 
-import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

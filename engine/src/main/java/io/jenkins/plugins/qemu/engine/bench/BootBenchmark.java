@@ -1,7 +1,8 @@
 package io.jenkins.plugins.qemu.engine.bench;
 
+import io.jenkins.plugins.qemu.engine.QemuEngine;
+import io.jenkins.plugins.qemu.engine.state.VmDir;
 import io.jenkins.plugins.qemu.engine.vm.Phase;
-import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.IOException;
@@ -175,7 +176,7 @@ public final class BootBenchmark {
             while (vm.usedCloudInit() && !marks.cloudInitSeen() && System.nanoTime() < until && vm.isAlive()) {
                 Thread.sleep(50);
             }
-            long overlay = sizeOf(vm.stateDir().resolve("overlay.qcow2"));
+            long overlay = sizeOf(vm.stateDir().resolve(VmDir.OVERLAY));
             vm.destroy();
             Map<String, Double> phases = new LinkedHashMap<>();
             for (Map.Entry<Phase, Duration> e : vm.timings().asMap().entrySet()) {

@@ -1,11 +1,11 @@
 package io.jenkins.plugins.qemu.engine.cli;
 
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
-import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.QemuEngine;
 import io.jenkins.plugins.qemu.engine.bench.BenchReport;
 import io.jenkins.plugins.qemu.engine.bench.BootBenchmark;
-import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
-import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.Validation;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.IOException;
 import java.io.PrintStream;

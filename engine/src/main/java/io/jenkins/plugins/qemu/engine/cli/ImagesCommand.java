@@ -1,7 +1,7 @@
 package io.jenkins.plugins.qemu.engine.cli;
 
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
-import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.Validation;
 import io.jenkins.plugins.qemu.engine.image.Downloader;
 import io.jenkins.plugins.qemu.engine.image.ImageBuilder;
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
@@ -14,7 +14,7 @@ import io.jenkins.plugins.qemu.engine.image.ImageUsage;
 import io.jenkins.plugins.qemu.engine.image.ImageVerifier;
 import io.jenkins.plugins.qemu.engine.image.PullRequest;
 import io.jenkins.plugins.qemu.engine.image.QemuImg;
-import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;

@@ -1,6 +1,6 @@
 package io.jenkins.plugins.qemu.engine.cli;
 
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;

@@ -1,12 +1,12 @@
 package io.jenkins.plugins.qemu.engine.cli;
 
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
-import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.QemuEngine;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.Validation;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.vm.Accel;
-import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
 import io.jenkins.plugins.qemu.engine.vm.Phase;
 import io.jenkins.plugins.qemu.engine.vm.PhaseTimings;
-import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmBootException;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
@@ -38,7 +38,7 @@ final class RunCommand {
     /** Parsed and validated arguments of {@code run}. */
     record Options(VmSpec spec, Path imagesDir, Path stateDir, List<String> command) {
         static Options parse(List<String> args) {
-            VmSpec.Builder b = VmSpec.builder().bootTimeout(Duration.ofMinutes(5));
+            VmSpec.Builder b = VmSpec.builder();
             Path imagesDir = null;
             Path stateDir = null;
             List<String> command = new ArrayList<>();

@@ -1,6 +1,6 @@
 package io.jenkins.plugins.qemu.engine.cloud;
 
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

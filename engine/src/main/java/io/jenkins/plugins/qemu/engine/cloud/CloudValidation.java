@@ -1,10 +1,8 @@
 package io.jenkins.plugins.qemu.engine.cloud;
 
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
-import io.jenkins.plugins.qemu.engine.Validation;
-import java.util.Locale;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.Validation;
 import java.util.StringJoiner;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -17,7 +15,6 @@ public final class CloudValidation {
     /** Characters Jenkins refuses in names, plus those that would force quoting in a label expression. */
     private static final String UNSAFE_IN_NAMES = "?*/\\%!@#$^&|<>[]:;";
     private static final String UNSAFE_IN_LABELS = UNSAFE_IN_NAMES + "()\"'=,";
-    private static final Pattern SIZE = Pattern.compile("([0-9]{1,12})\\s*([KMGT]?)(i?B)?", Pattern.CASE_INSENSITIVE);
     /** A conservative POSIX path: it ends up in a remote shell command line. */
     private static final Pattern REMOTE_PATH = Pattern.compile("(/[A-Za-z0-9._+@-]+)+/?");
 
@@ -103,7 +100,7 @@ public final class CloudValidation {
         if (text == null || text.isBlank()) {
             return 0;
         }
-        return sizeMiB(field, text, Validation.MIN_MEMORY_MIB, MAX_HOST_MEMORY_MIB);
+        return Validation.sizeMiB(field, text, Validation.MIN_MEMORY_MIB, MAX_HOST_MEMORY_MIB, "20G");
     }
 
     /** 0 means no CPU budget; otherwise the vCPUs all VMs of the cloud may take together. */
@@ -167,29 +164,6 @@ public final class CloudValidation {
             }
         }
         return n;
-    }
-
-    static long sizeMiB(String field, String text, long minMiB, long maxMiB) {
-        Matcher m = SIZE.matcher(text.trim());
-        if (!m.matches()) {
-            throw new InvalidInputException(field, text, "is not a size: use a whole number with an optional unit K, M, G or T (e.g. 20G)");
-        }
-        long n = Long.parseLong(m.group(1));
-        long mib;
-        try {
-            switch (m.group(2).toUpperCase(Locale.ROOT)) {
-                case "K": mib = n / 1024; break;
-                case "G": mib = Math.multiplyExact(n, 1024L); break;
-                case "T": mib = Math.multiplyExact(n, 1024L * 1024); break;
-                default: mib = n;
-            }
-        } catch (ArithmeticException e) {
-            throw new InvalidInputException(field, text, "is far too large");
-        }
-        if (mib < minMiB || mib > maxMiB) {
-            throw new InvalidInputException(field, text, "is out of range: use " + human(minMiB) + " to " + human(maxMiB));
-        }
-        return mib;
     }
 
     static String human(long mib) {

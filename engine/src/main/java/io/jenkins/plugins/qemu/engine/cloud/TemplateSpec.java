@@ -1,7 +1,8 @@
 package io.jenkins.plugins.qemu.engine.cloud;
 
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
-import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.config.Defaults;
+import io.jenkins.plugins.qemu.engine.config.Validation;
+import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.Serializable;
 import java.time.Duration;
@@ -17,16 +18,6 @@ import java.util.List;
  */
 public final class TemplateSpec implements Serializable {
     private static final long serialVersionUID = 1L;
-
-    public static final String DEFAULT_IMAGE = "debian-12";
-    public static final int DEFAULT_CPUS = 2;
-    public static final String DEFAULT_MEMORY = "2G";
-    public static final String DEFAULT_USER = "jenkins";
-    public static final String DEFAULT_REMOTE_FS = "/home/jenkins/agent";
-    public static final int DEFAULT_EXECUTORS = 1;
-    public static final String DEFAULT_BOOT_TIMEOUT = "5m";
-    /** On: where the image supports it, a VM is restored in seconds instead of booted. */
-    public static final boolean DEFAULT_WARM_START = true;
 
     private final String labels;
     private final String image;
@@ -51,10 +42,11 @@ public final class TemplateSpec implements Serializable {
         this.user = Validation.userName("user", b.user == null ? null : b.user.trim());
         this.remoteFs = CloudValidation.remoteFs("remoteFs", b.remoteFs);
         this.jvmOptions = CloudValidation.jvmOptions("jvmOptions", b.jvmOptions);
+        CloudInitConfig.validateExtra("extraCloudConfig", b.extraCloudConfig);
         this.extraCloudConfig = b.extraCloudConfig == null || b.extraCloudConfig.isBlank() ? null : b.extraCloudConfig;
         this.executors = CloudValidation.executors("executors", b.executors);
         this.idleMinutes = CloudValidation.idleMinutes("idleMinutes", b.idleMinutes);
-        this.bootTimeout = Validation.duration("bootTimeout", b.bootTimeout == null ? DEFAULT_BOOT_TIMEOUT : b.bootTimeout);
+        this.bootTimeout = Validation.duration("bootTimeout", b.bootTimeout == null ? Defaults.BOOT_TIMEOUT_TEXT : b.bootTimeout);
         this.warmStart = b.warmStart;
         // The engine's own checks (cloud-config syntax and keys it reserves, user, sizes) run here
         // too, so a template that saves is a template that can boot.
@@ -67,53 +59,18 @@ public final class TemplateSpec implements Serializable {
 
     /** The request for one VM of this template; {@code vmId} also becomes the guest's host name. */
     public VmSpec toVmSpec(String vmId) {
-        try {
-            return VmSpec.builder()
-                    .vmId(vmId)
-                    .image(image)
-                    .cpus(cpus)
-                    .memoryMiB(memoryMiB)
-                    .diskSizeMiB(diskSizeMiB)
-                    .user(user)
-                    .sudo(true)
-                    .extraUserData(extraCloudConfig)
-                    .bootTimeout(bootTimeout)
-                    .warmStart(warmStart)
-                    .build();
-        } catch (InvalidInputException e) {
-            // The spec calls the cloud-config "extraUserData"; the form calls it extraCloudConfig.
-            if ("extraUserData".equals(e.field())) {
-                throw renamed(e, "extraCloudConfig");
-            }
-            throw e;
-        }
-    }
-
-    /**
-     * The same complaint under another field name. The message is "field: 'value' expectation";
-     * the quoted value is rebuilt as the engine quotes it so only the expectation is carried over.
-     */
-    static InvalidInputException renamed(InvalidInputException e, String field) {
-        String prefix = e.field() + ": " + quoted(e.value()) + " ";
-        String message = e.getMessage();
-        String expectation = message != null && message.startsWith(prefix) ? message.substring(prefix.length()) : message;
-        return new InvalidInputException(field, e.value(), expectation);
-    }
-
-    private static String quoted(String value) {
-        if (value == null) {
-            return "(missing)";
-        }
-        StringBuilder b = new StringBuilder("'");
-        int shown = Math.min(value.length(), 80);
-        for (int i = 0; i < shown; i++) {
-            char c = value.charAt(i);
-            b.append(c < 0x20 || c == 0x7f ? String.format("\\x%02x", (int) c) : String.valueOf(c));
-        }
-        if (value.length() > shown) {
-            b.append("...(").append(value.length()).append(" chars)");
-        }
-        return b.append('\'').toString();
+        return VmSpec.builder()
+                .vmId(vmId)
+                .image(image)
+                .cpus(cpus)
+                .memoryMiB(memoryMiB)
+                .diskSizeMiB(diskSizeMiB)
+                .user(user)
+                .sudo(true)
+                .extraUserData(extraCloudConfig)
+                .bootTimeout(bootTimeout)
+                .warmStart(warmStart)
+                .build();
     }
 
     public String labels() { return labels; }
@@ -146,18 +103,18 @@ public final class TemplateSpec implements Serializable {
     /** Collects raw values as a form or YAML gives them; {@link #build()} judges all of them. */
     public static final class Builder {
         private String labels = "";
-        private String image = DEFAULT_IMAGE;
-        private int cpus = DEFAULT_CPUS;
-        private String memory = DEFAULT_MEMORY;
+        private String image = Defaults.IMAGE;
+        private int cpus = Defaults.TEMPLATE_CPUS;
+        private String memory = Defaults.TEMPLATE_MEMORY;
         private String diskSize;
-        private String user = DEFAULT_USER;
-        private String remoteFs = DEFAULT_REMOTE_FS;
+        private String user = Defaults.USER;
+        private String remoteFs = Defaults.TEMPLATE_REMOTE_FS;
         private String jvmOptions;
         private String extraCloudConfig;
-        private int executors = DEFAULT_EXECUTORS;
+        private int executors = Defaults.TEMPLATE_EXECUTORS;
         private int idleMinutes;
-        private String bootTimeout = DEFAULT_BOOT_TIMEOUT;
-        private boolean warmStart = DEFAULT_WARM_START;
+        private String bootTimeout = Defaults.BOOT_TIMEOUT_TEXT;
+        private boolean warmStart = Defaults.TEMPLATE_WARM_START;
 
         public Builder labels(String v) { labels = v; return this; }
         public Builder image(String v) { image = v; return this; }

@@ -2,10 +2,8 @@ package io.jenkins.plugins.qemu.engine.image;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
-import io.jenkins.plugins.qemu.engine.Validation;
-import io.jenkins.plugins.qemu.engine.seed.CloneIdentity;
-import io.jenkins.plugins.qemu.engine.seed.FwCfgIdentity;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.Validation;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -102,7 +100,7 @@ public final class ImageCatalog {
         // What a snapshot boot found out overrides what the manifest declares.
         ImageProbe probe = ImageProbe.read(realDir);
         // Only with a kernel can we add the command-line switch the fast path needs.
-        boolean fastPath = kernel != null && (FwCfgIdentity.MANIFEST_VALUE.equals(text(m, "fastPath", null))
+        boolean fastPath = kernel != null && (GuestProtocol.FW_CFG_IDENTITY.equals(text(m, "fastPath", null))
                 || probe != null && Boolean.TRUE.equals(probe.fastPathUnit()));
         boolean cloudInit = (!m.has("cloudInit") || m.get("cloudInit").asBoolean(true)) && (probe == null || !probe.cloudInitAbsent());
         return new BaseImage(
@@ -117,7 +115,7 @@ public final class ImageCatalog {
                 fastPath,
                 // Unknown (0) sends a disk-size check to qemu-img instead of trusting a bad value.
                 Math.max(0, m.path("virtualSize").asLong(0)),
-                fastPath && CloneIdentity.MANIFEST_VALUE.equals(text(m, "warmStart", null)));
+                fastPath && GuestProtocol.CLONE_IDENTITY.equals(text(m, "warmStart", null)));
     }
 
     /** Records what a snapshot boot of image {@code name} found out (see {@link ImageProbe}). */

@@ -1,7 +1,7 @@
 package io.jenkins.plugins.qemu.engine.image;
 
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
-import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.Validation;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -4,34 +4,23 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jenkins.plugins.qemu.engine.config.UnixSocketPath;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.CancelledKeyException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executor;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -41,47 +30,29 @@ import java.util.logging.Logger;
 
 /**
  * One QMP connection to one QEMU process over its Unix domain socket. {@link #connect} performs the handshake
- * (greeting, {@code qmp_capabilities}); {@link #execute} and {@link #executeAsync} may then be called from any
- * thread, concurrently: each command carries a unique {@code id} and its reply is matched by that id, so replies
- * may arrive in any order and interleaved with events. All socket I/O happens on the shared {@link QmpReactor};
- * listener callbacks and completions of returned futures run on the callback executor given to {@code connect}.
- * When QEMU exits or closes the socket every outstanding command fails at once with a {@link QmpException}, and
- * listeners get {@link QmpListener#onClosed}; nothing waits for a timeout to notice a dead VM. For the common
- * "power down, then wait for SHUTDOWN" sequence use {@link #awaitShutdownOrClose} (SHUTDOWN is remembered, so
- * an event that arrived before the wait started is not lost) or register {@link #nextEvent} before the command.
+ * (greeting, {@code qmp_capabilities}); {@link #execute} may then be called from any thread, concurrently: each
+ * command carries a unique {@code id} and its reply is matched by that id, so replies may arrive in any order and
+ * interleaved with events, which are skipped (the engine watches QEMU's exit on the process, not on SHUTDOWN).
+ * All socket I/O happens on the shared {@link QmpReactor}. When QEMU exits or closes the socket every outstanding
+ * command fails at once with a {@link QmpException}; nothing waits for a timeout to notice a dead VM.
  */
 public final class QmpClient implements AutoCloseable {
     private static final Logger LOGGER = Logger.getLogger(QmpClient.class.getName());
-    /** AF_UNIX {@code sun_path} is 108 bytes on Linux, including the terminating NUL. */
-    static final int MAX_SOCKET_PATH_BYTES = 107;
     /** Far above {@code query-qmp-schema} (~200 KB); only a runaway peer gets near it. */
     static final int MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
-    private static final long MAX_CONNECT_BACKOFF_MILLIS = 100;
 
     private final Path socket;
     private final SocketChannel channel;
     private final QmpReactor reactor;
     private final ObjectMapper mapper;
-    private final Executor callbackExecutor;
-    private final SerialExecutor listenerExecutor;
     private final JsonLineFramer framer = new JsonLineFramer(MAX_MESSAGE_BYTES); // reactor thread only
     private final ConcurrentLinkedQueue<ByteBuffer> outbound = new ConcurrentLinkedQueue<>();
     private final ConcurrentHashMap<Long, Pending> pending = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
-    private final CopyOnWriteArrayList<ListenerSlot> listeners = new CopyOnWriteArrayList<>();
-    private final ConcurrentLinkedQueue<EventWaiter> eventWaiters = new ConcurrentLinkedQueue<>();
     private final CompletableFuture<JsonNode> greeting = new CompletableFuture<>();
-    /** Internal, completed on whatever thread ends the connection; never handed to callers. */
-    private final CompletableFuture<Void> shutdownOrClosed = new CompletableFuture<>();
-    /** Public; completed via the callback executor so caller stages never run on the reactor thread. */
-    private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
     /** Null while open; one atomic reference so "closed" and "why" can never be observed apart. */
     private final AtomicReference<Closed> closed = new AtomicReference<>();
-    private volatile boolean shutdownSeen;
     private volatile SelectionKey key; // set once by the reactor thread
-    // Set by connect() before the client is returned; volatile because callers may hand it to other threads.
-    private volatile QmpVersion version;
-    private volatile List<String> capabilities = List.of();
 
     private record Closed(Throwable cause) {
     }
@@ -97,83 +68,38 @@ public final class QmpClient implements AutoCloseable {
         }
     }
 
-    private static final class EventWaiter {
-        final String name;
-        final CompletableFuture<QmpEvent> future = new CompletableFuture<>();
-
-        EventWaiter(String name) {
-            this.name = name;
-        }
-    }
-
-    private static final class ListenerSlot {
-        final QmpListener listener;
-        private boolean closedDelivered; // only touched inside the serial listener executor
-
-        ListenerSlot(QmpListener listener) {
-            this.listener = listener;
-        }
-
-        void event(QmpEvent event) {
-            if (closedDelivered) {
-                return;
-            }
-            try {
-                listener.onEvent(event);
-            } catch (RuntimeException e) {
-                LOGGER.log(Level.WARNING, "QMP listener " + listener + " failed on event " + event.name(), e);
-            }
-        }
-
-        void closed(Throwable cause) {
-            if (closedDelivered) {
-                return;
-            }
-            closedDelivered = true;
-            try {
-                listener.onClosed(cause);
-            } catch (RuntimeException e) {
-                LOGGER.log(Level.WARNING, "QMP listener " + listener + " failed in onClosed", e);
-            }
-        }
-    }
-
-    private QmpClient(Path socket, SocketChannel channel, QmpReactor reactor, Executor callbackExecutor) {
+    private QmpClient(Path socket, SocketChannel channel, QmpReactor reactor) {
         this.socket = socket;
         this.channel = channel;
         this.reactor = reactor;
         this.mapper = reactor.mapper();
-        this.callbackExecutor = callbackExecutor;
-        this.listenerExecutor = new SerialExecutor(callbackExecutor);
     }
 
     /**
      * Connects to QEMU's QMP socket and completes the handshake. QEMU creates the socket shortly after it starts,
      * so a missing or not-yet-listening socket is retried (with short back-off) until {@code timeout}, which
-     * bounds the whole handshake. Listener callbacks and completions of futures returned by this client run on
-     * {@code callbackExecutor}; per connection, listener callbacks are serialised and ordered.
+     * bounds the whole handshake.
      *
      * @throws QmpTimeoutException if the socket did not accept, greet and negotiate within {@code timeout}
      * @throws QmpException if the handshake failed otherwise; the message names the socket
      */
-    public static QmpClient connect(Path socket, Duration timeout, QmpReactor reactor, Executor callbackExecutor)
+    public static QmpClient connect(Path socket, Duration timeout, QmpReactor reactor)
             throws QmpException, InterruptedException {
         Objects.requireNonNull(socket, "socket");
         Objects.requireNonNull(reactor, "reactor");
-        Objects.requireNonNull(callbackExecutor, "callbackExecutor");
         requirePositive(timeout);
-        int pathBytes = socket.toString().getBytes(StandardCharsets.UTF_8).length;
-        if (pathBytes > MAX_SOCKET_PATH_BYTES) {
+        int pathBytes = UnixSocketPath.bytes(socket);
+        if (pathBytes > UnixSocketPath.MAX_BYTES) {
             throw new QmpException("QMP socket path " + socket + " is " + pathBytes + " bytes; AF_UNIX allows at most "
-                    + MAX_SOCKET_PATH_BYTES, socket, null, null);
+                    + UnixSocketPath.MAX_BYTES, socket, null, null);
         }
         if (!reactor.isOpen()) {
             throw new QmpException("cannot connect to QMP socket " + socket + ": " + reactor + " is closed", socket,
                     null, null);
         }
         long deadline = System.nanoTime() + timeout.toNanos();
-        SocketChannel channel = openWithRetry(socket, timeout, deadline);
-        QmpClient client = new QmpClient(socket, channel, reactor, callbackExecutor);
+        SocketChannel channel = QmpSocket.open(socket, timeout, deadline);
+        QmpClient client = new QmpClient(socket, channel, reactor);
         if (!reactor.attach(client, channel)) {
             client.close();
             throw new QmpException("cannot connect to QMP socket " + socket + ": " + reactor + " is closed", socket,
@@ -188,111 +114,14 @@ public final class QmpClient implements AutoCloseable {
         }
     }
 
-    /**
-     * Like {@link #connect(Path, Duration, QmpReactor, Executor)} with callbacks on the common fork-join pool;
-     * fine for short, non-blocking listeners. Pass a dedicated executor if listeners block.
-     */
-    public static QmpClient connect(Path socket, Duration timeout, QmpReactor reactor)
-            throws QmpException, InterruptedException {
-        return connect(socket, timeout, reactor, ForkJoinPool.commonPool());
-    }
-
     /** The socket this client is connected to. */
     public Path socket() {
         return socket;
     }
 
-    /** The QEMU version from the greeting. */
-    public QmpVersion qemuVersion() {
-        return version;
-    }
-
-    /** The capabilities QEMU offered in the greeting (e.g. {@code oob}); none are enabled by this client. */
-    public List<String> capabilities() {
-        return capabilities;
-    }
-
-    /** A copy of the raw greeting message, {@code {"QMP": {...}}}. */
-    public JsonNode greeting() {
-        return greeting.join().deepCopy();
-    }
-
     /** {@code true} until the connection was closed locally or by QEMU. */
     public boolean isOpen() {
         return closed.get() == null;
-    }
-
-    /**
-     * Why the connection ended: empty while open and after a local {@link #close()}, else the cause (for QEMU
-     * closing the socket, a {@link QmpException} saying so).
-     */
-    public Optional<Throwable> closeCause() {
-        Closed c = closed.get();
-        return c == null ? Optional.empty() : Optional.ofNullable(c.cause());
-    }
-
-    /** Completes (normally, whatever the cause) once the connection has ended; see {@link #closeCause()}. */
-    public CompletableFuture<Void> closeFuture() {
-        return closeFuture;
-    }
-
-    /** {@code true} once a {@code SHUTDOWN} event has been received on this connection, at any time. */
-    public boolean shutdownSeen() {
-        return shutdownSeen;
-    }
-
-    /**
-     * Waits until a {@code SHUTDOWN} event has been received (before or during this call) or the connection has
-     * ended, whichever comes first; {@code false} if neither happened within {@code timeout}. Race-free after
-     * {@code execute("system_powerdown")} because SHUTDOWN is remembered rather than only broadcast.
-     */
-    public boolean awaitShutdownOrClose(Duration timeout) throws InterruptedException {
-        requirePositive(timeout);
-        try {
-            shutdownOrClosed.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
-            return true;
-        } catch (TimeoutException e) {
-            return false;
-        } catch (ExecutionException e) {
-            return true; // never completed exceptionally, but "ended" is the honest answer
-        }
-    }
-
-    /**
-     * The next event named {@code name} that arrives after this call. Fails with a {@link QmpException} if the
-     * connection ends first; callers bound the wait themselves (e.g. {@code get(timeout)}). Register before
-     * issuing the command that triggers the event. Cancelling the future unregisters it.
-     */
-    public CompletableFuture<QmpEvent> nextEvent(String name) {
-        Objects.requireNonNull(name, "name");
-        EventWaiter w = new EventWaiter(name);
-        eventWaiters.add(w);
-        w.future.whenComplete((r, e) -> eventWaiters.remove(w));
-        Closed c = closed.get();
-        if (c != null && eventWaiters.remove(w)) {
-            w.future.completeExceptionally(closedWhileWaiting("event " + name, null, c.cause()));
-        }
-        return w.future;
-    }
-
-    /**
-     * Registers a listener for events and the end of the connection. A listener added after the connection has
-     * ended immediately gets {@link QmpListener#onClosed}; events that arrived before it was added are not
-     * replayed (use {@link #shutdownSeen()} / {@link #nextEvent} for those).
-     */
-    public void addListener(QmpListener listener) {
-        ListenerSlot slot = new ListenerSlot(Objects.requireNonNull(listener, "listener"));
-        listeners.add(slot);
-        Closed c = closed.get();
-        if (c != null) {
-            // Harmless if the close broadcast also reaches this slot: delivery is once-only and serialised.
-            listenerExecutor.execute(() -> slot.closed(c.cause()));
-        }
-    }
-
-    /** Unregisters {@code listener}; callbacks already queued for it may still run. */
-    public void removeListener(QmpListener listener) {
-        listeners.removeIf(s -> s.listener == listener);
     }
 
     /** {@link #execute(String, Map, Duration)} without arguments. */
@@ -328,7 +157,7 @@ public final class QmpClient implements AutoCloseable {
             try {
                 return p.future.join();
             } catch (CompletionException | CancellationException e2) {
-                throw asQmpException(unwrap(e2), command);
+                throw asQmpException(e2 instanceof CompletionException && e2.getCause() != null ? e2.getCause() : e2, command);
             }
         } catch (InterruptedException e) {
             abandon(p);
@@ -339,40 +168,8 @@ public final class QmpClient implements AutoCloseable {
     }
 
     /**
-     * Asynchronous {@link #execute(String, Map, Duration)}: the future completes on the callback executor with
-     * the {@code return} value, or exceptionally with a {@link QmpException} / {@link QmpTimeoutException}. The
-     * timeout is enforced by the reactor, so nobody has to block. Cancelling the future abandons the command.
-     */
-    public CompletableFuture<JsonNode> executeAsync(String command, Map<String, ?> arguments, Duration timeout) {
-        requirePositive(timeout);
-        Pending p;
-        try {
-            p = send(command, arguments);
-        } catch (QmpException e) {
-            return CompletableFuture.failedFuture(e);
-        }
-        CompletableFuture<JsonNode> result = new CompletableFuture<>();
-        p.future.whenComplete((r, e) -> handOff(result, r, unwrap(e)));
-        result.whenComplete((r, e) -> {
-            if (e instanceof CancellationException) {
-                abandon(p);
-            }
-        });
-        // The timer captures the id, not the Pending, so a completed command's result is not kept alive by a
-        // timer that may sit in the reactor's queue for the rest of a long timeout.
-        long id = p.id;
-        reactor.schedule(timeout.toNanos(), () -> {
-            Pending timedOut = pending.remove(id);
-            if (timedOut != null) {
-                timedOut.future.completeExceptionally(QmpTimeoutException.forCommand(socket, command, timeout));
-            }
-        });
-        return result;
-    }
-
-    /**
-     * Closes the connection: outstanding commands fail with a {@link QmpException}, {@code nextEvent} futures fail,
-     * listeners get {@code onClosed(null)}. Idempotent and safe from any thread, including listener callbacks.
+     * Closes the connection: outstanding commands fail with a {@link QmpException}. Idempotent and safe from any
+     * thread.
      * Does not stop QEMU; send {@code quit} first for that.
      */
     @Override
@@ -383,48 +180,6 @@ public final class QmpClient implements AutoCloseable {
     @Override
     public String toString() {
         return "QmpClient[" + socket + (isOpen() ? "" : ", closed") + "]";
-    }
-
-    // ---------------------------------------------------------------- connection setup
-
-    private static SocketChannel openWithRetry(Path socket, Duration timeout, long deadline)
-            throws QmpException, InterruptedException {
-        UnixDomainSocketAddress address = UnixDomainSocketAddress.of(socket);
-        IOException last = null;
-        long backoff = 5;
-        while (true) {
-            SocketChannel ch = null;
-            try {
-                ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-                // Non-blocking: a blocking connect to a listener with a full backlog would ignore our deadline.
-                ch.configureBlocking(false);
-                if (ch.connect(address) || finishConnect(ch, deadline)) {
-                    return ch;
-                }
-                last = new IOException("connection still pending");
-            } catch (IOException e) {
-                last = e;
-            }
-            closeQuietly(ch);
-            long remaining = deadline - System.nanoTime();
-            if (remaining <= 0) {
-                String why = Files.exists(socket) ? "last error: " + last.getMessage() : "the socket does not exist";
-                throw new QmpTimeoutException("QMP socket " + socket + " did not accept a connection within "
-                        + QmpTimeoutException.format(timeout) + " (" + why + ")", socket, null, timeout, last);
-            }
-            Thread.sleep(Math.min(backoff, TimeUnit.NANOSECONDS.toMillis(remaining) + 1));
-            backoff = Math.min(backoff * 2, MAX_CONNECT_BACKOFF_MILLIS);
-        }
-    }
-
-    private static boolean finishConnect(SocketChannel ch, long deadline) throws IOException, InterruptedException {
-        while (!ch.finishConnect()) {
-            if (deadline - System.nanoTime() <= 0) {
-                return false;
-            }
-            Thread.sleep(5);
-        }
-        return true;
     }
 
     private void handshake(long deadline, Duration timeout) throws QmpException, InterruptedException {
@@ -439,11 +194,6 @@ public final class QmpClient implements AutoCloseable {
         } catch (ExecutionException e) {
             throw asQmpException(e.getCause(), null);
         }
-        JsonNode qmp = g.get("QMP");
-        version = QmpVersion.fromGreeting(qmp);
-        List<String> caps = new ArrayList<>();
-        qmp.path("capabilities").forEach(c -> caps.add(c.asText()));
-        capabilities = Collections.unmodifiableList(caps);
         long remaining = deadline - System.nanoTime();
         if (remaining <= 0) {
             throw new QmpTimeoutException("QMP handshake on " + socket + " did not complete within "
@@ -457,8 +207,6 @@ public final class QmpClient implements AutoCloseable {
                     "qmp_capabilities", timeout, e);
         }
     }
-
-    // ---------------------------------------------------------------- sending
 
     private Pending send(String command, Map<String, ?> arguments) throws QmpException {
         Objects.requireNonNull(command, "command");
@@ -537,7 +285,7 @@ public final class QmpClient implements AutoCloseable {
                 null));
     }
 
-    /** Ends the connection because of an error; the cause is reported to pending commands and listeners. */
+    /** Ends the connection because of an error; the cause is reported to pending commands. */
     void fail(Throwable t) {
         terminate(t instanceof QmpException ? t
                 : new QmpException("QMP connection on " + socket + " failed: " + t, socket, null, t));
@@ -565,7 +313,8 @@ public final class QmpClient implements AutoCloseable {
                     socket, null, null);
         }
         if (msg.has("event")) {
-            onEvent(QmpEvent.fromMessage(msg));
+            // No caller of the engine waits for an event: QEMU's exit is watched on the process itself.
+            LOGGER.finest(() -> "QMP event on " + socket + ": " + msg.path("event").asText());
         } else if (msg.has("return") || msg.has("error")) {
             onReply(msg);
         } else {
@@ -594,32 +343,11 @@ public final class QmpClient implements AutoCloseable {
         }
     }
 
-    private void onEvent(QmpEvent event) {
-        if (QmpEvent.SHUTDOWN.equals(event.name())) {
-            shutdownSeen = true;
-            shutdownOrClosed.complete(null);
-        }
-        for (EventWaiter w : eventWaiters) {
-            if (w.name.equals(event.name()) && eventWaiters.remove(w)) {
-                handOff(w.future, event, null);
-            }
-        }
-        if (!listeners.isEmpty()) {
-            listenerExecutor.execute(() -> {
-                for (ListenerSlot s : listeners) {
-                    s.event(event);
-                }
-            });
-        }
-    }
-
-    // ---------------------------------------------------------------- shutdown
-
     private void terminate(Throwable cause) {
         if (!closed.compareAndSet(null, new Closed(cause))) {
             return;
         }
-        closeQuietly(channel);
+        QmpSocket.closeQuietly(channel);
         reactor.detach(this);
         outbound.clear();
         for (Pending p : pending.values()) {
@@ -628,18 +356,6 @@ public final class QmpClient implements AutoCloseable {
             }
         }
         greeting.completeExceptionally(closedWhileWaiting("the QMP greeting", null, cause));
-        for (EventWaiter w : eventWaiters) {
-            if (eventWaiters.remove(w)) {
-                handOff(w.future, null, closedWhileWaiting("event " + w.name, null, cause));
-            }
-        }
-        shutdownOrClosed.complete(null);
-        handOff(closeFuture, null, null);
-        listenerExecutor.execute(() -> {
-            for (ListenerSlot s : listeners) {
-                s.closed(cause);
-            }
-        });
         if (cause != null) {
             LOGGER.log(Level.FINE, "QMP connection on " + socket + " ended", cause);
         }
@@ -657,24 +373,6 @@ public final class QmpClient implements AutoCloseable {
                 socket, command, cause);
     }
 
-    // ---------------------------------------------------------------- helpers
-
-    private <T> void handOff(CompletableFuture<T> future, T value, Throwable error) {
-        Runnable complete = () -> {
-            if (error != null) {
-                future.completeExceptionally(error);
-            } else {
-                future.complete(value);
-            }
-        };
-        try {
-            callbackExecutor.execute(complete);
-        } catch (RejectedExecutionException e) {
-            // A shut-down executor must not leave callers hanging; completing inline is the lesser evil.
-            complete.run();
-        }
-    }
-
     private QmpException asQmpException(Throwable t, String command) {
         if (t instanceof QmpException qe) {
             return qe.rethrowable();
@@ -685,10 +383,6 @@ public final class QmpClient implements AutoCloseable {
         return new QmpException("QMP command '" + command + "' on " + socket + " failed: " + t, socket, command, t);
     }
 
-    private static Throwable unwrap(Throwable t) {
-        return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-    }
-
     private static void requirePositive(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
         if (timeout.isNegative() || timeout.isZero()) {
@@ -696,66 +390,8 @@ public final class QmpClient implements AutoCloseable {
         }
     }
 
-    private static void closeQuietly(SocketChannel ch) {
-        if (ch != null) {
-            try {
-                ch.close();
-            } catch (IOException e) {
-                LOGGER.log(Level.FINE, "closing QMP channel", e);
-            }
-        }
-    }
-
     private static String preview(byte[] buf, int offset, int length) {
         int n = Math.min(length, 200);
         return new String(buf, offset, n, StandardCharsets.UTF_8) + (n < length ? "... (" + length + " bytes)" : "");
-    }
-
-    /**
-     * Runs tasks one at a time, in submission order, on a shared executor: per-connection ordering (events, then
-     * onClosed) without a thread per connection.
-     */
-    private static final class SerialExecutor implements Executor {
-        private final Executor delegate;
-        private final ArrayDeque<Runnable> queue = new ArrayDeque<>();
-        private boolean scheduled;
-
-        SerialExecutor(Executor delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public void execute(Runnable task) {
-            synchronized (queue) {
-                queue.add(task);
-                if (scheduled) {
-                    return;
-                }
-                scheduled = true;
-            }
-            try {
-                delegate.execute(this::drain);
-            } catch (RejectedExecutionException e) {
-                drain();
-            }
-        }
-
-        private void drain() {
-            while (true) {
-                Runnable next;
-                synchronized (queue) {
-                    next = queue.poll();
-                    if (next == null) {
-                        scheduled = false;
-                        return;
-                    }
-                }
-                try {
-                    next.run();
-                } catch (RuntimeException e) {
-                    LOGGER.log(Level.WARNING, "QMP callback failed", e);
-                }
-            }
-        }
     }
 }

@@ -9,13 +9,11 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.util.Iterator;
-import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -38,18 +36,8 @@ public final class QmpReactor implements AutoCloseable {
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final Set<QmpClient> clients = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
-    private final AtomicLong timerSequence = new AtomicLong();
     // Reactor-thread only:
-    private final PriorityQueue<Timer> timers = new PriorityQueue<>();
     private final ByteBuffer readBuffer = ByteBuffer.allocate(READ_BUFFER_BYTES);
-
-    private record Timer(long deadlineNanos, long sequence, Runnable action) implements Comparable<Timer> {
-        @Override
-        public int compareTo(Timer o) {
-            int c = Long.compare(deadlineNanos - o.deadlineNanos, 0);
-            return c != 0 ? c : Long.compare(sequence, o.sequence);
-        }
-    }
 
     /** Starts a reactor whose daemon thread is called {@code qmp-reactor}. */
     public QmpReactor() throws IOException {
@@ -138,24 +126,15 @@ public final class QmpReactor implements AutoCloseable {
         selector.wakeup();
     }
 
-    /** Runs {@code action} on the reactor thread after {@code delayNanos}; used for command timeouts. */
-    void schedule(long delayNanos, Runnable action) {
-        Timer t = new Timer(System.nanoTime() + delayNanos, timerSequence.incrementAndGet(), action);
-        submit(() -> timers.add(t));
-    }
-
     private void loop() {
         Throwable death = null;
         try {
             while (!closed.get()) {
                 runTasks();
-                long waitMillis = runDueTimers();
                 if (!tasks.isEmpty()) {
                     selector.selectNow();
-                } else if (waitMillis < 0) {
-                    selector.select();
                 } else {
-                    selector.select(Math.max(1, waitMillis));
+                    selector.select();
                 }
                 Iterator<SelectionKey> it = selector.selectedKeys().iterator();
                 while (it.hasNext()) {
@@ -178,7 +157,6 @@ public final class QmpReactor implements AutoCloseable {
             }
             clients.clear();
             tasks.clear();
-            timers.clear();
             try {
                 selector.close();
             } catch (IOException e) {
@@ -194,26 +172,6 @@ public final class QmpReactor implements AutoCloseable {
                 r.run();
             } catch (RuntimeException e) {
                 LOGGER.log(Level.WARNING, "QMP reactor task failed", e);
-            }
-        }
-    }
-
-    /** Fires due timers; returns milliseconds until the next one, or -1 if there is none. */
-    private long runDueTimers() {
-        while (true) {
-            Timer t = timers.peek();
-            if (t == null) {
-                return -1;
-            }
-            long remaining = t.deadlineNanos - System.nanoTime();
-            if (remaining > 0) {
-                return TimeUnit.NANOSECONDS.toMillis(remaining) + 1;
-            }
-            timers.poll();
-            try {
-                t.action.run();
-            } catch (RuntimeException e) {
-                LOGGER.log(Level.WARNING, "QMP timer failed", e);
             }
         }
     }

@@ -21,7 +21,7 @@ public final class PeriodicReaper implements AutoCloseable {
 
     public PeriodicReaper(Reaper reaper, ScheduledExecutorService scheduler, Duration interval, Predicate<String> vmIdStillWanted,
             Consumer<ReapReport> onReport) {
-        long millis = io.jenkins.plugins.qemu.engine.Validation.positive("reapInterval", interval).toMillis();
+        long millis = io.jenkins.plugins.qemu.engine.config.Validation.positive("reapInterval", interval).toMillis();
         this.future = scheduler.scheduleWithFixedDelay(() -> {
             try {
                 onReport.accept(reaper.reap(false, vmIdStillWanted));

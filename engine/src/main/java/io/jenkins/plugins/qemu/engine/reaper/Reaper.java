@@ -1,10 +1,15 @@
 package io.jenkins.plugins.qemu.engine.reaper;
 
-import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.config.Validation;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport.Entry;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport.Outcome;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport.ProcessOutcome;
-import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.ProcFs;
+import io.jenkins.plugins.qemu.engine.state.ProcessStat;
+import io.jenkins.plugins.qemu.engine.state.StateStore;
+import io.jenkins.plugins.qemu.engine.state.VmDir;
+import io.jenkins.plugins.qemu.engine.state.VmRecord;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +20,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.Predicate;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -34,8 +38,6 @@ public final class Reaper {
     /** A folder without a record may be a VM whose boot is between mkdir and the first record write. */
     public static final Duration DEFAULT_ORPHAN_GRACE = Duration.ofMinutes(2);
     /** Files a VM folder may hold; a record-less folder with anything else is not ours to delete. */
-    private static final Set<String> VM_FILES = Set.of(StateStore.RECORD, ".state.json.tmp", "overlay.qcow2", "seed.iso",
-            "qmp.sock", "console.log", "qemu.stderr");
 
     private final EngineConfig config;
     private final StateStore store;
@@ -211,7 +213,7 @@ public final class Reaper {
             return new Finding(ProcessOutcome.GONE, 0, 0, "recorded in an earlier host boot, so its QEMU cannot run", false);
         }
         // Only the socket inside the VM's folder counts; a record cannot point us at another socket.
-        Path socket = dir.resolve("qmp.sock");
+        Path socket = dir.resolve(VmDir.QMP_SOCKET);
         long pid = r.qemuPid();
         if (pid <= 0 || r.qemuStartTime() <= 0) {
             Optional<ProcessStat> st = proc.stat(pid);
@@ -267,7 +269,7 @@ public final class Reaper {
     private Entry withoutRecord(Path dir, String vmId, boolean dryRun, String why) throws IOException {
         List<String> foreign;
         try (Stream<Path> s = Files.list(dir)) {
-            foreign = s.map(p -> p.getFileName().toString()).filter(n -> !VM_FILES.contains(n)).toList();
+            foreign = s.map(p -> p.getFileName().toString()).filter(n -> !VmDir.FILES.contains(n)).toList();
         }
         if (!foreign.isEmpty()) {
             return null; // not a VM folder (someone else's files in our state directory): not ours to judge
@@ -339,7 +341,7 @@ public final class Reaper {
 
     private static void remove(Path dir, boolean dryRun) throws IOException {
         if (!dryRun) {
-            StateStore.deleteVmDir(dir);
+            VmDir.delete(dir);
         }
     }
 

@@ -1,7 +1,7 @@
 package io.jenkins.plugins.qemu.engine.seed;
 
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
-import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.Validation;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -58,7 +58,7 @@ public final class CloudInitConfig {
         this.authorizedKey = Validation.required("authorizedKey", authorizedKey);
         this.hostKey = Validation.required("hostKey", hostKey);
         this.sudo = sudo;
-        this.extra = parseExtra(extraUserData);
+        this.extra = parseExtra("extraUserData", extraUserData);
         this.growRoot = growRoot;
         this.warmSetup = false;
     }
@@ -83,16 +83,20 @@ public final class CloudInitConfig {
         return new CloudInitConfig(this, true);
     }
 
-    /** Rejects extra user-data that is not acceptable cloud-config, without keeping it. */
-    public static void validateExtra(String text) {
-        parseExtra(text);
+    /**
+     * Rejects extra cloud-config that is not acceptable, without keeping it; errors name
+     * {@code field}, which is what the caller's user calls it (a VM spec's {@code extraUserData},
+     * a template's {@code extraCloudConfig}).
+     */
+    public static void validateExtra(String field, String text) {
+        parseExtra(field, text);
     }
 
     /**
      * Accepts optional cloud-config from an administrator. It must be a YAML mapping (what
      * cloud-init calls cloud-config); a leading {@code #cloud-config} line is allowed.
      */
-    static Map<String, Object> parseExtra(String text) {
+    static Map<String, Object> parseExtra(String field, String text) {
         if (text == null || text.isBlank()) {
             return Map.of();
         }
@@ -103,21 +107,21 @@ public final class CloudInitConfig {
             options.setMaxAliasesForCollections(10);
             parsed = new Yaml(new SafeConstructor(options)).load(text);
         } catch (YAMLException e) {
-            throw new InvalidInputException("extraUserData", text, "is not valid YAML: " + firstLine(e.getMessage()));
+            throw new InvalidInputException(field, text, "is not valid YAML: " + firstLine(e.getMessage()));
         }
         if (parsed == null) {
             return Map.of();
         }
         if (!(parsed instanceof Map<?, ?> map)) {
-            throw new InvalidInputException("extraUserData", text, "is not cloud-config: it must be a YAML mapping such as 'packages: [git]'");
+            throw new InvalidInputException(field, text, "is not cloud-config: it must be a YAML mapping such as 'packages: [git]'");
         }
         Map<String, Object> result = new LinkedHashMap<>();
         for (Map.Entry<?, ?> e : map.entrySet()) {
             if (!(e.getKey() instanceof String key)) {
-                throw new InvalidInputException("extraUserData", text, "has a non-text key " + e.getKey());
+                throw new InvalidInputException(field, text, "has a non-text key " + e.getKey());
             }
             if (RESERVED.contains(key)) {
-                throw new InvalidInputException("extraUserData", text,
+                throw new InvalidInputException(field, text,
                         "sets '" + key + "', which the plugin controls (users, SSH keys and passwords are managed per VM)");
             }
             result.put(key, e.getValue());

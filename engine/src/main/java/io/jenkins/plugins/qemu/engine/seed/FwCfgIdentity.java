@@ -1,7 +1,7 @@
 package io.jenkins.plugins.qemu.engine.seed;
 
+import io.jenkins.plugins.qemu.engine.config.QemuArgs;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
-import io.jenkins.plugins.qemu.engine.vm.QemuCommand;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,8 +24,6 @@ import java.util.Map;
 public final class FwCfgIdentity implements GuestIdentity {
     /** fw_cfg names live under opt/ and an owner prefix, as QEMU's documentation asks. */
     public static final String PREFIX = "opt/io.jenkins.qemu-agents/";
-    /** The manifest value that says an image carries the unit reading these items. */
-    public static final String MANIFEST_VALUE = "fw_cfg-1";
     /** Switches cloud-init off and the image's fast-path unit on. */
     public static final String KERNEL_ARGS = "cloud-init=disabled qemu-agents.fastpath=1";
 
@@ -74,7 +72,7 @@ public final class FwCfgIdentity implements GuestIdentity {
      * The items both identity channels of our images carry, under the names the guest scripts
      * read (images/build-debian-12.sh): the fast path at boot, the clone identity after a restore.
      */
-    static Map<String, String> items(String hostname, String user, String authorizedKey, SshKeyPair hostKey) {
+    public static Map<String, String> items(String hostname, String user, String authorizedKey, SshKeyPair hostKey) {
         Map<String, String> values = new LinkedHashMap<>();
         values.put("hostname", hostname);
         values.put("user", user);
@@ -89,7 +87,7 @@ public final class FwCfgIdentity implements GuestIdentity {
         List<String> args = new ArrayList<>();
         items.forEach((name, file) -> {
             args.add("-fw_cfg");
-            args.add("name=" + name + ",file=" + QemuCommand.escape(file));
+            args.add("name=" + name + ",file=" + QemuArgs.escape(file));
         });
         return args;
     }

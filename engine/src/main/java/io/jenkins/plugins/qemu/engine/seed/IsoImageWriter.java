@@ -1,6 +1,8 @@
 package io.jenkins.plugins.qemu.engine.seed;
 
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import static io.jenkins.plugins.qemu.engine.seed.IsoFields.*;
+
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -14,7 +16,6 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -34,7 +35,6 @@ import java.util.regex.Pattern;
  * identical bytes.
  */
 public final class IsoImageWriter {
-    private static final int SECTOR = 2048;
     /** Sectors 0-15 are the system area; volume descriptors start right after it. */
     private static final int PVD_LBA = 16;
     private static final int SVD_LBA = 17;
@@ -44,8 +44,6 @@ public final class IsoImageWriter {
     private static final int JOLIET_L_TABLE_LBA = 21;
     private static final int JOLIET_M_TABLE_LBA = 22;
     private static final int FIRST_DIRECTORY_LBA = 23;
-    /** A root-only path table holds one 10-byte record. */
-    private static final int PATH_TABLE_SIZE = 10;
 
     /** Joliet's 32-byte volume id field holds 16 UCS-2 characters, so longer ids would be cut there. */
     private static final Pattern VOLUME_ID = Pattern.compile("[A-Za-z0-9_.-]{1,16}");
@@ -58,11 +56,6 @@ public final class IsoImageWriter {
     private static final int MODE_FILE = 0100444;
     private static final int MODE_DIRECTORY = 040555;
 
-    private static final byte[] ER_ID = ascii("RRIP_1991A");
-    private static final byte[] ER_DESCRIPTOR =
-            ascii("THE ROCK RIDGE INTERCHANGE PROTOCOL PROVIDES SUPPORT FOR POSIX FILE SYSTEM SEMANTICS");
-    private static final byte[] ER_SOURCE = ascii("PLEASE CONTACT DISC PUBLISHER FOR SPECIFICATION SOURCE.  "
-            + "SEE PUBLISHER IDENTIFIER IN PRIMARY VOLUME DESCRIPTOR FOR CONTACT INFORMATION.");
 
     private final String volumeId;
     private final ZonedDateTime timestamp;
@@ -341,46 +334,6 @@ public final class IsoImageWriter {
         return d;
     }
 
-    private static byte[] terminator() {
-        byte[] d = new byte[SECTOR];
-        d[0] = (byte) 255;
-        System.arraycopy(ascii("CD001"), 0, d, 1, 5);
-        d[6] = 1;
-        return d;
-    }
-
-    private static byte[] pathTable(int rootLba, boolean bigEndian) {
-        byte[] t = new byte[SECTOR];
-        t[0] = 1; // identifier length: the root is named by a single 0x00 byte
-        if (bigEndian) {
-            be32(t, 2, rootLba);
-            t[7] = 1;
-        } else {
-            le32(t, 2, rootLba);
-            t[6] = 1;
-        }
-        return t;
-    }
-
-    private static byte[] susp(String signature, byte[] data) {
-        byte[] e = new byte[4 + data.length];
-        e[0] = (byte) signature.charAt(0);
-        e[1] = (byte) signature.charAt(1);
-        e[2] = (byte) e.length;
-        e[3] = 1; // entry version
-        System.arraycopy(data, 0, e, 4, data.length);
-        return e;
-    }
-
-    /** RRIP 1.10 PX without the serial number, matching the RRIP_1991A identifier announced in ER. */
-    private static byte[] posixAttributes(int mode, int links) {
-        byte[] data = new byte[32];
-        both32(data, 0, mode);
-        both32(data, 8, links);
-        // uid and gid stay 0: the files belong to root in the guest.
-        return susp("PX", data);
-    }
-
     /** TF with modification, access and attribute-change times, all the image timestamp. */
     private byte[] timestamps() {
         byte[] data = new byte[1 + 3 * 7];
@@ -389,20 +342,6 @@ public final class IsoImageWriter {
             recordingTime(data, 1 + i * 7);
         }
         return susp("TF", data);
-    }
-
-    /** The ER entry is too long for the root's "." record (255 bytes max), so a CE points at it. */
-    private static byte[] continuation(int lba, int length) {
-        byte[] data = new byte[24];
-        both32(data, 0, lba);
-        both32(data, 8, 0);
-        both32(data, 16, length);
-        return susp("CE", data);
-    }
-
-    private static byte[] extensionsReference() {
-        byte[] head = {(byte) ER_ID.length, (byte) ER_DESCRIPTOR.length, (byte) ER_SOURCE.length, 1};
-        return susp("ER", concat(head, ER_ID, ER_DESCRIPTOR, ER_SOURCE));
     }
 
     /** The 7-byte directory record date: years since 1900, then month to second, then GMT offset 0. */
@@ -414,74 +353,6 @@ public final class IsoImageWriter {
         b[off + 4] = (byte) timestamp.getMinute();
         b[off + 5] = (byte) timestamp.getSecond();
         b[off + 6] = 0;
-    }
-
-    /** The 17-byte volume descriptor date; all '0' digits with offset 0 means "not specified". */
-    private static void volumeTime(byte[] b, int off, ZonedDateTime t) {
-        String digits = t == null ? "0000000000000000" : String.format(Locale.ROOT, "%04d%02d%02d%02d%02d%02d%02d",
-                t.getYear(), t.getMonthValue(), t.getDayOfMonth(), t.getHour(), t.getMinute(), t.getSecond(),
-                t.getNano() / 10_000_000);
-        System.arraycopy(ascii(digits), 0, b, off, 16);
-        b[off + 16] = 0;
-    }
-
-    /** Space-padded text; Joliet fields hold UCS-2 big-endian, padded with U+0020. */
-    private static void text(byte[] b, int off, int length, String value, boolean joliet) {
-        if (joliet) {
-            for (int i = 0; i + 1 < length; i += 2) {
-                char c = i / 2 < value.length() ? value.charAt(i / 2) : ' ';
-                b[off + i] = (byte) (c >> 8);
-                b[off + i + 1] = (byte) c;
-            }
-        } else {
-            for (int i = 0; i < length; i++) {
-                b[off + i] = (byte) (i < value.length() ? value.charAt(i) : ' ');
-            }
-        }
-    }
-
-    private static void both16(byte[] b, int off, int v) {
-        b[off] = (byte) v;
-        b[off + 1] = (byte) (v >> 8);
-        b[off + 2] = (byte) (v >> 8);
-        b[off + 3] = (byte) v;
-    }
-
-    private static void both32(byte[] b, int off, int v) {
-        le32(b, off, v);
-        be32(b, off + 4, v);
-    }
-
-    private static void le32(byte[] b, int off, int v) {
-        for (int i = 0; i < 4; i++) {
-            b[off + i] = (byte) (v >> (8 * i));
-        }
-    }
-
-    private static void be32(byte[] b, int off, int v) {
-        for (int i = 0; i < 4; i++) {
-            b[off + 3 - i] = (byte) (v >> (8 * i));
-        }
-    }
-
-    private static int sectorsFor(int bytes) {
-        return (int) ((bytes + (long) SECTOR - 1) / SECTOR);
-    }
-
-    private static byte[] padToSector(byte[] data) {
-        return Arrays.copyOf(data, Math.max(1, sectorsFor(data.length)) * SECTOR);
-    }
-
-    private static byte[] concat(byte[]... parts) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (byte[] p : parts) {
-            out.writeBytes(p);
-        }
-        return out.toByteArray();
-    }
-
-    private static byte[] ascii(String s) {
-        return s.getBytes(StandardCharsets.US_ASCII);
     }
 
     private static final class Entry {

@@ -1,6 +1,6 @@
 package io.jenkins.plugins.qemu.engine.seed;
 
-import io.jenkins.plugins.qemu.engine.vm.QemuCommand;
+import io.jenkins.plugins.qemu.engine.config.QemuArgs;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,7 +45,7 @@ public final class SeedIso implements GuestIdentity {
     /** An IDE CD-ROM: the one device every cloud-init image's kernel can read at boot. */
     @Override
     public java.util.List<String> qemuArgs() {
-        return java.util.List.of("-drive", "file=" + QemuCommand.escape(file) + ",if=none,id=seed0,format=raw,media=cdrom,readonly=on",
+        return java.util.List.of("-drive", "file=" + QemuArgs.escape(file) + ",if=none,id=seed0,format=raw,media=cdrom,readonly=on",
                 "-device", "ide-cd,drive=seed0", "-smbios", NOCLOUD_SMBIOS);
     }
 

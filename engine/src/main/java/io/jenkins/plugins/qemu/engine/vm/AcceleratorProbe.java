@@ -1,5 +1,7 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
+import io.jenkins.plugins.qemu.engine.config.FileTree;
+import io.jenkins.plugins.qemu.engine.config.QemuArgs;
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -74,7 +76,7 @@ public final class AcceleratorProbe {
             Path stderr = dir.resolve("stderr.log");
             List<String> argv = new ArrayList<>(List.of(qemu.toString(), "-nodefaults", "-no-user-config", "-display", "none",
                     "-machine", "pc", "-accel", "kvm", "-cpu", "host", "-m", "256", "-no-reboot",
-                    "-chardev", "file,id=c0,path=" + QemuCommand.escape(console)));
+                    "-chardev", "file,id=c0,path=" + QemuArgs.escape(console)));
             String banner;
             if (kernel != null) {
                 banner = KERNEL_BANNER;

@@ -1,5 +1,6 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,7 +21,7 @@ import java.util.logging.Logger;
  * the process; starting from callers' threads (pool threads that die when idle) would kill VMs at
  * random, hence the dedicated thread, which lives exactly as long as the engine.
  */
-final class ProcessSpawner implements AutoCloseable {
+public final class ProcessSpawner implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(ProcessSpawner.class.getName());
 
     private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
@@ -30,7 +31,7 @@ final class ProcessSpawner implements AutoCloseable {
     });
     private final List<String> prefix;
 
-    ProcessSpawner(boolean parentDeathSignal) {
+    public ProcessSpawner(boolean parentDeathSignal) {
         this.prefix = parentDeathSignal ? setpriv().map(p -> List.of(p.toString(), "--pdeathsig", "KILL", "--")).orElse(List.of())
                 : List.of();
         if (parentDeathSignal && prefix.isEmpty()) {
@@ -40,7 +41,7 @@ final class ProcessSpawner implements AutoCloseable {
     }
 
     /** Whether QEMU processes get SIGKILL when the engine's JVM dies. */
-    boolean parentDeathSignal() {
+    public boolean parentDeathSignal() {
         return !prefix.isEmpty();
     }
 

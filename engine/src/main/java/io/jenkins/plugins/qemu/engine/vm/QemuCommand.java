@@ -1,7 +1,8 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
+import io.jenkins.plugins.qemu.engine.config.QemuArgs;
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
-import io.jenkins.plugins.qemu.engine.seed.CloneIdentity;
+import io.jenkins.plugins.qemu.engine.image.GuestProtocol;
 import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
 import io.jenkins.plugins.qemu.engine.seed.FwCfgIdentity;
 import io.jenkins.plugins.qemu.engine.seed.GuestIdentity;
@@ -78,7 +79,7 @@ public final class QemuCommand {
         }
         // cache=unsafe: the overlay dies with the VM, so flushing it to stable storage buys nothing.
         a.add("-drive");
-        a.add("file=" + escape(files.overlay()) + ",if=none,id=disk0,format=qcow2,cache=unsafe,discard=unmap");
+        a.add("file=" + QemuArgs.escape(files.overlay()) + ",if=none,id=disk0,format=qcow2,cache=unsafe,discard=unmap");
         a.add("-device");
         a.add("virtio-blk-pci,drive=disk0");
         if (!restore) {
@@ -94,16 +95,16 @@ public final class QemuCommand {
         a.add("-device");
         a.add("virtio-rng-pci");
         a.add("-chardev");
-        a.add("file,id=console0,path=" + escape(files.console()));
+        a.add("file,id=console0,path=" + QemuArgs.escape(files.console()));
         a.add("-serial");
         a.add("chardev:console0");
         if (warm != null) {
             a.add("-device");
             a.add("virtio-serial-pci,id=vser0");
             a.add("-chardev");
-            a.add("socket,id=ident0,path=" + escape(warm.identitySocket()) + ",server=on,wait=off");
+            a.add("socket,id=ident0,path=" + QemuArgs.escape(warm.identitySocket()) + ",server=on,wait=off");
             a.add("-device");
-            a.add("virtserialport,bus=vser0.0,chardev=ident0,name=" + CloneIdentity.PORT_NAME);
+            a.add("virtserialport,bus=vser0.0,chardev=ident0,name=" + GuestProtocol.IDENTITY_PORT);
             a.add("-device");
             a.add("vmgenid,guid=auto");
         }
@@ -115,7 +116,7 @@ public final class QemuCommand {
             a.add("defer");
         }
         a.add("-qmp");
-        a.add("unix:" + escape(files.qmpSocket()) + ",server=on,wait=off");
+        a.add("unix:" + QemuArgs.escape(files.qmpSocket()) + ",server=on,wait=off");
         if (sandbox) {
             a.add("-sandbox");
             a.add("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
@@ -123,8 +124,4 @@ public final class QemuCommand {
         return List.copyOf(a);
     }
 
-    /** QEMU's option parser splits on commas; a literal comma is written twice. */
-    public static String escape(Path p) {
-        return p.toString().replace(",", ",,");
-    }
 }

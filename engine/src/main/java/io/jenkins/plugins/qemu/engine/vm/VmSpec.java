@@ -1,6 +1,7 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
-import io.jenkins.plugins.qemu.engine.Validation;
+import io.jenkins.plugins.qemu.engine.config.Defaults;
+import io.jenkins.plugins.qemu.engine.config.Validation;
 import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
 import java.io.Serializable;
 import java.security.SecureRandom;
@@ -46,11 +47,11 @@ public final class VmSpec implements Serializable {
         this.user = Validation.userName("user", b.user);
         this.sudo = b.sudo;
         // Parsed here only to reject it early; the seed parses it again when it is written.
-        CloudInitConfig.validateExtra(b.extraUserData);
+        CloudInitConfig.validateExtra("extraUserData", b.extraUserData);
         this.extraUserData = b.extraUserData;
         this.bootTimeout = Validation.positive("bootTimeout", b.bootTimeout);
         if (b.shutdownGrace == null || b.shutdownGrace.isNegative()) {
-            throw new io.jenkins.plugins.qemu.engine.InvalidInputException("shutdownGrace", b.shutdownGrace, "must be zero or a positive duration");
+            throw new io.jenkins.plugins.qemu.engine.config.InvalidInputException("shutdownGrace", b.shutdownGrace, "must be zero or a positive duration");
         }
         this.shutdownGrace = b.shutdownGrace;
         this.keepConsole = b.keepConsole;
@@ -115,16 +116,16 @@ public final class VmSpec implements Serializable {
     public static final class Builder {
         private String vmId;
         private String image;
-        private int cpus = 1;
-        private long memoryMiB = 1024;
+        private int cpus = Defaults.VM_CPUS;
+        private long memoryMiB = Defaults.VM_MEMORY_MIB;
         private long diskSizeMiB;
-        private String machine = "pc";
+        private String machine = Defaults.MACHINE;
         private Accel accel = Accel.AUTO;
         private String hostname;
-        private String user = "jenkins";
+        private String user = Defaults.USER;
         private boolean sudo = true;
         private String extraUserData;
-        private Duration bootTimeout = Duration.ofMinutes(5);
+        private Duration bootTimeout = Defaults.BOOT_TIMEOUT;
         // A throw-away VM's disk is discarded with it, so a clean guest shutdown protects nothing
         // and only delays the next build; templates that want one set a grace period.
         private Duration shutdownGrace = Duration.ZERO;

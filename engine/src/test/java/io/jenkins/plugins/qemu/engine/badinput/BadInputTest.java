@@ -4,17 +4,17 @@ import static io.jenkins.plugins.qemu.engine.testing.TestImages.IMAGE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.FileTree;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.fault.FaultReport;
 import io.jenkins.plugins.qemu.engine.fault.FaultReportExtension;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
 import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
+import io.jenkins.plugins.qemu.engine.testing.TestEngine;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
 import io.jenkins.plugins.qemu.engine.vm.Accel;
-import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
-import io.jenkins.plugins.qemu.engine.vm.FileTree;
-import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
 import io.jenkins.plugins.qemu.engine.vm.VmBootException;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.IOException;
@@ -34,6 +34,7 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -46,16 +47,14 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  */
 @ExtendWith(FaultReportExtension.class)
 class BadInputTest {
-    private static Path stateDir;
+    @RegisterExtension
+    static final TestEngine ENGINE = new TestEngine();
     private static Path catalogDir;
-    private static QemuEngine engine;
 
     private record Case(String name, String field, Object value, Supplier<Object> attempt) {}
 
     @BeforeAll
     static void start() throws Exception {
-        stateDir = TestImages.shortTempDir();
-        engine = new QemuEngine(TestImages.config(stateDir));
         catalogDir = Files.createTempDirectory(Path.of("/tmp"), "qa-badcat-");
         manifest("newline-append", "{\"disk\": \"disk.qcow2\", \"append\": \"console=ttyS0\\nroot=/dev/sda\"}");
         manifest("escaping-disk", "{\"disk\": \"../../../etc/passwd\"}");
@@ -70,13 +69,7 @@ class BadInputTest {
 
     @AfterAll
     static void stop() throws Exception {
-        if (engine != null) {
-            engine.close();
-        }
         FileTree.delete(catalogDir);
-        List<Path> left = TestImages.filesBelow(stateDir);
-        FileTree.delete(stateDir);
-        assertEquals(List.of(), left);
     }
 
     private static VmSpec.Builder spec() {
@@ -127,9 +120,9 @@ class BadInputTest {
         }
         c.add(new Case("ownerId missing", "ownerId", null, () -> EngineConfig.defaults(TestImages.imagesDir(), null)));
         Path longState = Path.of("/tmp/" + "s".repeat(100));
-        c.add(new Case("stateDir too long", "stateDir", longState, () -> TestImages.config(stateDir).withStateDir(longState)));
-        c.add(new Case("stateDir missing", "stateDir", null, () -> TestImages.config(stateDir).withStateDir(null)));
-        c.add(new Case("sshRetryPause zero", "sshRetryPause", Duration.ZERO, () -> new EngineConfig(TestImages.imagesDir(), stateDir,
+        c.add(new Case("stateDir too long", "stateDir", longState, () -> TestImages.config(ENGINE.stateDir()).withStateDir(longState)));
+        c.add(new Case("stateDir missing", "stateDir", null, () -> TestImages.config(ENGINE.stateDir()).withStateDir(null)));
+        c.add(new Case("sshRetryPause zero", "sshRetryPause", Duration.ZERO, () -> new EngineConfig(TestImages.imagesDir(), ENGINE.stateDir(),
                 Path.of("qemu"), Path.of("qemu-img"), "o", Duration.ZERO)));
 
         // Image catalog: names and hostile manifests.
@@ -158,7 +151,7 @@ class BadInputTest {
     /** The engine wraps the refusal in a VmBootException (phase, VM id); the refusal itself is the cause. */
     private static Object boot(VmSpec spec) {
         try {
-            return engine.boot(spec, l -> { });
+            return ENGINE.engine().boot(spec, l -> { });
         } catch (VmBootException e) {
             if (e.getCause() instanceof InvalidInputException i) {
                 assertTrue(e.getMessage().contains(spec.vmId()), e.getMessage());
@@ -173,8 +166,8 @@ class BadInputTest {
     @TestFactory
     Stream<DynamicTest> everyBadValueIsRefusedNamingFieldAndValueAndLeavesNothing(FaultReport report) {
         return cases().stream().map(k -> DynamicTest.dynamicTest(k.name().replace("\0", "\\0").replace("\n", "\\n"), () -> {
-            report.assertRejected(k.field(), k.value(), stateDir, k.attempt());
-            assertEquals(List.of(), TestImages.processesMentioning(stateDir.toString()), "no process was started");
+            report.assertRejected(k.field(), k.value(), ENGINE.stateDir(), k.attempt());
+            assertEquals(List.of(), TestImages.processesMentioning(ENGINE.stateDir().toString()), "no process was started");
         }));
     }
 

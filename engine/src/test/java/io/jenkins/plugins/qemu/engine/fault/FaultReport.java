@@ -3,7 +3,7 @@ package io.jenkins.plugins.qemu.engine.fault;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.jenkins.plugins.qemu.engine.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -8,14 +8,14 @@ import static io.jenkins.plugins.qemu.engine.reaper.ReaperFixtures.stat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jenkins.plugins.qemu.engine.QemuEngine;
+import io.jenkins.plugins.qemu.engine.config.FileTree;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport.Entry;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport.Outcome;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport.ProcessOutcome;
 import io.jenkins.plugins.qemu.engine.reaper.Reaper;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
-import io.jenkins.plugins.qemu.engine.vm.FileTree;
-import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;

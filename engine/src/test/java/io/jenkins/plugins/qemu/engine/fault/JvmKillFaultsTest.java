@@ -6,13 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.jenkins.plugins.qemu.engine.reaper.ProcFs;
+import io.jenkins.plugins.qemu.engine.QemuEngine;
+import io.jenkins.plugins.qemu.engine.config.FileTree;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport;
-import io.jenkins.plugins.qemu.engine.reaper.StateStore;
-import io.jenkins.plugins.qemu.engine.reaper.VmRecord;
+import io.jenkins.plugins.qemu.engine.state.ProcFs;
+import io.jenkins.plugins.qemu.engine.state.StateStore;
+import io.jenkins.plugins.qemu.engine.state.VmRecord;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
-import io.jenkins.plugins.qemu.engine.vm.FileTree;
-import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

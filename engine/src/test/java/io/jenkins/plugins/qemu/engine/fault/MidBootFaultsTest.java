@@ -8,12 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.jenkins.plugins.qemu.engine.testing.TestImages;
+import io.jenkins.plugins.qemu.engine.testing.TestEngine;
 import io.jenkins.plugins.qemu.engine.vm.Phase;
-import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmBootException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -21,10 +19,9 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Faults while a real guest is booting under QEMU (phase SSH: QEMU runs, the guest has not
@@ -33,25 +30,14 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(FaultReportExtension.class)
 class MidBootFaultsTest {
+    @RegisterExtension
+    static final TestEngine ENGINE = new TestEngine();
     private static final Duration TO_MID_BOOT = Duration.ofMinutes(3);
-    private static Path stateDir;
-    private static QemuEngine engine;
-
-    @BeforeAll
-    static void start() throws Exception {
-        stateDir = TestImages.shortTempDir();
-        engine = new QemuEngine(TestImages.config(stateDir));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        TestImages.closeAndAssertNothingLeft(engine, stateDir);
-    }
 
     @Test
     void guestNeverStartsSshdSoTheBootTimesOut(FaultReport report) throws Exception {
         // No guest reaches sshd in 20 s under TCG: from the engine's side that is a guest whose sshd never comes.
-        Vm vm = engine.create(spec().bootTimeout(Duration.ofSeconds(20)).build(), l -> { });
+        Vm vm = ENGINE.engine().create(spec().bootTimeout(Duration.ofSeconds(20)).build(), l -> { });
         Instant t = Instant.now();
         CompletableFuture<Throwable> boot = bootInBackground(vm);
         VmBootException e = bootFailure(vm, boot, Duration.ofMinutes(3));
@@ -60,12 +46,12 @@ class MidBootFaultsTest {
         assertTrue(took.compareTo(Duration.ofSeconds(50)) < 0, "the timeout is kept: " + took);
         assertTrue(e.getMessage().contains("timed out after 20 s"), e.getMessage());
         assertTrue(e.getMessage().contains("--- last lines of guest console ---"), "console tail quoted: " + e.getMessage());
-        report.assertNothingLeft("boot timeout", vm.id(), stateDir, vm.sshPort());
+        report.assertNothingLeft("boot timeout", vm.id(), ENGINE.stateDir(), vm.sshPort());
     }
 
     @Test
     void qemuSigkilledMidBoot(FaultReport report) throws Exception {
-        Vm vm = engine.create(spec().build(), l -> { });
+        Vm vm = ENGINE.engine().create(spec().build(), l -> { });
         CompletableFuture<Throwable> boot = bootInBackground(vm);
         awaitGuestBooting(vm, boot, TO_MID_BOOT);
         long pid = vm.pid();
@@ -78,12 +64,12 @@ class MidBootFaultsTest {
         assertEquals(Phase.SSH, e.phase());
         assertTrue(e.getMessage().contains("QEMU exited with code 137"), e.getMessage());
         assertFalse(vm.isAlive());
-        report.assertNothingLeft("QEMU SIGKILL mid-boot", vm.id(), stateDir, port);
+        report.assertNothingLeft("QEMU SIGKILL mid-boot", vm.id(), ENGINE.stateDir(), port);
     }
 
     @Test
     void bootCancelledFromAnotherThread(FaultReport report) throws Exception {
-        Vm vm = engine.create(spec().build(), l -> { });
+        Vm vm = ENGINE.engine().create(spec().build(), l -> { });
         CompletableFuture<Throwable> boot = bootInBackground(vm);
         awaitGuestBooting(vm, boot, TO_MID_BOOT);
         int port = vm.sshPort();
@@ -95,18 +81,18 @@ class MidBootFaultsTest {
         assertTrue(e.getMessage().contains("cancelled"), e.getMessage());
         assertEquals(Phase.SSH, e.phase());
         assertFalse(vm.isAlive());
-        report.assertNothingLeft("boot cancelled", vm.id(), stateDir, port);
+        report.assertNothingLeft("boot cancelled", vm.id(), ENGINE.stateDir(), port);
     }
 
     @Test
     void destroyCalledTwiceAndConcurrently(FaultReport report) throws Exception {
         // Never booted: destroy twice is a no-op that creates nothing.
-        Vm idle = engine.create(spec().build(), l -> { });
+        Vm idle = ENGINE.engine().create(spec().build(), l -> { });
         idle.destroy();
         idle.destroy();
-        report.assertNothingLeft("destroy twice (never booted)", idle.id(), stateDir, -1);
+        report.assertNothingLeft("destroy twice (never booted)", idle.id(), ENGINE.stateDir(), -1);
 
-        Vm vm = engine.create(spec().build(), l -> { });
+        Vm vm = ENGINE.engine().create(spec().build(), l -> { });
         CompletableFuture<Throwable> boot = bootInBackground(vm);
         awaitGuestBooting(vm, boot, TO_MID_BOOT);
         int port = vm.sshPort();
@@ -136,6 +122,6 @@ class MidBootFaultsTest {
         VmBootException e = bootFailure(vm, boot, Duration.ofSeconds(30));
         assertTrue(e.getMessage().contains("cancelled"), e.getMessage());
         assertEquals(Phase.SSH, e.phase(), "the error names the phase the boot was in, not DESTROY");
-        report.assertNothingLeft("destroy concurrently", vm.id(), stateDir, port);
+        report.assertNothingLeft("destroy concurrently", vm.id(), ENGINE.stateDir(), port);
     }
 }

@@ -5,20 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jenkins.plugins.qemu.engine.testing.TestEngine;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
 import io.jenkins.plugins.qemu.engine.vm.Phase;
-import io.jenkins.plugins.qemu.engine.vm.QemuEngine;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Faults on VMs that reached a verified SSH login: QEMU SIGKILLed under a running VM, and a guest
@@ -27,16 +26,14 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(FaultReportExtension.class)
 class RunningVmFaultsTest {
+    @RegisterExtension
+    static final TestEngine ENGINE = new TestEngine();
     private static final Duration GRACE = Duration.ofSeconds(8);
-    private static Path stateDir;
-    private static QemuEngine engine;
     private static Vm toKill;
     private static Vm stubborn;
 
     @BeforeAll
     static void start() throws Exception {
-        stateDir = TestImages.shortTempDir();
-        engine = new QemuEngine(TestImages.config(stateDir));
         CompletableFuture<Vm> a = CompletableFuture.supplyAsync(() -> boot(spec()));
         CompletableFuture<Vm> b = CompletableFuture.supplyAsync(() -> boot(spec().shutdownGrace(GRACE)));
         toKill = a.join();
@@ -45,15 +42,10 @@ class RunningVmFaultsTest {
 
     private static Vm boot(io.jenkins.plugins.qemu.engine.vm.VmSpec.Builder spec) {
         try {
-            return engine.boot(spec.build(), l -> { });
+            return ENGINE.engine().boot(spec.build(), l -> { });
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        TestImages.closeAndAssertNothingLeft(engine, stateDir);
     }
 
     @Test
@@ -72,7 +64,7 @@ class RunningVmFaultsTest {
         Instant t = Instant.now();
         vm.destroy();
         assertTrue(Duration.between(t, Instant.now()).toSeconds() < 5, "destroying a dead VM does not wait for a power-off");
-        report.assertNothingLeft("QEMU SIGKILL after ready", vm.id(), stateDir, port);
+        report.assertNothingLeft("QEMU SIGKILL after ready", vm.id(), ENGINE.stateDir(), port);
     }
 
     @Test
@@ -91,7 +83,7 @@ class RunningVmFaultsTest {
         Duration took = Duration.between(t, Instant.now());
         assertTrue(took.compareTo(GRACE) >= 0, "destroy waited the grace period for a power-off that never came: " + took);
         assertTrue(took.compareTo(GRACE.plusSeconds(10)) < 0, "and then ended within its bound: " + took);
-        report.assertNothingLeft("guest ignores system_powerdown", vm.id(), stateDir, port);
+        report.assertNothingLeft("guest ignores system_powerdown", vm.id(), ENGINE.stateDir(), port);
     }
 
     private static String exec(Vm vm, String command) throws Exception {

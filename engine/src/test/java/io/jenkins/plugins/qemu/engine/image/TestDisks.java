@@ -3,8 +3,8 @@ package io.jenkins.plugins.qemu.engine.image;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.airlift.compress.zstd.ZstdOutputStream;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
-import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.RandomAccessFile;

@@ -1,7 +1,12 @@
 package io.jenkins.plugins.qemu.engine.reaper;
 
-import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
-import io.jenkins.plugins.qemu.engine.vm.FileTree;
+import io.jenkins.plugins.qemu.engine.config.FileTree;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.OwnerIdentity;
+import io.jenkins.plugins.qemu.engine.state.ProcFs;
+import io.jenkins.plugins.qemu.engine.state.ProcessStat;
+import io.jenkins.plugins.qemu.engine.state.StateStore;
+import io.jenkins.plugins.qemu.engine.state.VmRecord;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

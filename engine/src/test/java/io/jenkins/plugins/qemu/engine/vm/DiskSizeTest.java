@@ -6,13 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jenkins.plugins.qemu.engine.testing.TestEngine;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A disk larger than the image, against real QEMU and the real guest: the guest sees the larger
@@ -20,20 +20,9 @@ import org.junit.jupiter.api.Test;
  * the cloud-init path; a disk smaller than the image is refused before QEMU starts.
  */
 class DiskSizeTest {
+    @RegisterExtension
+    static final TestEngine ENGINE = new TestEngine();
     private static final long GIB = 1L << 30;
-    private static Path stateDir;
-    private static QemuEngine engine;
-
-    @BeforeAll
-    static void start() throws Exception {
-        stateDir = TestImages.shortTempDir();
-        engine = new QemuEngine(TestImages.config(stateDir));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        TestImages.closeAndAssertNothingLeft(engine, stateDir);
-    }
 
     private static VmSpec.Builder spec() {
         return TestImages.guestSpec().diskSizeMiB(6 * 1024);
@@ -41,8 +30,8 @@ class DiskSizeTest {
 
     @Test
     void fastPathGuestGrowsItsFilesystemIntoTheLargerDisk() throws Exception {
-        assertTrue(engine.catalog().resolve(IMAGE).fastPath(), "the test image has the fast-path unit");
-        Vm vm = engine.boot(spec().build(), line -> { });
+        assertTrue(ENGINE.engine().catalog().resolve(IMAGE).fastPath(), "the test image has the fast-path unit");
+        Vm vm = ENGINE.engine().boot(spec().build(), line -> { });
         try {
             assertTrue(Files.exists(vm.stateDir().resolve("identity/grow_fs")), "booted on the fast path, told to grow");
             assertGrown(vm);
@@ -54,7 +43,7 @@ class DiskSizeTest {
     @Test
     void cloudInitGuestGrowsItsFilesystemIntoTheLargerDisk() throws Exception {
         // Extra cloud-config forces the NoCloud seed even on an image with the fast path.
-        Vm vm = engine.boot(spec().extraUserData("bootcmd: [[touch, /run/qa-extra]]").build(), line -> { });
+        Vm vm = ENGINE.engine().boot(spec().extraUserData("bootcmd: [[touch, /run/qa-extra]]").build(), line -> { });
         try {
             assertTrue(Files.exists(vm.stateDir().resolve("seed.iso")), "booted through cloud-init");
             assertEquals("", TestImages.run(vm, "test -e /run/qa-extra"), "the extra cloud-config ran");
@@ -67,12 +56,12 @@ class DiskSizeTest {
     @Test
     void aDiskSmallerThanTheImageFailsTheBootInTheOverlayPhaseNamingBothSizes() throws Exception {
         VmSpec spec = spec().diskSizeMiB(2 * 1024).build();
-        VmBootException e = assertThrows(VmBootException.class, () -> engine.boot(spec, line -> { }));
+        VmBootException e = assertThrows(VmBootException.class, () -> ENGINE.engine().boot(spec, line -> { }));
         assertEquals(Phase.OVERLAY, e.phase());
         assertTrue(e.getMessage().contains("diskSize: '2G' is smaller than the disk of image '" + IMAGE + "' (4G)"), e.getMessage());
         assertTrue(e.getMessage().contains("give at least 4G"), e.getMessage());
         assertEquals(List.of(), TestImages.processesMentioning(spec.vmId()));
-        assertFalse(Files.exists(stateDir.resolve(spec.vmId())), "nothing of the VM is left");
+        assertFalse(Files.exists(ENGINE.stateDir().resolve(spec.vmId())), "nothing of the VM is left");
     }
 
     /** The disk the guest sees is the requested size, and the mounted root filesystem fills most of it. */

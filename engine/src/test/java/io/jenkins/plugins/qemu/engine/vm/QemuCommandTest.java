@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jenkins.plugins.qemu.engine.config.QemuArgs;
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import io.jenkins.plugins.qemu.engine.seed.FwCfgIdentity;
 import io.jenkins.plugins.qemu.engine.seed.GuestIdentity;
@@ -141,7 +142,7 @@ class QemuCommandTest {
 
     @Test
     void commasInPathsAreEscapedForQemusOptionParser() {
-        assertEquals("/a,,b/overlay.qcow2", QemuCommand.escape(Path.of("/a,b/overlay.qcow2")));
+        assertEquals("/a,,b/overlay.qcow2", QemuArgs.escape(Path.of("/a,b/overlay.qcow2")));
     }
 
     @Test

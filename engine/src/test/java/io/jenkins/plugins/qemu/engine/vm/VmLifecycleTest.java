@@ -11,6 +11,7 @@ import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.ssh.HostKeyMismatchException;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
+import io.jenkins.plugins.qemu.engine.testing.TestEngine;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,29 +22,16 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The whole lifecycle against real QEMU and the real Debian guest: boot to a pinned-key SSH
  * login, prove the seed took effect, destroy, and prove nothing is left.
  */
 class VmLifecycleTest {
-    private static Path stateDir;
-    private static QemuEngine engine;
-
-    @BeforeAll
-    static void start() throws Exception {
-        stateDir = TestImages.shortTempDir();
-        engine = new QemuEngine(TestImages.config(stateDir));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        // The engine's own state directory must be empty: every VM removed its folder.
-        TestImages.closeAndAssertNothingLeft(engine, stateDir);
-    }
+    @RegisterExtension
+    static final TestEngine ENGINE = new TestEngine();
 
     private static VmSpec.Builder spec() {
         return TestImages.guestSpec();
@@ -51,12 +39,12 @@ class VmLifecycleTest {
 
     @Test
     void bootsToPinnedSshLoginWithOurHostnameAndLeavesNothingBehind() throws Exception {
-        BaseImage base = engine.catalog().resolve(IMAGE);
+        BaseImage base = ENGINE.engine().catalog().resolve(IMAGE);
         String baseSumBefore = TestImages.sha256(base.disk());
 
         // A grace period exercises the whole destroy sequence: system_powerdown, wait, quit, kill.
         VmSpec spec = spec().hostname("qa-lifecycle-host").shutdownGrace(Duration.ofSeconds(2)).build();
-        Vm vm = engine.boot(spec, line -> { });
+        Vm vm = ENGINE.engine().boot(spec, line -> { });
         int port = vm.sshPort();
         long pid = vm.pid();
         Path dir = vm.stateDir();
@@ -94,7 +82,7 @@ class VmLifecycleTest {
         assertEquals(List.of(), TestImages.processesMentioning(spec.vmId()));
         assertFalse(Files.exists(dir), "state directory removed");
         assertFalse(TestImages.portOpen(port), "forwarded port closed");
-        assertFalse(engine.vms().contains(vm));
+        assertFalse(ENGINE.engine().vms().contains(vm));
         assertEquals(baseSumBefore, TestImages.sha256(base.disk()), "the base image was never written");
     }
 
@@ -136,19 +124,19 @@ class VmLifecycleTest {
                 + "    content: |\n"
                 + foreign.privateKeyOpenSsh().lines().map(l -> "      " + l + "\n").reduce("", String::concat);
         VmSpec spec = spec().extraUserData(extra).build();
-        VmBootException e = assertThrows(VmBootException.class, () -> engine.boot(spec, line -> { }));
+        VmBootException e = assertThrows(VmBootException.class, () -> ENGINE.engine().boot(spec, line -> { }));
         assertEquals(Phase.SSH, e.phase());
         assertEquals(spec.vmId(), e.vmId());
         assertTrue(e.getMessage().contains("does not match the pinned key"), e.getMessage());
         assertTrue(e.getMessage().contains(foreign.fingerprint()), e.getMessage());
         assertTrue(e.getMessage().contains("guest console"), e.getMessage());
         assertEquals(List.of(), TestImages.processesMentioning(spec.vmId()));
-        assertFalse(Files.exists(stateDir.resolve(spec.vmId())));
+        assertFalse(Files.exists(ENGINE.stateDir().resolve(spec.vmId())));
     }
 
     private static Vm bootQuietly(VmSpec spec) {
         try {
-            return engine.boot(spec, line -> { });
+            return ENGINE.engine().boot(spec, line -> { });
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }

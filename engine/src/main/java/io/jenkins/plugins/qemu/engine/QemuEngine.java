@@ -1,0 +1,332 @@
+package io.jenkins.plugins.qemu.engine;
+
+import io.jenkins.plugins.qemu.engine.config.FileTree;
+import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
+import io.jenkins.plugins.qemu.engine.image.QemuImg;
+import io.jenkins.plugins.qemu.engine.qmp.QmpReactor;
+import io.jenkins.plugins.qemu.engine.reaper.PeriodicReaper;
+import io.jenkins.plugins.qemu.engine.reaper.ReapReport;
+import io.jenkins.plugins.qemu.engine.reaper.Reaper;
+import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
+import io.jenkins.plugins.qemu.engine.state.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.OwnerIdentity;
+import io.jenkins.plugins.qemu.engine.state.ProcFs;
+import io.jenkins.plugins.qemu.engine.state.StateStore;
+import io.jenkins.plugins.qemu.engine.vm.AcceleratorProbe;
+import io.jenkins.plugins.qemu.engine.vm.EngineContext;
+import io.jenkins.plugins.qemu.engine.vm.Phase;
+import io.jenkins.plugins.qemu.engine.vm.ProcessSpawner;
+import io.jenkins.plugins.qemu.engine.vm.Vm;
+import io.jenkins.plugins.qemu.engine.vm.VmBootException;
+import io.jenkins.plugins.qemu.engine.vm.VmSpec;
+import io.jenkins.plugins.qemu.engine.warm.Snapshot;
+import io.jenkins.plugins.qemu.engine.warm.SnapshotStore;
+import io.jenkins.plugins.qemu.engine.warm.WarmStarts;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The entry point of the engine: makes VMs from specs and owns what they share (one SSH client,
+ * one QMP reader thread, the image catalog, the accelerator decision, the thread QEMU is started
+ * from and one housekeeping thread for periodic reaping). Closing it destroys every VM it made
+ * that is still alive, so an engine shut down cleanly leaves nothing behind; starting it reaps
+ * what a predecessor that died uncleanly left in the state directory. QEMU processes die with the
+ * JVM (parent-death signal via util-linux {@code setpriv}) unless the system property
+ * {@code qemu-agents.pdeathsig} is {@code false}.
+ */
+public final class QemuEngine implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(QemuEngine.class.getName());
+
+    public static final String PDEATHSIG_PROPERTY = "qemu-agents.pdeathsig";
+    /** How often an engine looks for VMs of dead owners sharing its state directory, unasked. */
+    public static final Duration BACKGROUND_REAP_INTERVAL = Duration.ofMinutes(10);
+
+    private final EngineContext ctx;
+    private final Set<Vm> vms = ConcurrentHashMap.newKeySet();
+    private final Reaper reaper;
+    private final ReapReport startupReap;
+    private final WarmStarts warm;
+    private final PeriodicReaper backgroundReap;
+    private final ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "qemu-agents-housekeeping");
+        t.setDaemon(true);
+        return t;
+    });
+
+    public QemuEngine(EngineConfig config) throws IOException {
+        if (!Files.isExecutable(config.qemuBinary())) {
+            throw new IOException("QEMU binary " + config.qemuBinary() + " is missing or not executable (install qemu-system-x86)");
+        }
+        try {
+            FileTree.ownerOnlyDirectories(config.stateDir());
+        } catch (IOException e) {
+            throw new IOException("the state directory " + config.stateDir() + " is not usable: " + e, e);
+        }
+        String qemuVersion = qemuVersion(config.qemuBinary());
+        QmpReactor reactor = new QmpReactor("qemu-agents-qmp");
+        GuestSsh ssh = null;
+        ProcessSpawner spawner = null;
+        try {
+            ssh = new GuestSsh();
+            spawner = new ProcessSpawner(!"false".equals(System.getProperty(PDEATHSIG_PROPERTY)));
+            ProcFs proc = new ProcFs();
+            this.ctx = new EngineContext(config, new ImageCatalog(config.imagesDir()), new QemuImg(config.qemuImgBinary()),
+                    new AcceleratorProbe(config.qemuBinary(), config.stateDir(), Duration.ofSeconds(4), Path.of("/dev/kvm")),
+                    ssh, reactor, supportsSandbox(config.qemuBinary()), proc, new StateStore(config.stateDir()),
+                    OwnerIdentity.current(config.ownerId(), proc), spawner);
+        } catch (IOException | RuntimeException e) {
+            housekeeping.shutdownNow();
+            reactor.close();
+            if (ssh != null) {
+                ssh.close();
+            }
+            if (spawner != null) {
+                closeSpawner(spawner);
+            }
+            throw e;
+        }
+        this.warm = new WarmStarts(new SnapshotStore(config.stateDir()), qemuVersion, ctx.catalog(), ctx.probe(), (spec, prep) -> {
+            Vm vm = new Vm(spec, ctx, line -> { }, vms::remove, null, prep);
+            vms.add(vm);
+            return vm;
+        });
+        this.reaper = new Reaper(config);
+        this.startupReap = reapAtStart();
+        // Other engines (CLI runs, another controller) may die while this one lives; their VMs are
+        // removed here too. Only dead owners: without a caller's predicate, every live VM is wanted.
+        this.backgroundReap = reapPeriodically(BACKGROUND_REAP_INTERVAL, id -> true);
+    }
+
+    /** What a previous incarnation left behind is removed before this one starts VMs of its own. */
+    private ReapReport reapAtStart() {
+        try {
+            ReapReport r = reaper.reap(false);
+            if (!r.reaped().isEmpty() || !r.skipped().isEmpty()) {
+                LOG.info("reaper at engine start:\n" + r.format());
+            }
+            return r;
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "reaper at engine start failed; continuing", e);
+            return new ReapReport(false, List.of());
+        }
+    }
+
+    /** What the reaper found and did when this engine started. */
+    public ReapReport startupReap() {
+        return startupReap;
+    }
+
+    /** Whether this engine's QEMU processes die with its JVM even when it is SIGKILLed. */
+    public boolean parentDeathSignal() {
+        return ctx.spawner().parentDeathSignal();
+    }
+
+    /**
+     * Reaps this engine's state directory once: VMs of dead owners, and VMs of this owner that
+     * neither the caller ({@code vmIdStillWanted}) nor the engine wants. The engine always wants the
+     * VMs it is still booting (the caller may not know them yet) and its own warm-snapshot boots;
+     * a VM of this engine that is reaped is also destroyed here, so its in-memory resources go too.
+     * This is the one reap path: the CLI's {@code reap}, the plugin's cleanup and the periodic
+     * background reap all come through it or {@link #reapPeriodically}.
+     */
+    public ReapReport reap(Predicate<String> vmIdStillWanted) {
+        ReapReport report = reaper.reap(false, wantedWith(vmIdStillWanted));
+        destroyReaped(report);
+        return report;
+    }
+
+    /** {@link #reap(Predicate)} every {@code interval} on the engine's housekeeping thread until the returned handle or the engine is closed. */
+    public PeriodicReaper reapPeriodically(Duration interval, Predicate<String> vmIdStillWanted) {
+        return new PeriodicReaper(reaper, housekeeping, interval, wantedWith(vmIdStillWanted), this::destroyReaped);
+    }
+
+    private Predicate<String> wantedWith(Predicate<String> vmIdStillWanted) {
+        return id -> isBooting(id) || isWarmSnapshotBoot(id) || vmIdStillWanted.test(id);
+    }
+
+    private void destroyReaped(ReapReport report) {
+        for (Vm vm : new ArrayList<>(vms)) {
+            if (report.reaped().contains(vm.id())) {
+                vm.destroy();
+            }
+        }
+    }
+
+    /** Whether {@code vmId} is a VM of this engine whose boot has not finished yet. */
+    public boolean isBooting(String vmId) {
+        for (Vm vm : vms) {
+            if (vm.id().equals(vmId) && vm.phase().ordinal() < Phase.RUNNING.ordinal()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public EngineConfig config() {
+        return ctx.config();
+    }
+
+    public ImageCatalog catalog() {
+        return ctx.catalog();
+    }
+
+    /** The warm-start layer of this engine, e.g. for tests that ask which snapshot a spec would get. */
+    public WarmStarts warmStarts() {
+        return warm;
+    }
+
+    /** Where warm snapshots are kept (below the state directory). */
+    public SnapshotStore snapshots() {
+        return warm.store();
+    }
+
+    /**
+     * Builds the warm snapshot a spec with {@link VmSpec#warmStart()} would be restored from, if it
+     * is missing or stale, and waits for it: for benchmarks, tests and "prepare on save". Without
+     * this the first boot of a template builds it in the background and boots cold meanwhile.
+     */
+    public Snapshot prepareWarmSnapshot(VmSpec spec) throws IOException, InterruptedException {
+        return warm.ensure(spec);
+    }
+
+    /**
+     * Queues a build of {@code spec}'s warm snapshot if it is missing or stale and could be
+     * built, and returns at once; a no-op when the snapshot is current or the spec cannot use one.
+     * Callers run it periodically for their templates, so a changed image or a new QEMU has a
+     * fresh snapshot before the next build asks for one. Returns a description of what it did.
+     */
+    public String warmUpLater(VmSpec spec) {
+        if (!spec.warmStart()) {
+            return "warm start is off";
+        }
+        try {
+            WarmStarts.Choice c = warm.chooseOrBuild(spec);
+            return c.snapshot() != null ? "warm snapshot " + c.snapshot().key().slot() + " is current" : c.reason();
+        } catch (IOException | RuntimeException e) {
+            return "cannot check the warm snapshot: " + e.getMessage();
+        }
+    }
+
+    /** A VM not yet booted: call {@link Vm#boot()}; {@link Vm#destroy()} may cancel it from any thread. */
+    public Vm create(VmSpec spec, Consumer<String> progress) {
+        Vm vm = new Vm(spec, ctx, progress, vms::remove, warm, false);
+        vms.add(vm);
+        return vm;
+    }
+
+    /** Boots a VM to a verified SSH login; on failure nothing of it is left. */
+    public Vm boot(VmSpec spec, Consumer<String> progress) throws VmBootException, InterruptedException {
+        Vm vm = create(spec, progress);
+        vm.boot();
+        return vm;
+    }
+
+    /** The VMs callers asked for; the engine's own warm-snapshot boots are not among them. */
+    public List<Vm> vms() {
+        List<Vm> out = new ArrayList<>();
+        for (Vm vm : vms) {
+            if (!vm.warmSnapshotBoot()) {
+                out.add(vm);
+            }
+        }
+        return out;
+    }
+
+    /** Destroys every VM of this engine, its own warm-snapshot boots included (e.g. from a shutdown hook). */
+    public void destroyAll() {
+        for (Vm vm : new ArrayList<>(vms)) {
+            vm.destroy();
+        }
+    }
+
+    /**
+     * Whether {@code vmId} is a VM this engine booted to save as a warm snapshot. Such VMs have no
+     * agent; a caller's reaper must count them as wanted, or it would kill a build in progress.
+     */
+    public boolean isWarmSnapshotBoot(String vmId) {
+        for (Vm vm : vms) {
+            if (vm.id().equals(vmId) && vm.warmSnapshotBoot()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public void close() throws IOException {
+        backgroundReap.close();
+        housekeeping.shutdownNow();
+        for (Vm vm : new ArrayList<>(vms)) {
+            vm.destroy();
+        }
+        try {
+            warm.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        // A build that was running has destroyed its VM by now; any left are destroyed here.
+        for (Vm vm : new ArrayList<>(vms)) {
+            vm.destroy();
+        }
+        // Only now: ending the spawner thread SIGKILLs every QEMU it started.
+        closeSpawner(ctx.spawner());
+        try {
+            ctx.ssh().close();
+        } finally {
+            ctx.reactor().close();
+        }
+    }
+
+    private static void closeSpawner(ProcessSpawner spawner) {
+        try {
+            spawner.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A warm snapshot is only valid for the QEMU that saved it; its version is part of the snapshot's key. */
+    private static String qemuVersion(Path qemu) throws IOException {
+        String out = qemuOutput(qemu, "-version").strip();
+        return out.isEmpty() ? "unknown" : out.lines().findFirst().orElse("unknown");
+    }
+
+    /** QEMU built without seccomp rejects -sandbox; ask it once instead of failing every boot. */
+    private static boolean supportsSandbox(Path qemu) throws IOException {
+        boolean supported = qemuOutput(qemu, "-help").contains("-sandbox");
+        if (!supported) {
+            LOG.warning(qemu + " has no -sandbox support (built without seccomp); VMs run without it");
+        }
+        return supported;
+    }
+
+    /** What QEMU prints (stdout and stderr) for an informational option such as -help. */
+    private static String qemuOutput(Path qemu, String option) throws IOException {
+        Process p = new ProcessBuilder(qemu.toString(), option).redirectErrorStream(true).start();
+        try (InputStream in = p.getInputStream()) {
+            String out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(10, TimeUnit.SECONDS);
+            return out;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while running " + qemu + " " + option, e);
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+}

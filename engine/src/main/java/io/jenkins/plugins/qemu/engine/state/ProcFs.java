@@ -1,0 +1,97 @@
+package io.jenkins.plugins.qemu.engine.state;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+
+/**
+ * Read-only access to the facts about processes the reaper bases its decisions on: start times,
+ * command lines and the host's boot id. The root is injectable so parsing can be tested against
+ * hand-made files; a process that vanishes while being read is simply reported as absent.
+ */
+public final class ProcFs {
+    private final Path root;
+
+    public ProcFs() {
+        this(Path.of("/proc"));
+    }
+
+    public ProcFs(Path root) {
+        this.root = root;
+    }
+
+    public Optional<ProcessStat> stat(long pid) {
+        if (pid <= 0) {
+            return Optional.empty();
+        }
+        try {
+            // ISO-8859-1: a command name may be any bytes, and only the ASCII fields matter here.
+            String line = new String(Files.readAllBytes(root.resolve(Long.toString(pid)).resolve("stat")), StandardCharsets.ISO_8859_1);
+            return Optional.of(ProcessStat.parse(pid, line));
+        } catch (IOException | IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The current process; always present. */
+    public ProcessStat self() {
+        long pid = ProcessHandle.current().pid();
+        return stat(pid).orElseThrow(() -> new IllegalStateException("cannot read " + root + "/" + pid + "/stat"));
+    }
+
+    /** The argv of a process, empty if it is gone (or a kernel thread). */
+    public List<String> cmdline(long pid) {
+        if (pid <= 0) {
+            return List.of();
+        }
+        try {
+            String raw = new String(Files.readAllBytes(root.resolve(Long.toString(pid)).resolve("cmdline")), StandardCharsets.UTF_8);
+            if (raw.isEmpty()) {
+                return List.of();
+            }
+            if (raw.endsWith("\0")) {
+                raw = raw.substring(0, raw.length() - 1);
+            }
+            return Arrays.asList(raw.split("\0", -1));
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    /** Pids of every other process whose argv satisfies {@code test}. */
+    public List<Long> pidsMatching(Predicate<List<String>> test) throws IOException {
+        List<Long> pids = new ArrayList<>();
+        try (Stream<Path> s = Files.list(root)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                String name = p.getFileName().toString();
+                if (name.isEmpty() || !name.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                long pid = Long.parseLong(name);
+                if (pid != ProcessHandle.current().pid() && test.test(cmdline(pid))) {
+                    pids.add(pid);
+                }
+            }
+        }
+        return pids;
+    }
+
+    /**
+     * Changes with every host boot. Pids and start times only identify a process within one boot,
+     * so a record from an earlier boot can never prove anything about a process running now.
+     */
+    public String bootId() {
+        try {
+            return Files.readString(root.resolve("sys/kernel/random/boot_id")).trim();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+}

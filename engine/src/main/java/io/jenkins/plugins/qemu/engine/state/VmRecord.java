@@ -1,0 +1,56 @@
+package io.jenkins.plugins.qemu.engine.state;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import java.nio.file.Path;
+import java.time.Instant;
+
+/**
+ * What the engine writes down about one VM before its QEMU starts, so that whoever finds the VM
+ * later (the next engine start, {@code qemu-agents reap}) can tell whose it is, whether its owner
+ * still lives, and prove that a running QEMU really is this VM before touching it. A
+ * {@code qemuPid} of 0 means QEMU has not been started yet (or its pid was not recorded in time).
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record VmRecord(
+        int schema,
+        String vmId,
+        String ownerId,
+        long ownerPid,
+        long ownerStartTime,
+        String bootId,
+        long qemuPid,
+        long qemuStartTime,
+        String qmpSocket,
+        String overlay,
+        String seed,
+        String console,
+        int sshPort,
+        String createdAt) {
+
+    public static final int SCHEMA = 1;
+
+    /** The record of a VM about to be started: no process, no port yet. */
+    public static VmRecord create(String vmId, OwnerIdentity owner, Path qmpSocket, Path overlay, Path seed, Path console,
+            Instant createdAt) {
+        return new VmRecord(SCHEMA, vmId, owner.ownerId(), owner.pid(), owner.startTime(), owner.bootId(), 0, 0,
+                qmpSocket.toString(), overlay.toString(), seed.toString(), console.toString(), -1, createdAt.toString());
+    }
+
+    public VmRecord withQemu(long pid, long startTime) {
+        return new VmRecord(schema, vmId, ownerId, ownerPid, ownerStartTime, bootId, pid, startTime, qmpSocket, overlay, seed,
+                console, sshPort, createdAt);
+    }
+
+    public VmRecord withSshPort(int port) {
+        return new VmRecord(schema, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay,
+                seed, console, port, createdAt);
+    }
+
+    public OwnerIdentity owner() {
+        return new OwnerIdentity(ownerId, ownerPid, ownerStartTime, bootId);
+    }
+
+    public Instant created() {
+        return Instant.parse(createdAt);
+    }
+}
