@@ -107,6 +107,21 @@ public final class VmDir {
         created = true;
     }
 
+    /**
+     * QEMU creates its listening sockets with the JVM's umask (0755 where it is 022), and its
+     * options cannot say otherwise; like every other file of a VM they are made owner-only as soon
+     * as they exist. The identity socket, when there is one, is made before the QMP socket (it comes
+     * first on QEMU's command line), so both exist once the QMP socket does.
+     */
+    public void restrictSockets() throws IOException {
+        for (String f : List.of(QMP_SOCKET, IDENTITY_SOCKET)) {
+            Path socket = dir.resolve(f);
+            if (Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                Files.setPosixFilePermissions(socket, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            }
+        }
+    }
+
     /** After a failed restore: the files QEMU made go, so the cold boot starts clean. */
     public void removeQemuFiles() throws IOException {
         for (String f : List.of(QMP_SOCKET, IDENTITY_SOCKET, STDERR, CONSOLE)) {

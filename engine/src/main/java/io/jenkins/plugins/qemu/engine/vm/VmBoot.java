@@ -188,6 +188,7 @@ final class VmBoot {
             }
             Thread.sleep(5);
         }
+        dir.restrictSockets();
         QmpClient q = QmpClient.connect(socket, remaining(deadline, Duration.ofSeconds(10)), ctx.reactor());
         // Released before the process: its last use is to ask QEMU to power off or quit.
         resources.add("QMP " + socket, () -> {

@@ -61,6 +61,8 @@ class VmLifecycleTest {
             // the fw_cfg files; either way readable by its owner only.
             Path secret = Files.exists(dir.resolve("seed.iso")) ? dir.resolve("seed.iso") : dir.resolve("identity/host_key");
             assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(secret)));
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("qmp.sock"))),
+                    "QEMU's QMP socket is owner-only like every file of the VM");
             assertTrue(TestImages.portOpen(port));
             assertEquals(List.of(pid), TestImages.processesMentioning(spec.vmId()));
 

@@ -143,6 +143,10 @@ abstract class WarmStartScenarios {
                 randoms.add(TestImages.run(vm, "head -c 16 /dev/urandom | od -An -tx1"));
                 machineIds.add(TestImages.run(vm, "cat /etc/machine-id"));
                 assertEquals("1", TestImages.run(vm, "grep -c '^127.0.1.1 qa-clone-" + i + "$' /etc/hosts"));
+                for (String socket : List.of("qmp.sock", "ident.sock")) {
+                    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(vm.stateDir().resolve(socket))),
+                            socket + " is owner-only");
+                }
             }
             assertEquals(4, hostKeys.size(), "every clone has its own host key");
             assertEquals(4, randoms.size(), "every clone's RNG was reseeded");
