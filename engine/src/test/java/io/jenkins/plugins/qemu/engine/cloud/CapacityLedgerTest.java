@@ -8,10 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
-import java.time.Clock;
+import io.jenkins.plugins.qemu.engine.testing.MutableClock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -112,7 +111,7 @@ class CapacityLedgerTest {
         CapacityLedger ledger = new CapacityLedger(new CapacityLedger.Limits(5, 0, 0), clock);
         ledger.tryReserve("qa-old-claimed", 1, 512).orElseThrow();
         ledger.tryReserve("qa-old-lost", 1, 512).orElseThrow();
-        clock.now = clock.now.plus(Duration.ofMinutes(30));
+        clock.advance(Duration.ofMinutes(30));
         ledger.tryReserve("qa-new", 1, 512).orElseThrow();
         List<String> stale = ledger.unclaimedOlderThan(Duration.ofMinutes(15), id -> id.equals("qa-old-claimed"));
         assertEquals(List.of("qa-old-lost"), stale);
@@ -223,28 +222,5 @@ class CapacityLedgerTest {
         }
         assertEquals(2, won.get());
         assertEquals(2, ledger.usage().instances());
-    }
-
-    private static final class MutableClock extends Clock {
-        Instant now;
-
-        MutableClock(Instant now) {
-            this.now = now;
-        }
-
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }

@@ -4,31 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.time.Clock;
+import io.jenkins.plugins.qemu.engine.testing.MutableClock;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** A broken image gets a bounded number of snapshot builds; a changed one gets new chances. */
 class SnapshotAttemptsTest {
-    private Instant now = Instant.parse("2026-12-02T10:00:00Z");
-    private final Clock clock = new Clock() {
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    };
+    private final MutableClock clock = new MutableClock(Instant.parse("2026-12-02T10:00:00Z"));
     private final SnapshotAttempts attempts = new SnapshotAttempts(clock);
     private final SnapshotKey key = key("42 bytes");
 
@@ -46,9 +29,9 @@ class SnapshotAttemptsTest {
         String why = attempts.refusal(key);
         assertNotNull(why);
         assertTrue(why.contains("3 times in a row") && why.contains("sshd never started") && why.contains("2026-12-02T11:00:00Z"), why);
-        now = now.plus(SnapshotAttempts.COOL_DOWN).minusSeconds(1);
+        clock.advance(SnapshotAttempts.COOL_DOWN.minusSeconds(1));
         assertNotNull(attempts.refusal(key));
-        now = now.plusSeconds(1);
+        clock.advance(java.time.Duration.ofSeconds(1));
         assertNull(attempts.refusal(key), "after the cool-down one more try is allowed");
     }
 
