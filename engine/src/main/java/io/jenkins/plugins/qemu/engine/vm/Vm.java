@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.jenkins.plugins.qemu.engine.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import io.jenkins.plugins.qemu.engine.image.Overlay;
+import io.jenkins.plugins.qemu.engine.net.GuestNetwork;
 import io.jenkins.plugins.qemu.engine.qmp.QmpClient;
 import io.jenkins.plugins.qemu.engine.reaper.ProcessStat;
 import io.jenkins.plugins.qemu.engine.reaper.StateStore;
@@ -38,8 +39,8 @@ import java.util.logging.Logger;
 
 /**
  * One throw-away VM and the single owner of everything it uses: its state directory, overlay,
- * seed, QEMU process, QMP connection and forwarded port. {@link #boot()} runs the phases in the
- * caller's thread; {@link #destroy()} may be called from any thread at any time, also while the
+ * seed, network (and its helper process), QEMU process, QMP connection and forwarded port.
+ * {@link #boot()} runs the phases in the caller's thread; {@link #destroy()} may be called from any thread at any time, also while the
  * boot is still running (which cancels it), and releases everything exactly once.
  */
 public final class Vm implements AutoCloseable {
@@ -66,6 +67,7 @@ public final class Vm implements AutoCloseable {
     private GuestIdentity seed;
     private VmProcess process;
     private QmpClient qmp;
+    private GuestNetwork network;
     private volatile boolean cancelled;
     private volatile int sshPort = -1;
     private volatile Phase phase = Phase.PREPARE;
@@ -286,6 +288,7 @@ public final class Vm implements AutoCloseable {
         register(() -> seed = s, s);
         t = end(Phase.SEED, t);
 
+        t = startNetwork(deadline);
         begin(Phase.QEMU_START);
         QemuCommand.Warm warmDevices = warmPrep ? new QemuCommand.Warm(identitySocket(), false) : null;
         List<String> argv = QemuCommand.build(ctx.config().qemuBinary(), spec, image, accel,
@@ -297,6 +300,24 @@ public final class Vm implements AutoCloseable {
         QmpClient q = connectQmp(p, deadline);
         t = readPort(q);
         awaitSsh(p, qemuStart, deadline, t);
+        configureEgress(deadline);
+    }
+
+    /** A restored clone has the configuration of the boot its snapshot was saved from, so only cold boots need this. */
+    private void configureEgress(Instant deadline) throws Exception {
+        String setup = GuestNetwork.guestSetup(spec.egress());
+        if (setup == null) {
+            return;
+        }
+        begin(Phase.EGRESS);
+        Instant t = Instant.now();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int rc = ctx.ssh().exec(sshTarget(), setup, out, out, remaining(deadline, Duration.ofSeconds(30)));
+        if (rc != 0) {
+            throw new IOException("configuring the egress NIC in the guest failed (exit " + rc + "): "
+                    + out.toString(StandardCharsets.UTF_8).strip());
+        }
+        end(Phase.EGRESS, t);
     }
 
     /** Overlay on the snapshot's frozen layer, QEMU paused with the saved state, cont, identity, login. */
@@ -314,6 +335,7 @@ public final class Vm implements AutoCloseable {
         CloneIdentity identity = CloneIdentity.of(spec.hostname(), spec.user(), clientKey.publicKeyLine(), hostKey);
         t = end(Phase.SEED, t);
 
+        t = startNetwork(deadline);
         begin(Phase.QEMU_START);
         List<String> argv = QemuCommand.build(ctx.config().qemuBinary(), spec, image, accel,
                 new QemuCommand.Files(o.file(), console, dir.resolve("qmp.sock")), null, ctx.sandbox(),
@@ -351,6 +373,20 @@ public final class Vm implements AutoCloseable {
         return p;
     }
 
+    /**
+     * The VM's network before its QEMU, which connects to the helper at start. Each helper pid is
+     * recorded the moment it exists, so a JVM that dies from here on leaves it to the reaper.
+     */
+    private Instant startNetwork(Instant deadline) throws Exception {
+        begin(Phase.NETWORK);
+        Instant t = Instant.now();
+        GuestNetwork n = new GuestNetwork(spec.egress(), dir, ctx.config().passtBinary(), id());
+        register(() -> network = n, n);
+        n.start(ctx.spawner()::start, pid -> writeRecord(currentRecord().withHelper(pid,
+                ctx.proc().stat(pid).map(ProcessStat::startTime).orElse(0L))), deadline);
+        return end(Phase.NETWORK, t);
+    }
+
     private QmpClient connectQmp(VmProcess p, Instant deadline) throws Exception {
         begin(Phase.QMP);
         Instant t = Instant.now();
@@ -379,12 +415,13 @@ public final class Vm implements AutoCloseable {
         begin(Phase.SSH);
         Path console = dir.resolve("console.log");
         AtomicBoolean consoleSeen = new AtomicBoolean();
+        GuestNetwork n = network;
         ctx.ssh().awaitLogin(sshTarget(), deadline, ctx.config().sshRetryPause(), () -> {
             if (!consoleSeen.get() && sizeOf(console) > 0) {
                 consoleSeen.set(true);
                 timings.record(Phase.FIRST_CONSOLE, Duration.between(qemuStart, Instant.now()));
             }
-            return cancelled || !p.isAlive();
+            return cancelled || !p.isAlive() || n.failure() != null;
         });
         end(Phase.SSH, t);
     }
@@ -427,21 +464,25 @@ public final class Vm implements AutoCloseable {
         VmProcess p;
         QmpClient q;
         Overlay o;
+        GuestNetwork n;
         synchronized (lock) {
             p = process;
             q = qmp;
             o = overlay;
+            n = network;
             process = null;
             qmp = null;
             overlay = null;
+            network = null;
         }
         closeQuietly(q);
         if (p != null) {
             p.kill();
         }
+        closeQuietly(n);
         closeQuietly(o);
         sshPort = -1;
-        for (String f : List.of("qmp.sock", IDENTITY_SOCKET, "qemu.stderr", "console.log")) {
+        for (String f : List.of("qmp.sock", IDENTITY_SOCKET, "qemu.stderr", "console.log", GuestNetwork.SOCKET, GuestNetwork.STDERR)) {
             try {
                 Files.deleteIfExists(dir.resolve(f));
             } catch (IOException e) {
@@ -513,6 +554,10 @@ public final class Vm implements AutoCloseable {
         }
         if (p != null && !p.isAlive()) {
             return "QEMU exited with code " + p.exitCode() + " (" + e.getMessage() + ")";
+        }
+        GuestNetwork n = network;
+        if (n != null && n.failure() != null) {
+            return "the guest's network is gone: " + n.failure() + " (" + e.getMessage() + ")";
         }
         if (!Instant.now().isBefore(deadline)) {
             return "timed out after " + spec.bootTimeout().toSeconds() + " s: " + e.getMessage();
@@ -660,6 +705,8 @@ public final class Vm implements AutoCloseable {
             }
             stop(p, q, was == Phase.RUNNING);
             closeQuietly(q);
+            // After QEMU: the helper is its network, and goes by itself once QEMU is gone.
+            closeQuietly(network);
             closeQuietly(overlay);
             closeQuietly(seed);
             if (spec.keepConsole()) {

@@ -1,6 +1,7 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
+import io.jenkins.plugins.qemu.engine.net.GuestNetwork;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
 import io.jenkins.plugins.qemu.engine.snapshot.Snapshot;
 import io.jenkins.plugins.qemu.engine.snapshot.SnapshotKey;
@@ -148,6 +149,8 @@ final class WarmStarts implements AutoCloseable {
         template.put("machine", spec.machine());
         template.put("user", spec.user());
         template.put("sudo", Boolean.toString(spec.sudo()));
+        // The network backend's state is saved with the machine; host ports the policy allows are not.
+        template.put("network", GuestNetwork.backend(spec.egress()));
         return template;
     }
 
