@@ -148,6 +148,12 @@ public final class Vm implements AutoCloseable {
         return p == null ? -1 : p.pid();
     }
 
+    /** The network helper's pid (passt), or -1 if this VM has none. */
+    public long helperPid() {
+        GuestNetwork n = network;
+        return n == null ? -1 : n.helperPid();
+    }
+
     public boolean isAlive() {
         VmProcess p = process;
         return p != null && p.isAlive() && !destroyStarted.get();
