@@ -16,6 +16,7 @@ import io.jenkins.plugins.qemu.engine.Validation;
 import io.jenkins.plugins.qemu.engine.cloud.CloudValidation;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
+import io.jenkins.plugins.qemu.engine.net.EgressPolicy;
 import io.jenkins.plugins.qemu.engine.vm.EngineConfig;
 import java.io.IOException;
 import java.util.List;
@@ -46,6 +47,8 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     private String bootTimeout = TemplateSpec.DEFAULT_BOOT_TIMEOUT;
     /** Null in templates saved before this setting existed: those get the default (on) as well. */
     private Boolean warmStart;
+    /** Blank (also in templates saved before this setting existed) means the engine's default policy. */
+    private String egress = "";
 
     @DataBoundConstructor
     public QemuTemplate(String labels, String image) {
@@ -65,6 +68,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     public int getExecutors() { return executors; }
     public int getIdleMinutes() { return idleMinutes; }
     public String getBootTimeout() { return bootTimeout; }
+    public String getEgress() { return egress == null ? "" : egress; }
     public boolean isWarmStart() { return warmStart == null ? TemplateSpec.DEFAULT_WARM_START : warmStart; }
 
     @DataBoundSetter
@@ -119,6 +123,11 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     }
 
     @DataBoundSetter
+    public void setEgress(String egress) {
+        this.egress = Util.fixNull(egress).trim();
+    }
+
+    @DataBoundSetter
     public void setBootTimeout(String bootTimeout) {
         this.bootTimeout = Util.fixNull(bootTimeout).trim();
     }
@@ -139,6 +148,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
                 .idleMinutes(idleMinutes)
                 .bootTimeout(bootTimeout.isEmpty() ? TemplateSpec.DEFAULT_BOOT_TIMEOUT : bootTimeout)
                 .warmStart(isWarmStart())
+                .egress(getEgress())
                 .build();
     }
 
@@ -310,6 +320,14 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
             return FormChecks.check(() -> Validation.duration("bootTimeout", value));
         }
 
+        @POST
+        public FormValidation doCheckEgress(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            return FormChecks.check(() -> EgressPolicy.parse("egress", value));
+        }
+
         /**
          * Boots the template once with the cloud's directories as currently entered, checks that
          * the guest has a Java runtime for the agent, and reports the time to online or why it
@@ -319,7 +337,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
         public FormValidation doTestTemplate(@QueryParameter String imagesDir, @QueryParameter String stateDir,
                 @QueryParameter String image, @QueryParameter String cpus, @QueryParameter String memory,
                 @QueryParameter String user, @QueryParameter String extraCloudConfig,
-                @QueryParameter String bootTimeout) throws InterruptedException {
+                @QueryParameter String bootTimeout, @QueryParameter String egress) throws InterruptedException {
             jenkins.model.Jenkins.get().checkPermission(jenkins.model.Jenkins.ADMINISTER);
             TemplateSpec spec;
             EngineConfig config;
@@ -331,6 +349,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
                         .user(Util.fixNull(user).trim())
                         .extraCloudConfig(extraCloudConfig)
                         .bootTimeout(Util.fixEmptyAndTrim(bootTimeout) == null ? TemplateSpec.DEFAULT_BOOT_TIMEOUT : bootTimeout.trim())
+                        .egress(egress)
                         .build();
                 config = QemuCloud.engineConfig(imagesDir, stateDir);
             } catch (InvalidInputException e) {

@@ -68,6 +68,7 @@ public final class Vm implements AutoCloseable {
     private VmProcess process;
     private QmpClient qmp;
     private GuestNetwork network;
+    private AutoCloseable hostPortRelay;
     private volatile boolean cancelled;
     private volatile int sshPort = -1;
     private volatile Phase phase = Phase.PREPARE;
@@ -212,6 +213,7 @@ public final class Vm implements AutoCloseable {
             if (!online) {
                 coldBoot(image, deadline);
             }
+            relayHostPorts(deadline);
             synchronized (lock) {
                 // A destroy that began during the last SSH attempt wins; never report it as running.
                 if (destroyStarted.get()) {
@@ -307,6 +309,17 @@ public final class Vm implements AutoCloseable {
         t = readPort(q);
         awaitSsh(p, qemuStart, deadline, t);
         configureEgress(deadline);
+    }
+
+    /** The host ports the egress policy allows, relayed over SSH (see GuestSsh#relayHostPorts). */
+    private void relayHostPorts(Instant deadline) throws Exception {
+        List<Integer> ports = spec.egress().hostPorts();
+        if (ports.isEmpty()) {
+            return;
+        }
+        AutoCloseable r = ctx.ssh().relayHostPorts(sshTarget(), ports, remaining(deadline, Duration.ofSeconds(30)));
+        register(() -> hostPortRelay = r, r);
+        LOG.fine(() -> "[" + id() + "] host ports " + ports + " reachable at the guest's 127.0.0.1");
     }
 
     /** A restored clone has the configuration of the boot its snapshot was saved from, so only cold boots need this. */
@@ -709,6 +722,8 @@ public final class Vm implements AutoCloseable {
                 p = process;
                 q = qmp;
             }
+            // Before QEMU: a session to a guest that is powering off would only hang on its way down.
+            closeQuietly(hostPortRelay);
             stop(p, q, was == Phase.RUNNING);
             closeQuietly(q);
             // After QEMU: the helper is its network, and goes by itself once QEMU is gone.

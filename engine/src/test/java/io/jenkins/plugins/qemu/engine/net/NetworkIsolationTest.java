@@ -34,9 +34,14 @@ class NetworkIsolationTest {
     private static final String WORLD_ADDRESS = "192.0.2.254";
     private static final int LOOPBACK_PORT = 18080;
     private static final int WORLD_PORT = 8080;
+    /** A second loopback-only service, the one a policy allows. */
+    private static final int ALLOWED_PORT = 18081;
     private static final List<String> HOST_TARGETS = List.of("10.0.2.2:" + LOOPBACK_PORT, "10.0.3.2:" + LOOPBACK_PORT,
             HOST_ADDRESS + ":" + LOOPBACK_PORT);
     private static final String WORLD_TARGET = WORLD_ADDRESS + ":" + WORLD_PORT;
+    /** Where an allowed host port appears in the guest; through the gateways it stays closed. */
+    private static final String ALLOWED_TARGET = "127.0.0.1:" + ALLOWED_PORT;
+    private static final List<String> ALLOWED_ELSEWHERE = List.of("10.0.2.2:" + ALLOWED_PORT, "10.0.3.2:" + ALLOWED_PORT);
 
     private static String hostNs;
     private static String worldNs;
@@ -65,6 +70,7 @@ class NetworkIsolationTest {
         sh("ip", "-n", worldNs, "link", "set", b, "up");
         sh("ip", "-n", hostNs, "route", "add", "default", "via", WORLD_ADDRESS);
         servers.add(server(hostNs, "127.0.0.1", LOOPBACK_PORT));
+        servers.add(server(hostNs, "127.0.0.1", ALLOWED_PORT));
         servers.add(server(worldNs, WORLD_ADDRESS, WORLD_PORT));
         stateDir = TestImages.shortTempDir();
     }
@@ -95,15 +101,20 @@ class NetworkIsolationTest {
         for (String t : HOST_TARGETS) {
             assertEquals("CLOSED", seen.get(t), t + " leads to a service bound to the host's 127.0.0.1: " + seen);
         }
+        assertEquals("CLOSED", seen.get(ALLOWED_TARGET), "no host port is relayed unless allowed: " + seen);
         assertEquals("OPEN", seen.get(WORLD_TARGET), "egress to another machine: " + seen);
     }
 
     @Test
-    void noneReachesNothingButStillLogsIn() throws Exception {
-        Map<String, String> seen = probe("none");
+    void noneReachesNothingButTheAllowedHostPort() throws Exception {
+        Map<String, String> seen = probe("none+allow:" + ALLOWED_PORT);
         for (String t : HOST_TARGETS) {
             assertEquals("CLOSED", seen.get(t), t + ": " + seen);
         }
+        for (String t : ALLOWED_ELSEWHERE) {
+            assertEquals("CLOSED", seen.get(t), "an allowed port is relayed, not routed: " + t + ": " + seen);
+        }
+        assertEquals("OPEN", seen.get(ALLOWED_TARGET), "the allowed host port at the guest's 127.0.0.1: " + seen);
         assertEquals("CLOSED", seen.get(WORLD_TARGET), "no egress at all under 'none': " + seen);
     }
 
@@ -111,6 +122,8 @@ class NetworkIsolationTest {
     private static Map<String, String> probe(String egress) throws Exception {
         List<String> targets = new ArrayList<>(HOST_TARGETS);
         targets.add(WORLD_TARGET);
+        targets.add(ALLOWED_TARGET);
+        targets.addAll(ALLOWED_ELSEWHERE);
         // bash's /dev/tcp: the image need not have curl. A refused or timed-out connect both count as closed.
         String script = "for t in " + String.join(" ", targets) + "; do h=${t%:*}; p=${t#*:};"
                 + " if timeout 5 bash -c \"exec 3<>/dev/tcp/$h/$p\" 2>/dev/null; then echo \"probe $t OPEN\";"
