@@ -118,8 +118,27 @@ class NetworkIsolationTest {
         assertEquals("CLOSED", seen.get(WORLD_TARGET), "no egress at all under 'none': " + seen);
     }
 
-    /** Boots a VM in the "host" namespace under {@code egress} and has the guest try every target. */
+    @Test
+    void aRestoredCloneKeepsItsEgress() throws Exception {
+        // --warm boots and saves the template's snapshot first, then restores the VM that probes.
+        Path warmState = TestImages.shortTempDir();
+        try {
+            Map<String, String> seen = probe("default", warmState, "--warm");
+            for (String t : HOST_TARGETS) {
+                assertEquals("CLOSED", seen.get(t), t + ": " + seen);
+            }
+            assertEquals("OPEN", seen.get(WORLD_TARGET), "a restored clone's egress works with its own passt: " + seen);
+        } finally {
+            io.jenkins.plugins.qemu.engine.vm.FileTree.delete(warmState);
+        }
+    }
+
     private static Map<String, String> probe(String egress) throws Exception {
+        return probe(egress, stateDir);
+    }
+
+    /** Boots a VM in the "host" namespace under {@code egress} and has the guest try every target. */
+    private static Map<String, String> probe(String egress, Path state, String... options) throws Exception {
         List<String> targets = new ArrayList<>(HOST_TARGETS);
         targets.add(WORLD_TARGET);
         targets.add(ALLOWED_TARGET);
@@ -131,14 +150,19 @@ class NetworkIsolationTest {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", hostNs,
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
                 "io.jenkins.plugins.qemu.engine.cli.Main", "run", "--image", TestImages.IMAGE,
-                "--images-dir", TestImages.imagesDir().toString(), "--state-dir", stateDir.toString(),
-                "--egress", egress, "--timeout", "4m", "--", script));
+                "--images-dir", TestImages.imagesDir().toString(), "--state-dir", state.toString(),
+                "--egress", egress, "--timeout", "4m"));
+        cmd.addAll(List.of(options));
+        cmd.addAll(List.of("--", script));
         Path out = Files.createTempFile("qa-net-", ".out");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
         try {
-            assertTrue(p.waitFor(6, TimeUnit.MINUTES), "the CLI run did not end");
+            assertTrue(p.waitFor(10, TimeUnit.MINUTES), "the CLI run did not end");
             String text = Files.readString(out, StandardCharsets.UTF_8);
             assertEquals(0, p.exitValue(), text);
+            if (List.of(options).contains("--warm")) {
+                assertTrue(text.contains("restored from warm snapshot"), "the probing VM was a restored clone: " + text);
+            }
             Map<String, String> seen = new LinkedHashMap<>();
             for (String line : text.split("\n")) {
                 String[] f = line.strip().split(" ");
