@@ -29,8 +29,8 @@ final class PasstProcess implements AutoCloseable {
         this.process = process;
     }
 
-    /** The argv of a passt serving {@code socket}. */
-    static List<String> argv(Path passt, Path socket, String runAs) {
+    /** The argv of a passt serving {@code socket}, forwarding DNS to {@code resolvers} (empty: the host's /etc/resolv.conf). */
+    static List<String> argv(Path passt, Path socket, String runAs, List<String> resolvers) {
         List<String> a = new ArrayList<>(List.of(passt.toString(),
                 "--foreground", "--one-off", "--quiet", "--stderr", "--ipv4-only",
                 "--socket", socket.toString(),
@@ -39,6 +39,10 @@ final class PasstProcess implements AutoCloseable {
                 "--no-map-gw",
                 "--dns-forward", GuestNetwork.EGRESS_DNS,
                 "--tcp-ports", "none", "--udp-ports", "none"));
+        for (String r : resolvers) {
+            a.add("--dns");
+            a.add(r);
+        }
         if (runAs != null) {
             a.add("--runas");
             a.add(runAs);
@@ -46,10 +50,40 @@ final class PasstProcess implements AutoCloseable {
         return List.copyOf(a);
     }
 
+    /**
+     * The resolvers to name to passt. Where /etc/resolv.conf lists only loopback resolvers (the
+     * systemd-resolved stub, 127.0.0.53), this passt drops them under --no-map-gw and the guest
+     * would have no DNS; the upstream servers the stub itself uses are named instead. Otherwise
+     * none: passt reads /etc/resolv.conf itself.
+     */
+    static List<String> resolvers(Path etcResolvConf, Path upstreamResolvConf) {
+        List<String> etc = nameservers(etcResolvConf);
+        if (etc.isEmpty() || etc.stream().anyMatch(a -> !a.startsWith("127."))) {
+            return List.of();
+        }
+        return nameservers(upstreamResolvConf).stream().filter(a -> !a.startsWith("127.") && a.indexOf(':') < 0).toList();
+    }
+
+    private static List<String> nameservers(Path resolvConf) {
+        List<String> out = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(resolvConf, StandardCharsets.UTF_8)) {
+                String[] f = line.strip().split("\\s+");
+                if (f.length >= 2 && f[0].equals("nameserver")) {
+                    out.add(f[1]);
+                }
+            }
+        } catch (IOException e) {
+            // No such file: nothing to name.
+        }
+        return out;
+    }
+
     /** Starts passt and waits until QEMU can connect to it. */
     static PasstProcess start(Path passt, Path socket, Path stderr, Launcher launcher, Launcher.Started started,
             Instant deadline) throws IOException, InterruptedException {
-        List<String> argv = argv(passt, socket, runAs());
+        List<String> argv = argv(passt, socket, runAs(),
+                resolvers(Path.of("/etc/resolv.conf"), Path.of("/run/systemd/resolve/resolv.conf")));
         ProcessBuilder b = new ProcessBuilder()
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
