@@ -40,8 +40,9 @@ import java.util.logging.Logger;
 /**
  * One throw-away VM and the single owner of everything it uses: its state directory, overlay,
  * seed, network (and its helper process), QEMU process, QMP connection and forwarded port.
- * {@link #boot()} runs the phases in the caller's thread; {@link #destroy()} may be called from any thread at any time, also while the
- * boot is still running (which cancels it), and releases everything exactly once.
+ * {@link #boot()} runs the phases in the caller's thread; {@link #destroy()} may be called from
+ * any thread at any time, also while the boot is still running (which cancels it), and releases
+ * everything exactly once.
  */
 public final class Vm implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Vm.class.getName());
