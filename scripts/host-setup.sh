@@ -39,6 +39,7 @@ declare -A need=(
     [mkfs.ext4]=e2fsprogs
     [blkid]=util-linux
     [setpriv]=util-linux
+    [passt]=passt
     [java]=openjdk-17-jdk-headless
     [mvn]=maven
 )

@@ -18,6 +18,7 @@ import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.config.Validation;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
+import io.jenkins.plugins.qemu.engine.net.EgressPolicy;
 import java.io.IOException;
 import java.util.List;
 import java.util.Set;
@@ -47,6 +48,8 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     private String bootTimeout = Defaults.BOOT_TIMEOUT_TEXT;
     /** Null in templates saved before this setting existed: those get the default (on) as well. */
     private Boolean warmStart;
+    /** Blank (also in templates saved before this setting existed) means the engine's default policy. */
+    private String egress = "";
 
     @DataBoundConstructor
     public QemuTemplate(String labels, String image) {
@@ -66,6 +69,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     public int getExecutors() { return executors; }
     public int getIdleMinutes() { return idleMinutes; }
     public String getBootTimeout() { return bootTimeout; }
+    public String getEgress() { return egress == null ? "" : egress; }
     public boolean isWarmStart() { return warmStart == null ? Defaults.TEMPLATE_WARM_START : warmStart; }
 
     @DataBoundSetter
@@ -120,6 +124,11 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     }
 
     @DataBoundSetter
+    public void setEgress(String egress) {
+        this.egress = Util.fixNull(egress).trim();
+    }
+
+    @DataBoundSetter
     public void setBootTimeout(String bootTimeout) {
         this.bootTimeout = Util.fixNull(bootTimeout).trim();
     }
@@ -140,6 +149,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
                 .idleMinutes(idleMinutes)
                 .bootTimeout(bootTimeout.isEmpty() ? Defaults.BOOT_TIMEOUT_TEXT : bootTimeout)
                 .warmStart(isWarmStart())
+                .egress(getEgress())
                 .build();
     }
 
@@ -280,6 +290,14 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
             return FormChecks.field(() -> Validation.duration("bootTimeout", value));
         }
 
+        @POST
+        public FormValidation doCheckEgress(@QueryParameter String value) {
+            if (!FormChecks.allowed()) {
+                return FormValidation.ok();
+            }
+            return FormChecks.check(() -> EgressPolicy.parse("egress", value));
+        }
+
         /**
          * Boots the template once with the cloud's directories as currently entered, checks that
          * the guest has a Java runtime for the agent, and reports the time to online or why it
@@ -289,7 +307,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
         public FormValidation doTestTemplate(@QueryParameter String imagesDir, @QueryParameter String stateDir,
                 @QueryParameter String image, @QueryParameter String cpus, @QueryParameter String memory,
                 @QueryParameter String user, @QueryParameter String extraCloudConfig,
-                @QueryParameter String bootTimeout) throws InterruptedException {
+                @QueryParameter String bootTimeout, @QueryParameter String egress) throws InterruptedException {
             jenkins.model.Jenkins.get().checkPermission(jenkins.model.Jenkins.ADMINISTER);
             TemplateSpec spec;
             EngineConfig config;
@@ -301,6 +319,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
                         .user(Util.fixNull(user).trim())
                         .extraCloudConfig(extraCloudConfig)
                         .bootTimeout(Util.fixEmptyAndTrim(bootTimeout) == null ? Defaults.BOOT_TIMEOUT_TEXT : bootTimeout.trim())
+                        .egress(egress)
                         .build();
                 config = QemuCloud.engineConfig(imagesDir, stateDir);
             } catch (InvalidInputException e) {

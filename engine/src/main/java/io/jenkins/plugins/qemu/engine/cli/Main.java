@@ -102,10 +102,12 @@ public final class Main {
     private static final String RUN_USAGE = String.join("\n",
             "usage: qemu-agents run --image NAME [--cpus N] [--memory SIZE] [--disk SIZE] [--timeout DUR]",
             "                       [--machine TYPE] [--accel auto|kvm|tcg] [--user NAME] [--images-dir DIR]",
-            "                       [--state-dir DIR] [--keep-console] [--warm] -- COMMAND...",
+            "                       [--state-dir DIR] [--keep-console] [--warm] [--egress POLICY] -- COMMAND...",
             "  Boots a throw-away VM from the catalog image NAME, runs COMMAND in it over SSH,",
             "  prints its output, destroys the VM and exits with COMMAND's exit code.",
             "  --disk gives the VM a disk larger than the image's (e.g. 20G); its filesystem grows at boot.",
+            "  --egress default (internet, nothing on the host; the default), none (SSH only),",
+            "           or either + allow:PORT[,PORT] (those ports of the host's 127.0.0.1, at the guest's 127.0.0.1).",
             "  --warm restores the VM from the template's warm snapshot (built first if missing or stale).",
             "  Phase timings go to stderr.");
 

@@ -4,6 +4,7 @@ import io.jenkins.plugins.qemu.engine.QemuEngine;
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.config.Validation;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
+import io.jenkins.plugins.qemu.engine.net.EgressPolicy;
 import io.jenkins.plugins.qemu.engine.vm.Accel;
 import io.jenkins.plugins.qemu.engine.vm.Phase;
 import io.jenkins.plugins.qemu.engine.vm.PhaseTimings;
@@ -69,6 +70,7 @@ final class RunCommand {
                     case "--machine": b.machine(v); break;
                     case "--user": b.user(v); break;
                     case "--accel": b.accel(accel(v)); break;
+                    case "--egress": b.egress(EgressPolicy.parse("--egress", v)); break;
                     case "--images-dir": imagesDir = Validation.directory("--images-dir", v); break;
                     case "--state-dir": stateDir = Validation.directory("--state-dir", v); break;
                     default: throw new InvalidInputException("option", a, "is not a known option of 'run'");

@@ -2,6 +2,7 @@ package io.jenkins.plugins.qemu.engine.cloud;
 
 import io.jenkins.plugins.qemu.engine.config.Defaults;
 import io.jenkins.plugins.qemu.engine.config.Validation;
+import io.jenkins.plugins.qemu.engine.net.EgressPolicy;
 import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.Serializable;
@@ -32,6 +33,7 @@ public final class TemplateSpec implements Serializable {
     private final int idleMinutes;
     private final Duration bootTimeout;
     private final boolean warmStart;
+    private final EgressPolicy egress;
 
     private TemplateSpec(Builder b) {
         this.labels = CloudValidation.labels("labels", b.labels);
@@ -48,6 +50,7 @@ public final class TemplateSpec implements Serializable {
         this.idleMinutes = CloudValidation.idleMinutes("idleMinutes", b.idleMinutes);
         this.bootTimeout = Validation.duration("bootTimeout", b.bootTimeout == null ? Defaults.BOOT_TIMEOUT_TEXT : b.bootTimeout);
         this.warmStart = b.warmStart;
+        this.egress = EgressPolicy.parse("egress", b.egress);
         // The engine's own checks (cloud-config syntax and keys it reserves, user, sizes) run here
         // too, so a template that saves is a template that can boot.
         toVmSpec(VmSpec.newVmId());
@@ -70,6 +73,7 @@ public final class TemplateSpec implements Serializable {
                 .extraUserData(extraCloudConfig)
                 .bootTimeout(bootTimeout)
                 .warmStart(warmStart)
+                .egress(egress)
                 .build();
     }
 
@@ -89,6 +93,8 @@ public final class TemplateSpec implements Serializable {
     public Duration bootTimeout() { return bootTimeout; }
     /** Restore VMs from the template's warm snapshot (the engine boots cold, and says why, where it cannot). */
     public boolean warmStart() { return warmStart; }
+    /** What the template's VMs may reach; blank in a form or JCasC means {@link EgressPolicy#DEFAULT}. */
+    public EgressPolicy egress() { return egress; }
 
     public RetentionPolicy retention() {
         return RetentionPolicy.of(idleMinutes);
@@ -97,7 +103,7 @@ public final class TemplateSpec implements Serializable {
     @Override
     public String toString() {
         return "TemplateSpec[labels='" + labels + "' image=" + image + " cpus=" + cpus + " memory=" + memoryMiB
-                + "M disk=" + (diskSizeMiB == 0 ? "image" : Validation.sizeText(diskSizeMiB)) + " executors=" + executors + " " + retention() + (warmStart ? " warm-start" : "") + "]";
+                + "M disk=" + (diskSizeMiB == 0 ? "image" : Validation.sizeText(diskSizeMiB)) + " executors=" + executors + " " + retention() + (warmStart ? " warm-start" : "") + " egress=" + egress + "]";
     }
 
     /** Collects raw values as a form or YAML gives them; {@link #build()} judges all of them. */
@@ -115,6 +121,7 @@ public final class TemplateSpec implements Serializable {
         private int idleMinutes;
         private String bootTimeout = Defaults.BOOT_TIMEOUT_TEXT;
         private boolean warmStart = Defaults.TEMPLATE_WARM_START;
+        private String egress;
 
         public Builder labels(String v) { labels = v; return this; }
         public Builder image(String v) { image = v; return this; }
@@ -129,6 +136,8 @@ public final class TemplateSpec implements Serializable {
         public Builder idleMinutes(int v) { idleMinutes = v; return this; }
         public Builder bootTimeout(String v) { bootTimeout = v; return this; }
         public Builder warmStart(boolean v) { warmStart = v; return this; }
+        /** The text form: {@code default}, {@code none}, optionally {@code +allow:PORT[,PORT...]}. */
+        public Builder egress(String v) { egress = v; return this; }
 
         public TemplateSpec build() {
             return new TemplateSpec(this);

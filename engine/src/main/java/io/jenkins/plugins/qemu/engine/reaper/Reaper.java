@@ -37,7 +37,6 @@ public final class Reaper {
     private static final Logger LOG = Logger.getLogger(Reaper.class.getName());
     /** A folder without a record may be a VM whose boot is between mkdir and the first record write. */
     public static final Duration DEFAULT_ORPHAN_GRACE = Duration.ofMinutes(2);
-    /** Files a VM folder may hold; a record-less folder with anything else is not ours to delete. */
 
     private final EngineConfig config;
     private final StateStore store;
@@ -145,25 +144,60 @@ public final class Reaper {
             case NONE:
             case GONE:
             case PID_REUSED:
-                remove(dir, dryRun);
-                return new Entry(vmId, Outcome.REAPED, f.outcome, f.pid, why + "; " + f.detail);
+                return removeWithHelper(dir, r, bootId, dryRun, f.outcome, f.pid, why + "; " + f.detail);
             case NOT_OURS:
                 if (f.usesOurFiles) {
                     return new Entry(vmId, Outcome.SKIPPED, f.outcome, f.pid, why + "; " + f.detail + "; its files are left too");
                 }
-                remove(dir, dryRun);
-                return new Entry(vmId, Outcome.REAPED, f.outcome, f.pid, why + "; " + f.detail);
+                return removeWithHelper(dir, r, bootId, dryRun, f.outcome, f.pid, why + "; " + f.detail);
             case UNPROVEN:
                 return new Entry(vmId, Outcome.SKIPPED, f.outcome, f.pid, why + "; " + f.detail);
             case KILLED:
                 if (!dryRun && !kill(f.pid, f.startTime)) {
                     return new Entry(vmId, Outcome.SKIPPED, ProcessOutcome.KILLED, f.pid, why + "; pid " + f.pid + " did not die after SIGKILL");
                 }
-                remove(dir, dryRun);
-                return new Entry(vmId, Outcome.REAPED, ProcessOutcome.KILLED, f.pid, why + "; " + f.detail);
+                return removeWithHelper(dir, r, bootId, dryRun, ProcessOutcome.KILLED, f.pid, why + "; " + f.detail);
             default:
                 throw new IllegalStateException(f.outcome.toString());
         }
+    }
+
+    /**
+     * Removes the VM's folder once its network helper (passt) is gone too. A helper is ours if its
+     * command line names this folder's socket as its own ({@code --socket}; the folder is
+     * owner-only and named by the VM id, so no other process serves it), whether or not the JVM
+     * lived to record its pid; it is killed only while it still has the start time seen with that
+     * proof. One that will not die keeps the folder, so the next pass tries again.
+     */
+    private Entry removeWithHelper(Path dir, VmRecord r, String bootId, boolean dryRun, ProcessOutcome outcome, long pid,
+            String reason) throws IOException, InterruptedException {
+        String vmId = r.vmId();
+        StringBuilder detail = new StringBuilder();
+        if (r.bootId().equals(bootId)) {
+            String socket = dir.resolve(VmDir.NET_SOCKET).toString();
+            for (long h : proc.pidsMatching(argv -> servesSocket(argv, socket))) {
+                Optional<ProcessStat> st = proc.stat(h);
+                if (st.isEmpty() || st.get().zombie()) {
+                    continue;
+                }
+                if (!dryRun && !kill(h, st.get().startTime())) {
+                    return new Entry(vmId, Outcome.SKIPPED, outcome, pid, reason + "; network helper pid " + h + " did not die after SIGKILL");
+                }
+                detail.append("; killed network helper pid ").append(h).append(" (its command line serves ").append(socket).append(')');
+            }
+        }
+        remove(dir, dryRun);
+        return new Entry(vmId, Outcome.REAPED, outcome, pid, reason + detail);
+    }
+
+    /** passt is started with {@code --socket <vmDir>/net.sock}. */
+    static boolean servesSocket(List<String> argv, String socket) {
+        for (int i = 0; i + 1 < argv.size(); i++) {
+            if ((argv.get(i).equals("--socket") || argv.get(i).equals("-s")) && argv.get(i + 1).equals(socket)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Why this VM should go, or null if it stays. */

@@ -120,6 +120,38 @@ public final class GuestSsh implements AutoCloseable {
         }
     }
 
+    /**
+     * Makes each of {@code ports} of this host's 127.0.0.1 reachable at the same port of the
+     * guest's 127.0.0.1, through one SSH session (remote port forwarding: sshd in the guest
+     * listens, the engine connects on the host), for as long as the returned handle is open.
+     * Nothing is routed: a guest gets exactly these ports of the host, and only while the VM's
+     * session lives. The session never times out for idleness; closing the handle ends it.
+     */
+    public AutoCloseable relayHostPorts(Target target, java.util.List<Integer> ports, Duration timeout) throws IOException {
+        ClientSession session = open(target, timeout);
+        try {
+            org.apache.sshd.core.CoreModuleProperties.IDLE_TIMEOUT.set(session, Duration.ZERO);
+            for (int port : ports) {
+                org.apache.sshd.common.util.net.SshdSocketAddress loopback = new org.apache.sshd.common.util.net.SshdSocketAddress("127.0.0.1", port);
+                session.startRemotePortForwarding(loopback, loopback);
+            }
+        } catch (IOException | RuntimeException e) {
+            session.close(true);
+            throw new IOException("cannot relay host ports " + ports + " into " + target.endpoint() + ": " + e.getMessage(), e);
+        }
+        return new AutoCloseable() {
+            @Override
+            public void close() {
+                session.close(true);
+            }
+
+            @Override
+            public String toString() {
+                return "relay of host ports " + ports + " into " + target.endpoint();
+            }
+        };
+    }
+
     private ClientSession open(Target target, Duration timeout) throws IOException {
         Instant deadline = Instant.now().plus(timeout);
         AtomicReference<PublicKey> offered = new AtomicReference<>();

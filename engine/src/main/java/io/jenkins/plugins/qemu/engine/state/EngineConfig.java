@@ -14,18 +14,24 @@ import java.util.Optional;
  * names this engine instance (a Jenkins controller, a CLI run) so leftovers can be traced to it.
  */
 public record EngineConfig(Path imagesDir, Path stateDir, Path qemuBinary, Path qemuImgBinary, String ownerId,
-        Duration sshRetryPause) {
+        Duration sshRetryPause, Path passtBinary) {
 
     public EngineConfig {
         imagesDir = Validation.required("imagesDir", imagesDir).toAbsolutePath().normalize();
         stateDir = Validation.required("stateDir", stateDir).toAbsolutePath().normalize();
         Validation.required("qemuBinary", qemuBinary);
         Validation.required("qemuImgBinary", qemuImgBinary);
+        Validation.required("passtBinary", passtBinary);
         Validation.positive("sshRetryPause", sshRetryPause);
         if (ownerId == null || !ownerId.matches("[A-Za-z0-9._-]{1,64}")) {
             throw new InvalidInputException("ownerId", ownerId, "must be 1-64 letters, digits, '.', '_' or '-'");
         }
         VmDir.checkStateDir(stateDir);
+    }
+
+    /** With passt (the network helper of VMs that may reach the internet) found on the PATH. */
+    public EngineConfig(Path imagesDir, Path stateDir, Path qemuBinary, Path qemuImgBinary, String ownerId, Duration sshRetryPause) {
+        this(imagesDir, stateDir, qemuBinary, qemuImgBinary, ownerId, sshRetryPause, findOnPath("passt").orElse(Path.of("/usr/bin/passt")));
     }
 
     /** Defaults for a user: images and state below {@code ~/.cache/qemu-agents}, QEMU from PATH. */
@@ -41,15 +47,19 @@ public record EngineConfig(Path imagesDir, Path stateDir, Path qemuBinary, Path 
     }
 
     public EngineConfig withStateDir(Path dir) {
-        return new EngineConfig(imagesDir, dir, qemuBinary, qemuImgBinary, ownerId, sshRetryPause);
+        return new EngineConfig(imagesDir, dir, qemuBinary, qemuImgBinary, ownerId, sshRetryPause, passtBinary);
     }
 
     public EngineConfig withImagesDir(Path dir) {
-        return new EngineConfig(dir, stateDir, qemuBinary, qemuImgBinary, ownerId, sshRetryPause);
+        return new EngineConfig(dir, stateDir, qemuBinary, qemuImgBinary, ownerId, sshRetryPause, passtBinary);
     }
 
     public EngineConfig withQemuBinary(Path binary) {
-        return new EngineConfig(imagesDir, stateDir, binary, qemuImgBinary, ownerId, sshRetryPause);
+        return new EngineConfig(imagesDir, stateDir, binary, qemuImgBinary, ownerId, sshRetryPause, passtBinary);
+    }
+
+    public EngineConfig withPasstBinary(Path binary) {
+        return new EngineConfig(imagesDir, stateDir, qemuBinary, qemuImgBinary, ownerId, sshRetryPause, binary);
     }
 
     public static Optional<Path> findOnPath(String program) {

@@ -34,9 +34,12 @@ public final class VmDir {
     public static final String MIGRATE_SOCKET = "migrate.sock";
     public static final String CONSOLE = "console.log";
     public static final String STDERR = "qemu.stderr";
+    /** The network helper's (passt's) socket and log. */
+    public static final String NET_SOCKET = "net.sock";
+    public static final String NET_STDERR = "passt.stderr";
     /** Every name a VM folder may hold; a folder with anything else is not ours to judge. */
     public static final Set<String> FILES = Set.of(RECORD, RECORD_TEMP, OVERLAY, SEED, IDENTITY, QMP_SOCKET, IDENTITY_SOCKET,
-            MIGRATE_SOCKET, CONSOLE, STDERR);
+            MIGRATE_SOCKET, CONSOLE, STDERR, NET_SOCKET, NET_STDERR);
     /** Folders of the state directory that are never a VM: kept consoles and warm snapshots. */
     public static final String CONSOLES = "consoles";
     public static final String SNAPSHOTS = "snapshots";
@@ -66,6 +69,8 @@ public final class VmDir {
     public Path migrateSocket() { return dir.resolve(MIGRATE_SOCKET); }
     public Path console() { return dir.resolve(CONSOLE); }
     public Path stderr() { return dir.resolve(STDERR); }
+    public Path netSocket() { return dir.resolve(NET_SOCKET); }
+    public Path netStderr() { return dir.resolve(NET_STDERR); }
 
     /**
      * Refuses a state directory whose VM sockets (for a generated VM id) would not fit, so the
@@ -124,7 +129,7 @@ public final class VmDir {
 
     /** After a failed restore: the files QEMU made go, so the cold boot starts clean. */
     public void removeQemuFiles() throws IOException {
-        for (String f : List.of(QMP_SOCKET, IDENTITY_SOCKET, STDERR, CONSOLE)) {
+        for (String f : List.of(QMP_SOCKET, IDENTITY_SOCKET, STDERR, CONSOLE, NET_SOCKET, NET_STDERR)) {
             Files.deleteIfExists(dir.resolve(f));
         }
     }

@@ -8,6 +8,7 @@ public enum Phase {
     PREPARE("preparing the state directory"),
     OVERLAY("creating the overlay"),
     SEED("writing the cloud-init seed"),
+    NETWORK("starting the network helper"),
     QEMU_START("starting QEMU"),
     QMP("connecting to QMP"),
     PORT("reading the forwarded SSH port"),
@@ -15,6 +16,7 @@ public enum Phase {
     IDENTITY("giving the restored clone its identity"),
     FIRST_CONSOLE("waiting for the first console output"),
     SSH("waiting for an SSH login"),
+    EGRESS("configuring the guest's egress NIC"),
     RUNNING("running"),
     DESTROY("destroying");
 

@@ -33,7 +33,7 @@ public final class PhaseTimings implements Serializable {
     public synchronized Duration timeToOnline() {
         Duration total = Duration.ZERO;
         for (Map.Entry<Phase, Duration> e : durations.entrySet()) {
-            if (e.getKey() != Phase.FIRST_CONSOLE && e.getKey().ordinal() <= Phase.SSH.ordinal()) {
+            if (e.getKey() != Phase.FIRST_CONSOLE && e.getKey().ordinal() <= Phase.EGRESS.ordinal()) {
                 total = total.plus(e.getValue());
             }
         }

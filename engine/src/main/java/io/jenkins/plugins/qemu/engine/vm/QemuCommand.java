@@ -3,6 +3,8 @@ package io.jenkins.plugins.qemu.engine.vm;
 import io.jenkins.plugins.qemu.engine.config.QemuArgs;
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import io.jenkins.plugins.qemu.engine.image.GuestProtocol;
+import io.jenkins.plugins.qemu.engine.net.GuestNetwork;
+import io.jenkins.plugins.qemu.engine.state.VmDir;
 import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
 import io.jenkins.plugins.qemu.engine.seed.FwCfgIdentity;
 import io.jenkins.plugins.qemu.engine.seed.GuestIdentity;
@@ -14,8 +16,8 @@ import java.util.List;
 /**
  * Turns a validated spec and the files of one VM into QEMU's argv. Pure: no I/O, so the exact
  * command line is unit-tested. The device model is deliberately small: no default devices, no
- * display, virtio disk and network, the guest's identity (a seed CD-ROM or fw_cfg items),
- * the console to a file and QMP on an owner-only Unix socket.
+ * display, virtio disk and network (its backend set by the egress policy, see GuestNetwork), the
+ * guest's identity (a seed CD-ROM or fw_cfg items), the console to a file and QMP on an owner-only Unix socket.
  */
 public final class QemuCommand {
     /** Tells the image's units that this boot will be saved as a warm snapshot. */
@@ -23,8 +25,13 @@ public final class QemuCommand {
 
     private QemuCommand() {}
 
-    /** The per-VM files QEMU is pointed at. */
-    public record Files(Path overlay, Path console, Path qmpSocket) {}
+    /** The per-VM files QEMU is pointed at; {@code netSocket} is the network helper's, if the policy has one. */
+    public record Files(Path overlay, Path console, Path qmpSocket, Path netSocket) {
+        /** With the helper's socket beside the QMP socket, in the VM's folder. */
+        public Files(Path overlay, Path console, Path qmpSocket) {
+            this(overlay, console, qmpSocket, qmpSocket.resolveSibling(VmDir.NET_SOCKET));
+        }
+    }
 
     /**
      * The extra device model of a VM that is saved as, or restored from, a warm snapshot: a
@@ -87,11 +94,7 @@ public final class QemuCommand {
         } else if (warm.seedDrive()) {
             a.addAll(SeedIso.emptyDriveArgs());
         }
-        // Port 0: QEMU binds a free port itself, so concurrent VMs never race for one; 127.0.0.1 only.
-        a.add("-netdev");
-        a.add("user,id=net0,hostfwd=tcp:127.0.0.1:0-:22");
-        a.add("-device");
-        a.add("virtio-net-pci,netdev=net0,mac=" + CloudInitConfig.GUEST_MAC);
+        a.addAll(GuestNetwork.qemuArgs(spec.egress(), files.netSocket(), CloudInitConfig.GUEST_MAC));
         a.add("-device");
         a.add("virtio-rng-pci");
         a.add("-chardev");

@@ -1,6 +1,7 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
+import io.jenkins.plugins.qemu.engine.net.GuestNetwork;
 import io.jenkins.plugins.qemu.engine.qmp.QmpClient;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
@@ -101,6 +102,12 @@ public final class Vm implements AutoCloseable {
         return b.overlay.file();
     }
 
+    /** The network helper's pid (passt), or -1 if this VM has none. */
+    public long helperPid() {
+        GuestNetwork n = b.network;
+        return n == null ? -1 : n.helperPid();
+    }
+
     /** Waits up to {@code timeout} for QEMU to exit; true if it has. */
     public boolean awaitExit(Duration timeout) throws InterruptedException {
         VmProcess p = b.process;
@@ -141,6 +148,7 @@ public final class Vm implements AutoCloseable {
             if (!online) {
                 b.run(b.cold(deadline));
             }
+            b.relayHostPorts(deadline);
             // A destroy that began during the last SSH attempt wins; never report it as running.
             b.resources.whileOpen(() -> b.phase = Phase.RUNNING);
             say(Level.INFO, "online on 127.0.0.1:" + b.sshPort + " in " + PhaseTimings.millis(b.timings.timeToOnline())

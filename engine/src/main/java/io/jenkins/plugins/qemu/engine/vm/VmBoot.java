@@ -3,6 +3,7 @@ package io.jenkins.plugins.qemu.engine.vm;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import io.jenkins.plugins.qemu.engine.image.Overlay;
+import io.jenkins.plugins.qemu.engine.net.GuestNetwork;
 import io.jenkins.plugins.qemu.engine.qmp.QmpClient;
 import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
 import io.jenkins.plugins.qemu.engine.seed.FwCfgIdentity;
@@ -13,11 +14,14 @@ import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
 import io.jenkins.plugins.qemu.engine.state.ProcessStat;
 import io.jenkins.plugins.qemu.engine.state.VmDir;
 import io.jenkins.plugins.qemu.engine.state.VmRecord;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
@@ -55,6 +59,7 @@ final class VmBoot {
     volatile QmpClient qmp;
     volatile int sshPort = -1;
     volatile boolean cloudInit;
+    volatile GuestNetwork network;
     volatile Path keptConsole;
     /** Set by the first destroy: whether QEMU is asked to power off (RUNNING) before it is quit. */
     volatile boolean graceful;
@@ -75,13 +80,20 @@ final class VmBoot {
     }
 
     List<BootStep> cold(Instant deadline) {
-        return List.of(
+        List<BootStep> steps = new ArrayList<>(List.of(
                 new BootStep(Phase.OVERLAY, () -> createOverlay(image, spec.diskSizeMiB())),
                 new BootStep(Phase.SEED, this::writeSeed),
+                new BootStep(Phase.NETWORK, () -> startNetwork(deadline)),
                 new BootStep(Phase.QEMU_START, () -> startQemu(warmPrep ? new QemuCommand.Warm(dir.identitySocket(), false, false) : null, null)),
                 new BootStep(Phase.QMP, () -> connectQmp(deadline)),
                 new BootStep(Phase.PORT, this::readPort),
-                new BootStep(Phase.SSH, () -> awaitSsh(deadline)));
+                new BootStep(Phase.SSH, () -> awaitSsh(deadline))));
+        // A restored clone has the egress NIC configured as its snapshot's boot left it; a cold boot sets it now.
+        String egress = GuestNetwork.guestSetup(spec.egress());
+        if (egress != null) {
+            steps.add(new BootStep(Phase.EGRESS, () -> configureEgress(egress, deadline)));
+        }
+        return steps;
     }
 
     /** Overlay on the snapshot's frozen layer, QEMU paused with the saved state, cont, identity, login. */
@@ -89,6 +101,7 @@ final class VmBoot {
         return List.of(
                 new BootStep(Phase.OVERLAY, () -> createOverlay(image.withDisk(saved.disk(), "qcow2"), 0)),
                 new BootStep(Phase.SEED, this::newKeys),
+                new BootStep(Phase.NETWORK, () -> startNetwork(deadline)),
                 new BootStep(Phase.QEMU_START, () -> startQemu(new QemuCommand.Warm(dir.identitySocket(), true,
                         image.snapshotBootUsesSeed()), saved.state())),
                 new BootStep(Phase.QMP, () -> connectQmp(deadline)),
@@ -157,6 +170,52 @@ final class VmBoot {
         seed = s;
     }
 
+    /**
+     * The VM's network before its QEMU, which connects to the helper at start. Each helper pid is
+     * recorded the moment it exists, so a JVM that dies from here on leaves it to the reaper; it is
+     * released after QEMU (the stack is last in, first out), when it would go by itself anyway.
+     */
+    private void startNetwork(Instant deadline) throws Exception {
+        GuestNetwork n = new GuestNetwork(spec.egress(), dir.netSocket(), dir.netStderr(), ctx.config().passtBinary(), spec.vmId());
+        resources.add("network " + dir.netSocket(), n::close);
+        network = n;
+        n.start(ctx.spawner()::start, this::recordHelper, deadline);
+    }
+
+    private void recordHelper(long pid) throws IOException, InterruptedException {
+        try {
+            writeRecord(currentRecord().withHelper(pid, ctx.proc().stat(pid).map(ProcessStat::startTime).orElse(0L)));
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException(e);
+        }
+    }
+
+    private void configureEgress(String setup, Instant deadline) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int rc = ctx.ssh().exec(sshTarget(), setup, out, out, remaining(deadline, Duration.ofSeconds(30)));
+        if (rc != 0) {
+            throw new IOException("configuring the egress NIC in the guest failed (exit " + rc + "): "
+                    + out.toString(StandardCharsets.UTF_8).strip());
+        }
+    }
+
+    /**
+     * The host ports the egress policy allows, relayed over SSH (see GuestSsh#relayHostPorts),
+     * once the guest is online on either path. Pushed last, so released first: a session to a guest
+     * that is powering off would only hang on its way down.
+     */
+    void relayHostPorts(Instant deadline) throws Exception {
+        List<Integer> ports = spec.egress().hostPorts();
+        if (ports.isEmpty()) {
+            return;
+        }
+        AutoCloseable r = ctx.ssh().relayHostPorts(sshTarget(), ports, remaining(deadline, Duration.ofSeconds(30)));
+        resources.add("host port relay " + ports, r::close);
+        LOG.fine(() -> "[" + spec.vmId() + "] host ports " + ports + " reachable at the guest's 127.0.0.1");
+    }
+
     /** With {@code stdin} set, QEMU reads a saved state from it and the guest's identity comes later, over the port. */
     private void startQemu(QemuCommand.Warm warmDevices, Path stdin) throws Exception {
         List<String> argv = QemuCommand.build(ctx.config().qemuBinary(), spec, image, accel,
@@ -215,12 +274,13 @@ final class VmBoot {
         VmProcess p = process;
         Path console = dir.console();
         AtomicBoolean consoleSeen = new AtomicBoolean();
+        GuestNetwork n = network;
         ctx.ssh().awaitLogin(sshTarget(), deadline, ctx.config().sshRetryPause(), () -> {
             if (!consoleSeen.get() && sizeOf(console) > 0) {
                 consoleSeen.set(true);
                 timings.record(Phase.FIRST_CONSOLE, Duration.between(qemuStart, Instant.now()));
             }
-            return cancelled || !p.isAlive();
+            return cancelled || !p.isAlive() || n != null && n.failure() != null;
         });
     }
 
@@ -235,6 +295,7 @@ final class VmBoot {
     /** After a failed restore: what the attempt made goes (back to {@code mark}), so the cold boot starts clean. */
     void releaseAttempt(int mark) {
         resources.releaseTo(mark);
+        network = null;
         process = null;
         qmp = null;
         overlay = null;
@@ -287,6 +348,10 @@ final class VmBoot {
         }
         if (p != null && !p.isAlive()) {
             return "QEMU exited with code " + p.exitCode() + " (" + e.getMessage() + ")";
+        }
+        GuestNetwork n = network;
+        if (n != null && n.failure() != null) {
+            return "the guest's network is gone: " + n.failure() + " (" + e.getMessage() + ")";
         }
         if (!Instant.now().isBefore(deadline)) {
             return "timed out after " + spec.bootTimeout().toSeconds() + " s: " + e.getMessage();

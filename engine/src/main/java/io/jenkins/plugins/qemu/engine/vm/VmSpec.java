@@ -2,6 +2,7 @@ package io.jenkins.plugins.qemu.engine.vm;
 
 import io.jenkins.plugins.qemu.engine.config.Defaults;
 import io.jenkins.plugins.qemu.engine.config.Validation;
+import io.jenkins.plugins.qemu.engine.net.EgressPolicy;
 import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
 import java.io.Serializable;
 import java.security.SecureRandom;
@@ -34,6 +35,8 @@ public final class VmSpec implements Serializable {
     private final Duration shutdownGrace;
     private final boolean keepConsole;
     private final boolean warmStart;
+    /** Null only in a spec serialised before this field existed: read as the default. */
+    private final EgressPolicy egress;
 
     private VmSpec(Builder b) {
         this.vmId = b.vmId == null ? newVmId() : Validation.hostname("vmId", b.vmId);
@@ -56,6 +59,11 @@ public final class VmSpec implements Serializable {
         this.shutdownGrace = b.shutdownGrace;
         this.keepConsole = b.keepConsole;
         this.warmStart = b.warmStart;
+        this.egress = Validation.required("egress", b.egress);
+        if (egress.internet() && !sudo) {
+            throw new io.jenkins.plugins.qemu.engine.config.InvalidInputException("egress", egress,
+                    "needs sudo for the agent user: the engine configures the guest's egress NIC with it; enable sudo or use egress 'none'");
+        }
     }
 
     /** A fresh id: short enough for a host name and a socket path, random enough never to collide. */
@@ -86,18 +94,20 @@ public final class VmSpec implements Serializable {
     public boolean keepConsole() { return keepConsole; }
     /** Restore from the template's warm snapshot where the image supports it (else a cold boot, logged). */
     public boolean warmStart() { return warmStart; }
+    /** What the guest may reach on the network besides its SSH forward. */
+    public EgressPolicy egress() { return egress == null ? EgressPolicy.DEFAULT : egress; }
 
     public Builder toBuilder() {
         return new Builder().vmId(vmId).image(image).cpus(cpus).memoryMiB(memoryMiB).diskSizeMiB(diskSizeMiB).machine(machine)
                 .accel(accel).hostname(hostname).user(user).sudo(sudo).extraUserData(extraUserData).bootTimeout(bootTimeout)
-                .shutdownGrace(shutdownGrace).keepConsole(keepConsole).warmStart(warmStart);
+                .shutdownGrace(shutdownGrace).keepConsole(keepConsole).warmStart(warmStart).egress(egress());
     }
 
     @Override
     public String toString() {
         return "VmSpec[" + vmId + " image=" + image + " cpus=" + cpus + " memory=" + memoryMiB + "M disk="
                 + (diskSizeMiB == 0 ? "image" : Validation.sizeText(diskSizeMiB)) + " machine=" + machine
-                + " accel=" + accel + " user=" + user + "]";
+                + " accel=" + accel + " user=" + user + " egress=" + egress() + "]";
     }
 
     @Override
@@ -132,6 +142,7 @@ public final class VmSpec implements Serializable {
         private boolean keepConsole;
         // Off for plain engine callers (tests, the CLI without --warm); templates turn it on.
         private boolean warmStart;
+        private EgressPolicy egress = EgressPolicy.DEFAULT;
 
         public Builder vmId(String v) { vmId = v; return this; }
         public Builder image(String v) { image = v; return this; }
@@ -150,6 +161,9 @@ public final class VmSpec implements Serializable {
         public Builder shutdownGrace(Duration v) { shutdownGrace = v; return this; }
         public Builder keepConsole(boolean v) { keepConsole = v; return this; }
         public Builder warmStart(boolean v) { warmStart = v; return this; }
+        public Builder egress(EgressPolicy v) { egress = v; return this; }
+        /** The text form ({@link EgressPolicy#parse}), checked here so every caller gets the same error. */
+        public Builder egress(String v) { egress = EgressPolicy.parse("egress", v); return this; }
 
         public VmSpec build() {
             return new VmSpec(this);

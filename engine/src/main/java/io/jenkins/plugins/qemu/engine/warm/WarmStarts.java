@@ -1,6 +1,7 @@
 package io.jenkins.plugins.qemu.engine.warm;
 
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
+import io.jenkins.plugins.qemu.engine.net.GuestNetwork;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
 import io.jenkins.plugins.qemu.engine.image.ImageProbe;
 import io.jenkins.plugins.qemu.engine.seed.WarmGuestSetup;
@@ -173,6 +174,8 @@ public final class WarmStarts implements WarmStart, AutoCloseable {
         template.put("machine", spec.machine());
         template.put("user", spec.user());
         template.put("sudo", Boolean.toString(spec.sudo()));
+        // The network backend's state is saved with the machine; host ports the policy allows are not.
+        template.put("network", GuestNetwork.backend(spec.egress()));
         return template;
     }
 

@@ -68,6 +68,25 @@ class MidBootFaultsTest {
     }
 
     @Test
+    void networkHelperSigkilledMidBoot(FaultReport report) throws Exception {
+        Vm vm = ENGINE.engine().create(spec().build(), l -> { });
+        CompletableFuture<Throwable> boot = bootInBackground(vm);
+        awaitGuestBooting(vm, boot, TO_MID_BOOT);
+        long helper = vm.helperPid();
+        assertTrue(helper > 0, "the default egress policy runs passt");
+        int port = vm.sshPort();
+        Instant t = Instant.now();
+        ProcessHandle.of(helper).orElseThrow().destroyForcibly();
+        report.injected("network helper (passt) killed with SIGKILL mid-boot");
+        VmBootException e = bootFailure(vm, boot, Duration.ofSeconds(60));
+        assertTrue(Duration.between(t, Instant.now()).toSeconds() < 30, "noticed promptly, not at the boot deadline");
+        assertEquals(Phase.SSH, e.phase());
+        assertTrue(e.getMessage().contains("the guest's network is gone: passt exited"), e.getMessage());
+        assertFalse(vm.isAlive());
+        report.assertNothingLeft("passt SIGKILL mid-boot", vm.id(), ENGINE.stateDir(), port);
+    }
+
+    @Test
     void bootCancelledFromAnotherThread(FaultReport report) throws Exception {
         Vm vm = ENGINE.engine().create(spec().build(), l -> { });
         CompletableFuture<Throwable> boot = bootInBackground(vm);

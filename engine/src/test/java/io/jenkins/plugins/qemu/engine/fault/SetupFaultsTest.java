@@ -73,6 +73,20 @@ class SetupFaultsTest {
     }
 
     @Test
+    void networkHelperBinaryMissing(FaultReport report) throws Exception {
+        Path missing = Path.of("/tmp/qa-no-such-dir/passt");
+        try (QemuEngine e = new QemuEngine(TestImages.config(stateDir).withPasstBinary(missing))) {
+            VmSpec spec = spec().build();
+            VmBootException ex = assertThrows(VmBootException.class, () -> e.boot(spec, l -> { }));
+            report.injected("passt binary missing");
+            assertEquals(Phase.NETWORK, ex.phase());
+            assertTrue(ex.getMessage().contains("passt binary " + missing + " is missing") && ex.getMessage().contains("'none'"),
+                    ex.getMessage());
+            report.assertNothingLeft("passt binary missing", spec.vmId(), stateDir, -1);
+        }
+    }
+
+    @Test
     void qemuBinaryMissing(FaultReport report) throws Exception {
         Path binDir = Files.createTempDirectory(Path.of("/tmp"), "qa-bin-");
         try {

@@ -15,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jenkins.plugins.qemu.engine.config.FileTree;
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.state.VmDir;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport.Outcome;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport.ProcessOutcome;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
@@ -250,6 +251,35 @@ class ReaperTest {
             assertTrue(sleeper.isAlive());
         } finally {
             kill(sleeper);
+        }
+    }
+
+    @Test
+    void aDeadOwnersNetworkHelperIsKilledOnlyWithProofOfItsSocket() throws Exception {
+        // Stand-ins for passt: command lines naming a socket with --socket, as passt's does.
+        // `read` is a bash builtin, so killing bash leaves no child behind.
+        record(stateDir, "qa-helper", deadOwner(OWNER), 0, 0, Instant.now());
+        Path socket = stateDir.resolve("qa-helper").resolve(VmDir.NET_SOCKET);
+        Process ours = new ProcessBuilder("bash", "-c", "read -t 300 || exit", "passt", "--socket", socket.toString()).start();
+        // Another VM's helper, and a process that only mentions our socket without serving it.
+        Process other = new ProcessBuilder("bash", "-c", "read -t 300 || exit", "passt", "--socket",
+                stateDir.resolve("qa-other").resolve(VmDir.NET_SOCKET).toString()).start();
+        Process mentions = new ProcessBuilder("bash", "-c", "read -t 300 || exit", "cat", socket.toString()).start();
+        try {
+            ReapReport dry = reaper().reap(true);
+            assertEquals(List.of("qa-helper"), dry.reaped());
+            assertTrue(ours.isAlive(), "a dry run kills nothing");
+            ReapReport r = reaper().reap(false);
+            assertEquals(List.of("qa-helper"), r.reaped());
+            assertTrue(r.entries().get(0).reason().contains("killed network helper pid " + ours.pid()), r.entries().get(0).reason());
+            assertTrue(ours.waitFor(10, TimeUnit.SECONDS), "the helper serving the VM's socket is killed");
+            assertTrue(other.isAlive(), "another VM's helper is not touched");
+            assertTrue(mentions.isAlive(), "naming the socket is not serving it");
+            assertFalse(Files.exists(stateDir.resolve("qa-helper")));
+        } finally {
+            kill(ours);
+            kill(other);
+            kill(mentions);
         }
     }
 

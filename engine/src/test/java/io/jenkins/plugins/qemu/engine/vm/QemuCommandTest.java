@@ -40,7 +40,9 @@ class QemuCommandTest {
                 new AccelDecision(Accel.TCG, "test"), files, seed, true);
         assertEquals("/usr/bin/qemu-system-x86_64", argv.get(0));
         assertEquals("qa-0123456789,process=qemu-qa-0123456789", after(argv, "-name"));
-        assertEquals("user,id=net0,hostfwd=tcp:127.0.0.1:0-:22", after(argv, "-netdev"));
+        // The SSH NIC carries nothing but the forward; the default policy's egress is a second NIC on passt.
+        assertEquals("user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:0-:22", after(argv, "-netdev"));
+        assertTrue(argv.contains("stream,id=egress0,server=off,addr.type=unix,addr.path=/s/qa-1/net.sock"), argv.toString());
         assertEquals("2", after(argv, "-smp"));
         assertEquals("1536M", after(argv, "-m"));
         assertEquals("tcg", after(argv, "-accel"));
@@ -51,6 +53,15 @@ class QemuCommandTest {
         assertTrue(argv.contains("-sandbox"));
         assertTrue(argv.stream().anyMatch(a -> a.startsWith("file=/s/qa-1/seed.iso,") && a.contains("media=cdrom") && a.contains("readonly=on")));
         assertFalse(argv.contains("-cpu"), "TCG keeps QEMU's default CPU model");
+    }
+
+    @Test
+    void egressNoneHasOnlyTheRestrictedSshNic() {
+        VmSpec spec = VmSpec.builder().vmId("qa-0123456789").image("debian-12").egress("none").build();
+        List<String> argv = QemuCommand.build(Path.of("q"), spec, image, new AccelDecision(Accel.TCG, "t"), files, seed, true);
+        assertEquals(1, argv.stream().filter("-netdev"::equals).count(), argv.toString());
+        assertEquals("user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:0-:22", after(argv, "-netdev"));
+        assertFalse(argv.stream().anyMatch(a -> a.contains("net.sock")));
     }
 
     @Test

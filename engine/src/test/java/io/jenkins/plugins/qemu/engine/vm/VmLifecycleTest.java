@@ -64,7 +64,9 @@ class VmLifecycleTest {
             assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("qmp.sock"))),
                     "QEMU's QMP socket is owner-only like every file of the VM");
             assertTrue(TestImages.portOpen(port));
-            assertEquals(List.of(pid), TestImages.processesMentioning(spec.vmId()));
+            // QEMU and its egress helper: both name the VM (the helper through its socket's path).
+            assertTrue(vm.helperPid() > 0, "the default egress policy runs passt");
+            assertEquals(java.util.Set.of(pid, vm.helperPid()), java.util.Set.copyOf(TestImages.processesMentioning(spec.vmId())));
 
             // A client pinning another key is refused at once, not retried until the deadline.
             GuestSsh.Target wrong = new GuestSsh.Target("127.0.0.1", port, "jenkins", vm.clientKey(),
