@@ -261,10 +261,10 @@ public final class WarmStarts implements WarmStart, AutoCloseable {
         LOG.info("[" + vm.id() + "] building the warm snapshot of image '" + prep.image() + "' (" + prep.cpus() + " vCPU, "
                 + prep.memoryMiB() + " MiB): booting it once to save it");
         Path buildDir = null;
-        ImageProbe probe = null;
+        ImageProbe found = null;
         try {
             vm.boot();
-            probe = probe(vm);
+            found = askGuest(vm);
             SnapshotStore.Lookup current = store.lookup(key);
             if (current.ready()) {
                 return current.snapshot(); // another engine on this state directory was quicker
@@ -274,18 +274,18 @@ public final class WarmStarts implements WarmStart, AutoCloseable {
             Snapshot s = store.publish(buildDir, key, Duration.between(start, Instant.now()));
             buildDir = null;
             attempts.succeeded(key);
-            recordProbe(prep.image(), probe, image.warmStart() ? "ok (image service)" : "ok (installed by cloud-init)");
+            recordProbe(prep.image(), found, image.warmStart() ? "ok (image service)" : "ok (installed by cloud-init)");
             LOG.info("[" + vm.id() + "] warm snapshot " + key.slot() + " built in " + PhaseTimings.millis(Duration.between(start, Instant.now()))
                     + " (boot " + PhaseTimings.millis(vm.timings().timeToOnline()) + ", state " + (s.stateBytes() >> 20) + " MiB)");
             return s;
         } catch (VmBootException e) {
             attempts.failed(key, "the boot failed while " + e.phase().description());
-            recordProbe(prep.image(), probe, "failed: the boot failed while " + e.phase().description());
+            recordProbe(prep.image(), found, "failed: the boot failed while " + e.phase().description());
             LOG.log(Level.WARNING, "warm snapshot for image '" + prep.image() + "' not built: " + e.getMessage());
             throw new IOException("the warm-snapshot boot failed: " + e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
             attempts.failed(key, e.getMessage());
-            recordProbe(prep.image(), probe, "failed: " + e.getMessage());
+            recordProbe(prep.image(), found, "failed: " + e.getMessage());
             LOG.log(Level.WARNING, "[" + vm.id() + "] warm snapshot for image '" + prep.image() + "' not built: " + e);
             throw e;
         } finally {
@@ -297,7 +297,7 @@ public final class WarmStarts implements WarmStart, AutoCloseable {
     }
 
     /** What the snapshot boot's guest has, asked once over SSH; null when it cannot tell. */
-    private static ImageProbe probe(Vm vm) {
+    private static ImageProbe askGuest(Vm vm) {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         try {
             vm.exec(ImageProbe.GUEST_COMMAND, out, java.io.OutputStream.nullOutputStream(), Duration.ofMinutes(1));
