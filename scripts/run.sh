@@ -10,7 +10,14 @@ images=$(bash "$here/scripts/host-setup.sh")
 [[ -d $images ]] || { echo "run.sh: scripts/host-setup.sh named '$images' as the images directory, which is not one" >&2; exit 1; }
 jar=$here/engine/target/qemu-agents-engine.jar
 if [[ ! -f $jar || -n $(find "$here/engine/src/main" "$here/engine/pom.xml" -newer "$jar" -print -quit) ]]; then
-    (cd "$here" && mvn -B -q -ntp -Dstyle.color=never -Dengine-only -DskipTests package >&2)
+    # Maven prints terminal resets even when quiet; its log is shown only if the build fails.
+    log=$(mktemp)
+    if ! (cd "$here" && mvn -B -q -ntp -Dengine-only -DskipTests package) >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        exit 1
+    fi
+    rm -f "$log"
 fi
 args=()
 if [[ $# -gt 0 && $1 == --* && $1 != -- ]]; then
