@@ -20,7 +20,9 @@ if [[ ! -f $jar || -n $(find "$here/engine/src/main" "$here/engine/pom.xml" -new
     rm -f "$log"
 fi
 args=()
-if [[ $# -gt 0 && $1 == --* && $1 != -- ]]; then
+# "scripts/run.sh -- cmd" is "scripts/run.sh cmd": no options given.
+[[ $# -gt 0 && $1 == -- ]] && shift
+if [[ $# -gt 0 && $1 == --* ]]; then
     # Options given: pass everything through as is (they end with '--').
     args=("$@")
 else

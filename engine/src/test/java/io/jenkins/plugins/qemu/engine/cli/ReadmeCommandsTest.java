@@ -102,6 +102,14 @@ class ReadmeCommandsTest {
     }
 
     @Test
+    void aLeadingDoubleDashMeansNoOptions() throws Exception {
+        Result r = run("scripts/run.sh", "--", "echo", "ok");
+        assertEquals(0, r.exit, r.stderr);
+        assertTrue(Files.readString(calls).contains(" run --images-dir " + images() + " --image debian-12 -- echo ok\n"),
+                () -> "java got: " + read(calls));
+    }
+
+    @Test
     void anImageFromAnotherBuilderRevisionIsRebuiltWithoutTouchingStdout() throws Exception {
         Path stale = Files.createDirectories(images().resolve("debian-12"));
         Files.writeString(stale.resolve("manifest.json"), "{\"buildScriptSha256\": \"0000\"}\n");
