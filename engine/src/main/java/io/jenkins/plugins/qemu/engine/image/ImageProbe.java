@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Instant;
@@ -53,10 +52,8 @@ public record ImageProbe(String cloudInit, Boolean fastPathUnit, String warmStar
     public static ImageProbe read(Path imageDir) {
         try {
             return JSON.readValue(Files.readAllBytes(imageDir.resolve(FILE)), ImageProbe.class);
-        } catch (NoSuchFileException e) {
-            return null;
         } catch (IOException e) {
-            return null; // a probe is advice; the manifest still describes the image
+            return null; // missing or unreadable: a probe is advice, the manifest still describes the image
         }
     }
 
