@@ -53,37 +53,70 @@ public final class CapacityLedger {
         this.clock = clock;
     }
 
+    /** What a VM is booked for: the template's agents, that template's warm-snapshot boot, or a Test-button trial. */
+    public enum Purpose { AGENT, SNAPSHOT_BUILD, TRIAL }
+
     /**
-     * Books room for one VM if the cap and the budget allow it now; empty otherwise. A VM id can
-     * hold one reservation at a time.
+     * One VM's demand: its size, the template it belongs to (its key, e.g. labels and image) and
+     * that template's own cap (0 for none). Snapshot builds and trials are booked like agents, so
+     * nothing the cloud boots escapes its cap or budget.
      */
-    public Optional<Reservation> tryReserve(String vmId, int cpus, long memoryMiB) {
-        if (cpus < 1 || memoryMiB < 1) {
-            throw new IllegalArgumentException("a VM takes at least one CPU and some memory: " + cpus + ", " + memoryMiB);
+    public record Claim(String template, int templateCap, int cpus, long memoryMiB, Purpose purpose) {
+        public Claim {
+            java.util.Objects.requireNonNull(template, "template");
+            java.util.Objects.requireNonNull(purpose, "purpose");
+            CloudValidation.templateInstanceCap("instanceCap", templateCap);
+            if (cpus < 1 || memoryMiB < 1) {
+                throw new IllegalArgumentException("a VM takes at least one CPU and some memory: " + cpus + ", " + memoryMiB);
+            }
         }
+
+        /** An agent VM of a template without a cap of its own. */
+        public static Claim agent(int cpus, long memoryMiB) {
+            return new Claim("", 0, cpus, memoryMiB, Purpose.AGENT);
+        }
+    }
+
+    /** {@link #tryReserve(String, Claim)} for an agent of a template without a cap of its own. */
+    public Optional<Reservation> tryReserve(String vmId, int cpus, long memoryMiB) {
+        return tryReserve(vmId, Claim.agent(cpus, memoryMiB));
+    }
+
+    /**
+     * Books room for one VM if the cloud's cap, the template's cap and the budget allow it now;
+     * empty otherwise. A VM id can hold one reservation at a time.
+     */
+    public Optional<Reservation> tryReserve(String vmId, Claim claim) {
         synchronized (lock) {
             if (reservations.containsKey(vmId)) {
                 throw new IllegalStateException("VM " + vmId + " already holds a reservation");
             }
-            if (refusalLocked(cpus, memoryMiB) != null) {
+            if (refusalLocked(claim) != null) {
                 return Optional.empty();
             }
-            Reservation r = new Reservation(vmId, cpus, memoryMiB, clock.instant());
+            Reservation r = new Reservation(vmId, claim, clock.instant());
             reservations.put(vmId, r);
-            cpusInUse += cpus;
-            memoryInUse += memoryMiB;
+            cpusInUse += claim.cpus();
+            memoryInUse += claim.memoryMiB();
             return Optional.of(r);
         }
     }
 
     /** Why a VM of this size would not fit now, for logs and the UI; null when it would. */
     public String refusal(int cpus, long memoryMiB) {
+        return refusal(Claim.agent(cpus, memoryMiB));
+    }
+
+    /** Why this claim would not fit now, for logs, the queue and the UI; null when it would. */
+    public String refusal(Claim claim) {
         synchronized (lock) {
-            return refusalLocked(cpus, memoryMiB);
+            return refusalLocked(claim);
         }
     }
 
-    private String refusalLocked(int cpus, long memoryMiB) {
+    private String refusalLocked(Claim claim) {
+        int cpus = claim.cpus();
+        long memoryMiB = claim.memoryMiB();
         Limits l = limits;
         if (l.hostCpus() > 0 && cpus > l.hostCpus()) {
             return "a VM with " + cpus + " CPUs can never fit the host budget of " + l.hostCpus() + " CPUs";
@@ -94,6 +127,9 @@ public final class CapacityLedger {
         if (reservations.size() >= l.instanceCap()) {
             return "the instance cap of " + l.instanceCap() + " is reached";
         }
+        if (claim.templateCap() > 0 && countLocked(claim.template()) >= claim.templateCap()) {
+            return "the template's instance cap of " + claim.templateCap() + " is reached";
+        }
         if (l.hostCpus() > 0 && cpusInUse + cpus > l.hostCpus()) {
             return cpusInUse + " of " + l.hostCpus() + " budgeted CPUs are taken; " + cpus + " more do not fit";
         }
@@ -101,6 +137,23 @@ public final class CapacityLedger {
             return memoryInUse + "M of " + l.hostMemoryMiB() + "M budgeted memory are taken; " + memoryMiB + "M more do not fit";
         }
         return null;
+    }
+
+    private int countLocked(String template) {
+        int n = 0;
+        for (Reservation r : reservations.values()) {
+            if (r.claim().template().equals(template)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** How many VMs of this template (its {@link Claim#template()} key) are booked now. */
+    public int count(String template) {
+        synchronized (lock) {
+            return countLocked(template);
+        }
     }
 
     /** Releases the reservation of this VM; true only for the call that actually released it. */
@@ -169,21 +222,20 @@ public final class CapacityLedger {
     /** Room booked for one VM. Releasing is idempotent and safe from any thread. */
     public final class Reservation implements AutoCloseable {
         private final String vmId;
-        private final int cpus;
-        private final long memoryMiB;
+        private final Claim claim;
         private final Instant reservedAt;
         private boolean released;
 
-        private Reservation(String vmId, int cpus, long memoryMiB, Instant reservedAt) {
+        private Reservation(String vmId, Claim claim, Instant reservedAt) {
             this.vmId = vmId;
-            this.cpus = cpus;
-            this.memoryMiB = memoryMiB;
+            this.claim = claim;
             this.reservedAt = reservedAt;
         }
 
         public String vmId() { return vmId; }
-        public int cpus() { return cpus; }
-        public long memoryMiB() { return memoryMiB; }
+        public Claim claim() { return claim; }
+        public int cpus() { return claim.cpus(); }
+        public long memoryMiB() { return claim.memoryMiB(); }
         public Instant reservedAt() { return reservedAt; }
 
         /** Gives the room back; true only the first time. */
@@ -194,8 +246,8 @@ public final class CapacityLedger {
                 }
                 released = true;
                 reservations.remove(vmId, this);
-                cpusInUse -= cpus;
-                memoryInUse -= memoryMiB;
+                cpusInUse -= claim.cpus();
+                memoryInUse -= claim.memoryMiB();
                 return true;
             }
         }
@@ -213,7 +265,7 @@ public final class CapacityLedger {
 
         @Override
         public String toString() {
-            return "Reservation[" + vmId + " cpus=" + cpus + " memory=" + memoryMiB + "M]";
+            return "Reservation[" + vmId + " " + claim.purpose() + " cpus=" + claim.cpus() + " memory=" + claim.memoryMiB() + "M]";
         }
     }
 }

@@ -118,6 +118,14 @@ public final class CloudValidation {
         return cap;
     }
 
+    /** A template's own cap: 0 means none (only the cloud's applies). */
+    public static int templateInstanceCap(String field, int cap) {
+        if (cap < 0 || cap > MAX_INSTANCE_CAP) {
+            throw new InvalidInputException(field, cap, "is out of range: use 0 (only the cloud's cap) to " + MAX_INSTANCE_CAP);
+        }
+        return cap;
+    }
+
     /** JVM options go into the remote command line as they are; a line break would split it. */
     public static String jvmOptions(String field, String options) {
         if (options == null || options.isBlank()) {

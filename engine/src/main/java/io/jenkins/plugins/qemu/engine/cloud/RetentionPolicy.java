@@ -2,25 +2,36 @@ package io.jenkins.plugins.qemu.engine.cloud;
 
 import java.io.Serializable;
 import java.time.Duration;
+import java.util.Objects;
 
 /**
- * When an agent's VM should go. One-shot (idle minutes 0, the default) ends the VM with its one
- * build; otherwise the VM is kept until it has been idle that long. Either way a VM that died,
- * an agent that stays offline after its launch failed, and a one-shot agent that never got a
- * build are removed rather than left behind. Jenkins-free, so every rule is tested here.
+ * When an agent's VM should go, and when its agent should be reconnected instead. One-shot (idle
+ * minutes 0, the default) ends the VM once its build is over, and only when no other executor of it
+ * still runs one; otherwise the VM is kept until it has been idle that long. A running build is never
+ * ended by this policy, whatever marks an admin or a node monitor put on the agent. A lost agent
+ * channel is reconnected while its VM lives, a bounded number of times; a launch that hangs is given
+ * up after the launch timeout. Jenkins-free, so every rule is tested here as a table.
  */
-public record RetentionPolicy(int idleMinutes) implements Serializable {
+public record RetentionPolicy(int idleMinutes, Duration launchTimeout) implements Serializable {
     /** How long a one-shot agent may wait for the build it was made for before it is given up. */
     public static final Duration UNUSED_ONE_SHOT_GRACE = Duration.ofMinutes(10);
-    /** How long an agent may stay offline (launch failed, connection lost) before it is removed. */
-    public static final Duration OFFLINE_GRACE = Duration.ofMinutes(3);
+    /** How long an idle agent an admin or a monitor marked offline is kept, so the mark can be undone. */
+    public static final Duration MARKED_OFFLINE_GRACE = Duration.ofMinutes(3);
+    /** Agent launches that may fail in a row (the agent JVM died, SSH refused) before the VM is given up. */
+    public static final int MAX_FAILED_LAUNCHES = 2;
+    /** A launch (SSH login, agent jar, JVM start) that takes longer than this is stuck. */
+    public static final Duration DEFAULT_LAUNCH_TIMEOUT = Duration.ofMinutes(5);
 
     public RetentionPolicy {
         CloudValidation.idleMinutes("idleMinutes", idleMinutes);
+        Objects.requireNonNull(launchTimeout, "launchTimeout");
+        if (launchTimeout.isNegative() || launchTimeout.isZero()) {
+            throw new IllegalArgumentException("launchTimeout must be positive: " + launchTimeout);
+        }
     }
 
     public static RetentionPolicy of(int idleMinutes) {
-        return new RetentionPolicy(idleMinutes);
+        return new RetentionPolicy(idleMinutes, DEFAULT_LAUNCH_TIMEOUT);
     }
 
     public boolean oneShot() {
@@ -30,9 +41,13 @@ public record RetentionPolicy(int idleMinutes) implements Serializable {
     /** What the periodic check should do with an agent. */
     public enum Decision {
         KEEP(null),
+        RECONNECT(null),
         TERMINATE_VM_GONE("its VM is gone"),
-        TERMINATE_OFFLINE("it stayed offline for more than " + OFFLINE_GRACE.toMinutes() + " minutes"),
+        TERMINATE_LAUNCH_STUCK("its launch did not finish within the launch timeout"),
+        TERMINATE_UNREACHABLE(MAX_FAILED_LAUNCHES + " launches in a row failed; the VM is given up"),
+        TERMINATE_DONE("its one build is over"),
         TERMINATE_UNUSED("it is a one-shot agent that got no build within " + UNUSED_ONE_SHOT_GRACE.toMinutes() + " minutes"),
+        TERMINATE_MARKED_OFFLINE("it was marked offline and stayed idle for " + MARKED_OFFLINE_GRACE.toMinutes() + " minutes"),
         TERMINATE_IDLE("it was idle for longer than its idle time");
 
         private final String reason;
@@ -42,40 +57,82 @@ public record RetentionPolicy(int idleMinutes) implements Serializable {
         }
 
         public boolean terminates() {
-            return this != KEEP;
+            return reason != null;
         }
 
-        /** Why the agent is removed, for the log; null for {@link #KEEP}. */
+        /** Why the agent is removed, for the log; null for {@link #KEEP} and {@link #RECONNECT}. */
         public String reason() {
             return reason;
         }
     }
 
+    /** The state of the agent's remoting channel, as Jenkins knows it. */
+    public enum Link {
+        /** A launch is in progress. */
+        CONNECTING,
+        /** The channel is up (the agent may still be marked temporarily offline). */
+        CONNECTED,
+        /** No channel and no launch in progress: a launch failed, or the channel was lost. */
+        DISCONNECTED
+    }
+
     /**
      * What Jenkins sees of one agent at a check.
      *
-     * @param vmAlive    the engine still runs its VM
-     * @param connecting a launch is in progress (never interrupt it)
-     * @param online     the agent channel is up
-     * @param idle       no executor is busy
-     * @param idleFor    how long all executors have been idle
-     * @param offlineFor how long the agent has been offline without a launch in progress (zero when online)
+     * @param vmAlive        the engine still runs its VM
+     * @param link           the channel's state
+     * @param inLinkStateFor how long the channel has been in that state
+     * @param failedLaunches launches in a row that ended without a channel (reset when one succeeds)
+     * @param markedOfflineFor how long an admin or a node monitor has had it marked offline; zero when not marked
+     * @param busyExecutors  executors running a build (a flyweight part of a pipeline does not count)
+     * @param usedUp         a one-shot agent whose build is over: it takes no new build
+     * @param idleFor        how long all executors have been idle
      */
-    public record Observation(boolean vmAlive, boolean connecting, boolean online, boolean idle, Duration idleFor,
-            Duration offlineFor) {}
+    public record Observation(boolean vmAlive, Link link, Duration inLinkStateFor, int failedLaunches,
+            Duration markedOfflineFor, int busyExecutors, boolean usedUp, Duration idleFor) {
+        public Observation {
+            Objects.requireNonNull(link, "link");
+            Objects.requireNonNull(inLinkStateFor, "inLinkStateFor");
+            Objects.requireNonNull(markedOfflineFor, "markedOfflineFor");
+            Objects.requireNonNull(idleFor, "idleFor");
+        }
+
+        public boolean markedOffline() {
+            return !markedOfflineFor.isZero();
+        }
+    }
 
     public Decision decide(Observation o) {
         if (!o.vmAlive()) {
             return Decision.TERMINATE_VM_GONE;
         }
-        if (o.connecting()) {
+        switch (o.link()) {
+            case CONNECTING:
+                return o.inLinkStateFor().compareTo(launchTimeout) > 0 ? Decision.TERMINATE_LAUNCH_STUCK : Decision.KEEP;
+            case DISCONNECTED:
+                if (o.usedUp() && o.busyExecutors() == 0) {
+                    return Decision.TERMINATE_DONE;
+                }
+                // The VM and its key are alive: a lost channel (a pipeline waits for it) or a crashed
+                // agent JVM is worth another launch, but not forever.
+                return o.failedLaunches() >= MAX_FAILED_LAUNCHES ? Decision.TERMINATE_UNREACHABLE : Decision.RECONNECT;
+            case CONNECTED:
+            default:
+                return decideConnected(o);
+        }
+    }
+
+    private Decision decideConnected(Observation o) {
+        if (o.busyExecutors() > 0) {
+            // Checked before any mark: "offline" from an admin or the disk-space monitor means
+            // "take no new builds", never "kill the one that runs".
             return Decision.KEEP;
         }
-        if (!o.online()) {
-            return o.offlineFor().compareTo(OFFLINE_GRACE) > 0 ? Decision.TERMINATE_OFFLINE : Decision.KEEP;
+        if (o.usedUp()) {
+            return Decision.TERMINATE_DONE;
         }
-        if (!o.idle()) {
-            return Decision.KEEP;
+        if (o.markedOffline() && o.markedOfflineFor().compareTo(MARKED_OFFLINE_GRACE) >= 0) {
+            return Decision.TERMINATE_MARKED_OFFLINE;
         }
         if (oneShot()) {
             return o.idleFor().compareTo(UNUSED_ONE_SHOT_GRACE) > 0 ? Decision.TERMINATE_UNUSED : Decision.KEEP;
@@ -83,13 +140,29 @@ public record RetentionPolicy(int idleMinutes) implements Serializable {
         return o.idleFor().compareTo(Duration.ofMinutes(idleMinutes)) >= 0 ? Decision.TERMINATE_IDLE : Decision.KEEP;
     }
 
+    /** What to do when one executor of the agent finishes a task. */
+    public enum TaskEnd {
+        /** The agent stays as it is (idle retention, a flyweight task, a block that resumes). */
+        NOTHING,
+        /** Take no new build; end the VM when the builds still running on its other executors are over. */
+        DRAIN,
+        /** Take no new build and end the VM now. */
+        TERMINATE
+    }
+
     /**
-     * Whether a finished task uses up a one-shot agent. Flyweight tasks (the part of a pipeline
-     * that runs on the controller) and tasks that will continue (a {@code node {}} block that
-     * resumes after a restart) do not: terminating then would cut the build off its workspace.
+     * What a finished task means for the agent. Flyweight tasks (the part of a pipeline that runs on
+     * the controller) and tasks that will continue (a {@code node {}} block that resumes after a
+     * restart) do not use up a one-shot agent: ending it then would cut the build off its workspace.
+     * With several executors the VM is used up by the first build that ends but outlives the others.
+     *
+     * @param otherBusyExecutors executors other than the finishing one that still run a build
      */
-    public boolean endsWithTask(boolean flyweight, boolean willContinue) {
-        return oneShot() && !flyweight && !willContinue;
+    public TaskEnd onTaskEnd(boolean flyweight, boolean willContinue, int otherBusyExecutors) {
+        if (!oneShot() || flyweight || willContinue) {
+            return TaskEnd.NOTHING;
+        }
+        return otherBusyExecutors > 0 ? TaskEnd.DRAIN : TaskEnd.TERMINATE;
     }
 
     @Override

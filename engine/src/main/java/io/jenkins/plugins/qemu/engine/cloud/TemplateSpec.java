@@ -19,6 +19,8 @@ import java.util.List;
  */
 public final class TemplateSpec implements Serializable {
     private static final long serialVersionUID = 1L;
+    /** The agent launch's default bound (SSH login, agent jar, JVM start), as a form shows it. */
+    public static final String DEFAULT_LAUNCH_TIMEOUT_TEXT = "5m";
 
     private final String labels;
     private final String image;
@@ -34,6 +36,8 @@ public final class TemplateSpec implements Serializable {
     private final Duration bootTimeout;
     private final boolean warmStart;
     private final EgressPolicy egress;
+    private final Duration launchTimeout;
+    private final int instanceCap;
 
     private TemplateSpec(Builder b) {
         this.labels = CloudValidation.labels("labels", b.labels);
@@ -51,6 +55,9 @@ public final class TemplateSpec implements Serializable {
         this.bootTimeout = Validation.duration("bootTimeout", b.bootTimeout == null ? Defaults.BOOT_TIMEOUT_TEXT : b.bootTimeout);
         this.warmStart = b.warmStart;
         this.egress = EgressPolicy.parse("egress", b.egress);
+        this.launchTimeout = Validation.duration("launchTimeout",
+                b.launchTimeout == null || b.launchTimeout.isBlank() ? DEFAULT_LAUNCH_TIMEOUT_TEXT : b.launchTimeout.trim());
+        this.instanceCap = CloudValidation.templateInstanceCap("instanceCap", b.instanceCap);
         // The engine's own checks (cloud-config syntax and keys it reserves, user, sizes) run here
         // too, so a template that saves is a template that can boot.
         toVmSpec(VmSpec.newVmId());
@@ -96,8 +103,13 @@ public final class TemplateSpec implements Serializable {
     /** What the template's VMs may reach; blank in a form or JCasC means {@link EgressPolicy#DEFAULT}. */
     public EgressPolicy egress() { return egress; }
 
+    /** How long the agent's launch may take once the VM is online before it counts as stuck. */
+    public Duration launchTimeout() { return launchTimeout; }
+    /** At most this many VMs of this template at once; 0 when only the cloud's cap applies. */
+    public int instanceCap() { return instanceCap; }
+
     public RetentionPolicy retention() {
-        return RetentionPolicy.of(idleMinutes);
+        return new RetentionPolicy(idleMinutes, launchTimeout);
     }
 
     @Override
@@ -122,6 +134,8 @@ public final class TemplateSpec implements Serializable {
         private String bootTimeout = Defaults.BOOT_TIMEOUT_TEXT;
         private boolean warmStart = Defaults.TEMPLATE_WARM_START;
         private String egress;
+        private String launchTimeout;
+        private int instanceCap;
 
         public Builder labels(String v) { labels = v; return this; }
         public Builder image(String v) { image = v; return this; }
@@ -138,6 +152,10 @@ public final class TemplateSpec implements Serializable {
         public Builder warmStart(boolean v) { warmStart = v; return this; }
         /** The text form: {@code default}, {@code none}, optionally {@code +allow:PORT[,PORT...]}. */
         public Builder egress(String v) { egress = v; return this; }
+        /** A duration such as {@code 5m}; blank means {@link #DEFAULT_LAUNCH_TIMEOUT_TEXT}. */
+        public Builder launchTimeout(String v) { launchTimeout = v; return this; }
+        /** 0 (the default) means no cap of its own. */
+        public Builder instanceCap(int v) { instanceCap = v; return this; }
 
         public TemplateSpec build() {
             return new TemplateSpec(this);

@@ -37,6 +37,31 @@ class CapacityLedgerTest {
         assertEquals(new CapacityLedger.Usage(2, 4, 4096), ledger.usage());
     }
 
+    /**
+     * Point 5 of the plugin-robustness issue: a template's own cap, and warm-snapshot builds and
+     * Test-button trials booked like agents, so neither escapes the cloud's cap or budget.
+     */
+    @Test
+    void templateCapsAndEveryPurposeCount() {
+        CapacityLedger ledger = new CapacityLedger(new CapacityLedger.Limits(4, 0, 0));
+        CapacityLedger.Claim small = new CapacityLedger.Claim("c/small/debian-12", 1, 1, 512, CapacityLedger.Purpose.AGENT);
+        CapacityLedger.Claim big = new CapacityLedger.Claim("c/big/debian-12", 0, 2, 2048, CapacityLedger.Purpose.AGENT);
+        assertTrue(ledger.tryReserve("qa-1", small).isPresent());
+        assertFalse(ledger.tryReserve("qa-2", small).isPresent());
+        assertEquals("the template's instance cap of 1 is reached", ledger.refusal(small));
+        assertNull(ledger.refusal(big), "other templates are not held back by it");
+        CapacityLedger.Claim snapshot = new CapacityLedger.Claim("c/big/debian-12", 0, 2, 2048, CapacityLedger.Purpose.SNAPSHOT_BUILD);
+        CapacityLedger.Claim trial = new CapacityLedger.Claim("c/big/debian-12", 0, 2, 2048, CapacityLedger.Purpose.TRIAL);
+        assertTrue(ledger.tryReserve("qa-snap", snapshot).isPresent());
+        assertTrue(ledger.tryReserve("qa-trial", trial).isPresent());
+        assertTrue(ledger.tryReserve("qa-3", big).isPresent());
+        assertEquals("the instance cap of 4 is reached", ledger.refusal(big), "the snapshot build and the trial took two of the four");
+        assertEquals(3, ledger.count("c/big/debian-12"));
+        ledger.release("qa-snap");
+        assertEquals(2, ledger.count("c/big/debian-12"));
+        assertThrows(InvalidInputException.class, () -> new CapacityLedger.Claim("t", -1, 1, 512, CapacityLedger.Purpose.AGENT));
+    }
+
     @Test
     void hostBudgetLimitsCpusAndMemoryTogether() {
         CapacityLedger ledger = new CapacityLedger(new CapacityLedger.Limits(10, 4, 3072));
