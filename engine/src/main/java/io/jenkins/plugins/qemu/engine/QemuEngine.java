@@ -1,6 +1,5 @@
 package io.jenkins.plugins.qemu.engine;
 
-import io.jenkins.plugins.qemu.engine.config.FileTree;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
 import io.jenkins.plugins.qemu.engine.image.QemuImg;
 import io.jenkins.plugins.qemu.engine.qmp.QmpReactor;
@@ -11,6 +10,7 @@ import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.state.OwnerIdentity;
 import io.jenkins.plugins.qemu.engine.state.ProcFs;
+import io.jenkins.plugins.qemu.engine.state.StateDirectory;
 import io.jenkins.plugins.qemu.engine.state.StateStore;
 import io.jenkins.plugins.qemu.engine.vm.AcceleratorProbe;
 import io.jenkins.plugins.qemu.engine.vm.EngineContext;
@@ -73,9 +73,9 @@ public final class QemuEngine implements AutoCloseable {
             throw new IOException("QEMU binary " + config.qemuBinary() + " is missing or not executable (install qemu-system-x86)");
         }
         try {
-            FileTree.ownerOnlyDirectories(config.stateDir());
+            StateDirectory.claim(config.stateDir());
         } catch (IOException e) {
-            throw new IOException("the state directory " + config.stateDir() + " is not usable: " + e, e);
+            throw new IOException("the state directory " + config.stateDir() + " is not usable: " + e.getMessage(), e);
         }
         String qemuVersion = qemuVersion(config.qemuBinary());
         QmpReactor reactor = new QmpReactor("qemu-agents-qmp");

@@ -50,6 +50,11 @@ public final class TemplateReadiness {
 
     /** The key under which a template is counted and backed off: what selects it (labels) and what it boots. */
     public static String key(String cloudId, TemplateSpec template) {
-        return cloudId + "/" + template.labels() + "/" + template.image();
+        return key(cloudId, template.labels(), template.image());
+    }
+
+    /** {@link #key(String, TemplateSpec)} from the raw settings, for templates whose settings may be invalid. */
+    public static String key(String cloudId, String labels, String image) {
+        return cloudId + "/" + (labels == null ? "" : labels.trim()) + "/" + (image == null ? "" : image.trim());
     }
 }

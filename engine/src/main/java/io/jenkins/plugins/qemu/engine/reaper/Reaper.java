@@ -209,7 +209,10 @@ public final class Reaper {
         if (maxAge != null && r.created().plus(maxAge).isBefore(now)) {
             return "older than the maximum age " + maxAge + " (created " + r.createdAt() + ")";
         }
-        if (r.ownerId().equals(config.ownerId())) {
+        // Only this very incarnation (same owner id, pid and start time) may say a VM is unwanted:
+        // another live process under the same owner id (a controller started from a copy of the
+        // same JENKINS_HOME, a second CLI run) knows nothing of this one's agents.
+        if (r.ownerId().equals(config.ownerId()) && r.owner().isThisProcess(proc)) {
             boolean keep;
             try {
                 keep = wanted.test(r.vmId());

@@ -21,6 +21,12 @@ public record OwnerIdentity(String ownerId, long pid, long startTime, String boo
         return proc.stat(pid).map(s -> !s.zombie() && s.startTime() == startTime).orElse(false);
     }
 
+    /** True when this incarnation is the calling JVM itself. */
+    public boolean isThisProcess(ProcFs proc) {
+        ProcessStat self = proc.self();
+        return pid == self.pid() && startTime == self.startTime();
+    }
+
     @Override
     public String toString() {
         return ownerId + " (pid " + pid + ")";

@@ -193,6 +193,29 @@ class ReaperTest {
         }).kept());
     }
 
+    /**
+     * Issue 14, point 7: a second live process under the same owner id (a controller started from
+     * a copy of the same JENKINS_HOME) must not reap the first one's VMs as "unwanted": only the
+     * incarnation that made a VM may say it no longer wants it.
+     */
+    @Test
+    void anotherLiveProcessWithOurOwnerIdIsNotAskedAboutItsVms() throws Exception {
+        Process twin = new ProcessBuilder("sleep", "60").start();
+        try {
+            ProcessStat st = ReaperFixtures.stat(twin.pid());
+            OwnerIdentity twinOwner = new OwnerIdentity(OWNER, twin.pid(), st.startTime(), new ProcFs().bootId());
+            record(stateDir, "qa-twins", twinOwner, 0, 0, Instant.now());
+            record(stateDir, "qa-mine", liveOwner(OWNER), 0, 0, Instant.now());
+            ReapReport r = reaper().reap(false, id -> false);
+            assertEquals(List.of("qa-mine"), r.reaped());
+            assertEquals(List.of("qa-twins"), r.kept());
+        } finally {
+            ReaperFixtures.kill(twin);
+        }
+        // Once that process is gone, its VMs are a dead owner's and go.
+        assertEquals(List.of("qa-twins"), reaper().reap(false, id -> true).reaped());
+    }
+
     @Test
     void foldersWithoutRecordsAreRemovedOnlyWhenOldAndOnlyIfTheyHoldNothingButVmFiles() throws Exception {
         Path young = Files.createDirectory(stateDir.resolve("qa-young"));

@@ -158,12 +158,18 @@ public final class TestImages {
     }
 
     /** Every file below {@code dir}, for "nothing left behind" assertions. */
+    /**
+     * Everything below {@code dir} but the state directory's ownership marker, which an engine
+     * writes once and keeps for the directory's lifetime: it is no VM's leftover.
+     */
     public static List<Path> filesBelow(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return List.of();
         }
         try (Stream<Path> s = Files.walk(dir)) {
-            return s.filter(p -> !p.equals(dir)).toList();
+            return s.filter(p -> !p.equals(dir))
+                    .filter(p -> !p.getFileName().toString().equals(io.jenkins.plugins.qemu.engine.state.StateDirectory.MARKER))
+                    .toList();
         }
     }
 }
