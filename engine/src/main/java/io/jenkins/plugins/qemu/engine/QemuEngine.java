@@ -16,6 +16,7 @@ import io.jenkins.plugins.qemu.engine.vm.AcceleratorProbe;
 import io.jenkins.plugins.qemu.engine.vm.EngineContext;
 import io.jenkins.plugins.qemu.engine.vm.Phase;
 import io.jenkins.plugins.qemu.engine.vm.ProcessSpawner;
+import io.jenkins.plugins.qemu.engine.vm.SnapshotBuildGate;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmBootException;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
@@ -69,6 +70,11 @@ public final class QemuEngine implements AutoCloseable {
     });
 
     public QemuEngine(EngineConfig config) throws IOException {
+        this(config, SnapshotBuildGate.ALWAYS);
+    }
+
+    /** An engine whose warm-snapshot boots are each booked through {@code snapshotGate} first (a cloud's cap and budget). */
+    public QemuEngine(EngineConfig config, SnapshotBuildGate snapshotGate) throws IOException {
         if (!Files.isExecutable(config.qemuBinary())) {
             throw new IOException("QEMU binary " + config.qemuBinary() + " is missing or not executable (install qemu-system-x86)");
         }
@@ -104,7 +110,7 @@ public final class QemuEngine implements AutoCloseable {
             Vm vm = new Vm(spec, ctx, line -> { }, vms::remove, null, prep);
             vms.add(vm);
             return vm;
-        });
+        }, snapshotGate);
         this.reaper = new Reaper(config);
         this.startupReap = reapAtStart();
         // Other engines (CLI runs, another controller) may die while this one lives; their VMs are

@@ -9,6 +9,7 @@ import io.jenkins.plugins.qemu.engine.vm.AccelDecision;
 import io.jenkins.plugins.qemu.engine.vm.AcceleratorProbe;
 import io.jenkins.plugins.qemu.engine.vm.PhaseTimings;
 import io.jenkins.plugins.qemu.engine.vm.QemuCommand;
+import io.jenkins.plugins.qemu.engine.vm.SnapshotBuildGate;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmBootException;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
@@ -60,9 +61,15 @@ public final class WarmStarts implements WarmStart, AutoCloseable {
     private final AcceleratorProbe probe;
     private final SnapshotAttempts attempts = new SnapshotAttempts(java.time.Clock.systemUTC());
 
-    /** {@code vms} makes a VM of this engine from a spec; true asks for a warm-snapshot boot. */
+    private final SnapshotBuildGate gate;
+
+    /**
+     * {@code vms} makes a VM of this engine from a spec; true asks for a warm-snapshot boot.
+     * {@code gate} books each snapshot boot before it starts.
+     */
     public WarmStarts(SnapshotStore store, String qemuVersion, ImageCatalog catalog, AcceleratorProbe probe,
-            BiFunction<VmSpec, Boolean, Vm> vms) {
+            BiFunction<VmSpec, Boolean, Vm> vms, SnapshotBuildGate gate) {
+        this.gate = gate;
         this.store = store;
         this.qemuVersion = qemuVersion;
         this.catalog = catalog;
@@ -191,12 +198,21 @@ public final class WarmStarts implements WarmStart, AutoCloseable {
             CompletableFuture<Snapshot> f = new CompletableFuture<>();
             try {
                 builder.execute(() -> {
+                    // Out of the in-flight map before the waiters wake: one that asks again at once
+                    // must start a new build, not get this finished one back.
+                    Snapshot built = null;
+                    Throwable failure = null;
                     try {
-                        f.complete(build(prep));
+                        built = build(prep);
                     } catch (Throwable e) {
-                        f.completeExceptionally(e);
+                        failure = e;
                     } finally {
                         building.remove(k, f);
+                    }
+                    if (failure != null) {
+                        f.completeExceptionally(failure);
+                    } else {
+                        f.complete(built);
                     }
                 });
             } catch (RuntimeException e) {
@@ -254,6 +270,20 @@ public final class WarmStarts implements WarmStart, AutoCloseable {
         if (!c.buildable()) {
             throw new IOException("no warm snapshot can be built: " + c.reason());
         }
+        AutoCloseable ticket = gate.admit(prep).orElseThrow(() -> new IOException(
+                "no warm snapshot is built now: its boot does not fit the cloud's cap or budget (asked again by the next VM)"));
+        try {
+            return bootAndSave(prep);
+        } finally {
+            try {
+                ticket.close();
+            } catch (Exception e) {
+                LOG.log(Level.WARNING, "releasing the booking of a warm-snapshot boot failed", e);
+            }
+        }
+    }
+
+    private Snapshot bootAndSave(VmSpec prep) throws IOException, InterruptedException {
         Instant start = Instant.now();
         BaseImage image = catalog.resolve(prep.image());
         SnapshotKey key = key(prep, image, probe.decide(prep.accel(), image));

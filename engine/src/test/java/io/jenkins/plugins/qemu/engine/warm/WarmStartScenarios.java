@@ -60,6 +60,9 @@ abstract class WarmStartScenarios {
     private Path stateDir;
     private QemuEngine engine;
     private Snapshot first;
+    /** Every snapshot boot is booked through the engine's gate, and every booking is given back. */
+    private final java.util.concurrent.atomic.AtomicInteger admitted = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger released = new java.util.concurrent.atomic.AtomicInteger();
 
     /** Installs the image under test in {@link TestImages#imagesDir()} if needed; returns its name. */
     abstract String image() throws IOException;
@@ -76,7 +79,10 @@ abstract class WarmStartScenarios {
             }
         }
         stateDir = TestImages.shortTempDir();
-        engine = new QemuEngine(TestImages.config(stateDir).withImagesDir(imagesDir));
+        engine = new QemuEngine(TestImages.config(stateDir).withImagesDir(imagesDir), prep -> {
+            admitted.incrementAndGet();
+            return java.util.Optional.of(released::incrementAndGet);
+        });
     }
 
     @AfterAll
@@ -94,6 +100,8 @@ abstract class WarmStartScenarios {
         FileTree.delete(stateDir);
         FileTree.delete(imagesDir);
         assertEquals(List.of(), left, "files left in the state directory");
+        assertTrue(admitted.get() >= 1, "snapshot boots were booked through the gate");
+        assertEquals(admitted.get(), released.get(), "every snapshot boot's booking was released");
     }
 
     private VmSpec.Builder spec() {
