@@ -2,6 +2,7 @@ package io.jenkins.plugins.qemu;
 
 import edu.umd.cs.findbugs.annotations.NonNull;
 import hudson.Extension;
+import hudson.model.Computer;
 import hudson.model.Label;
 import hudson.model.LoadStatistics;
 import hudson.model.Queue;
@@ -103,7 +104,13 @@ public final class NoDelayProvisionerStrategy extends NodeProvisioner.Strategy {
         }
     }
 
-    /** Wakes the provisioner of a build's label when the build becomes buildable, instead of at the next tick. */
+    /**
+     * Wakes the provisioner of a build's label when the build becomes buildable, instead of at the
+     * next tick. The listener is called inside the queue's maintenance, before the queue publishes
+     * the snapshot the provisioner counts from; a review started right away could see a queue
+     * length of 0 and plan nothing. So the review waits, on another thread, until that maintenance
+     * has released the queue lock (and so has published the snapshot).
+     */
     @Extension
     public static final class OnBuildable extends QueueListener {
         @Override
@@ -115,7 +122,10 @@ public final class NoDelayProvisionerStrategy extends NodeProvisioner.Strategy {
             Label label = item.getAssignedLabel();
             if (anyQemuCloudServes(new Cloud.CloudState(label, 0))) {
                 NodeProvisioner provisioner = label == null ? jenkins.unlabeledNodeProvisioner : label.nodeProvisioner;
-                provisioner.suggestReviewNow();
+                Computer.threadPoolForRemoting.submit(() -> {
+                    Queue.withLock(() -> { });
+                    provisioner.suggestReviewNow();
+                });
             }
         }
     }

@@ -3,10 +3,12 @@ package io.jenkins.plugins.qemu;
 import edu.umd.cs.findbugs.annotations.CheckForNull;
 import edu.umd.cs.findbugs.annotations.NonNull;
 import hudson.Extension;
+import hudson.model.Computer;
 import hudson.model.Descriptor;
 import hudson.model.Node;
 import hudson.model.TaskListener;
 import hudson.slaves.AbstractCloudSlave;
+import hudson.slaves.OfflineCause;
 import io.jenkins.plugins.qemu.engine.cloud.AgentNaming;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
 import io.jenkins.plugins.qemu.engine.vm.PhaseTimings;
@@ -15,6 +17,9 @@ import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import net.sf.json.JSONObject;
 import org.kohsuke.stapler.StaplerRequest2;
 
@@ -29,18 +34,24 @@ public class QemuAgent extends AbstractCloudSlave {
     private static final long serialVersionUID = 1L;
 
     private final String cloudName;
+    /** The cloud's ledger key; null in agents saved before clouds had ids (their name was the key). */
+    private final String cloudId;
     private final String vmId;
     private final String image;
     /** The VM of this controller session; null after a restart, when the VM no longer exists. */
     private transient volatile Vm vm;
     private transient List<String> provisioningLog;
+    private transient volatile String terminationReason;
+    /** How long a closing channel may take before the VM is destroyed under it anyway. */
+    private static final Duration DISCONNECT_WAIT = Duration.ofSeconds(10);
 
-    QemuAgent(String cloudName, Vm vm, TemplateSpec template, List<String> provisioningLog)
+    QemuAgent(String cloudId, String cloudName, Vm vm, TemplateSpec template, List<String> provisioningLog)
             throws Descriptor.FormException, IOException {
         super(AgentNaming.nodeName(cloudName, vm.id()), template.remoteFs(),
                 new QemuSshLauncher(vm.sshPort(), template.user(), vm.clientKey().privateKeyOpenSsh(), vm.hostKeyLine(),
                         template.jvmOptions()));
         this.cloudName = cloudName;
+        this.cloudId = cloudId;
         this.vmId = vm.id();
         this.image = template.image();
         this.vm = vm;
@@ -51,11 +62,16 @@ public class QemuAgent extends AbstractCloudSlave {
         setLabelString(template.labels());
         // A labelled VM is made for a labelled build; do not let unlabelled builds take its executor.
         setMode(template.labels().isEmpty() ? Node.Mode.NORMAL : Node.Mode.EXCLUSIVE);
-        setRetentionStrategy(new QemuRetentionStrategy(template.idleMinutes()));
+        setRetentionStrategy(new QemuRetentionStrategy(template.idleMinutes(), template.launchTimeout()));
     }
 
     public String getCloudName() {
         return cloudName;
+    }
+
+    /** The ledger this agent's VM is booked in. */
+    public String getCloudId() {
+        return cloudId == null ? cloudName : cloudId;
     }
 
     public String getVmId() {
@@ -91,13 +107,22 @@ public class QemuAgent extends AbstractCloudSlave {
         return new QemuComputer(this);
     }
 
+    /** {@link #terminate()} with the reason the agent log and the offline cause show. */
+    void terminate(String reason) throws IOException, InterruptedException {
+        terminationReason = reason;
+        terminate();
+    }
+
     /**
-     * Destroys the VM. Survives a VM that is already gone (it died, or the controller restarted)
-     * and always gives the VM's room back to the cloud.
+     * Closes the agent's channel, then destroys the VM: destroying first would cut a channel that
+     * is still open and log an I/O error with a stack trace for every one-shot agent. Survives a
+     * VM that is already gone (it died, or the controller restarted) and always gives the VM's
+     * room back to the cloud.
      */
     @Override
     protected void _terminate(TaskListener listener) {
         try {
+            disconnect(listener);
             Vm v = vm != null ? vm : QemuEngines.get().findVm(vmId);
             if (v == null) {
                 listener.getLogger().println("VM " + vmId + " is already gone");
@@ -107,7 +132,22 @@ public class QemuAgent extends AbstractCloudSlave {
             v.destroy();
             listener.getLogger().println("Destroyed VM " + vmId + " in " + PhaseTimings.millis(Duration.between(start, Instant.now())));
         } finally {
-            QemuEngines.get().release(cloudName, vmId);
+            QemuEngines.get().release(getCloudId(), vmId);
+        }
+    }
+
+    private void disconnect(TaskListener listener) {
+        Computer c = toComputer();
+        if (c == null || c.getChannel() == null) {
+            return;
+        }
+        String reason = terminationReason == null ? "the agent is being removed" : terminationReason;
+        try {
+            c.disconnect(OfflineCause.create(Reasons.agentTerminated(reason))).get(DISCONNECT_WAIT.toSeconds(), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            listener.getLogger().println("Closing the agent channel of " + vmId + " did not finish cleanly (" + e + "); destroying the VM anyway");
         }
     }
 

@@ -4,7 +4,6 @@ import hudson.model.Node;
 import hudson.model.TaskListener;
 import hudson.slaves.Cloud;
 import io.jenkins.plugins.qemu.engine.cloud.CapacityLedger;
-import io.jenkins.plugins.qemu.engine.cloud.RetentionPolicy;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
@@ -41,7 +40,8 @@ final class QemuCleanup {
         Map<String, QemuAgent> agents = agentsByVmId(jenkins);
         releaseLostBookings(jenkins, engines, agents, listener);
         warmUp(jenkins, engines);
-        for (EngineConfig config : engineConfigs(jenkins, engines)) {
+        Set<EngineConfig> configs = engineConfigs(jenkins, engines);
+        for (EngineConfig config : configs) {
             try {
                 // The engine adds what it still wants itself (VMs it is booting, its warm-snapshot boots)
                 // and destroys the VMs it reaps in memory too.
@@ -53,6 +53,22 @@ final class QemuCleanup {
                 LOGGER.log(Level.WARNING, "Reaping VMs in " + config.stateDir() + " failed", e);
             }
         }
+        engines.releaseUnused(configuredEngines(jenkins));
+    }
+
+    /** The directories the configured clouds use now (not the engines started earlier for old settings). */
+    private static Set<EngineConfig> configuredEngines(Jenkins jenkins) {
+        Set<EngineConfig> configs = new LinkedHashSet<>();
+        for (Cloud cloud : jenkins.clouds) {
+            if (cloud instanceof QemuCloud qemu) {
+                try {
+                    configs.add(qemu.engineConfig());
+                } catch (InvalidInputException e) {
+                    // an invalid cloud uses no engine
+                }
+            }
+        }
+        return configs;
     }
 
     /**
@@ -98,7 +114,7 @@ final class QemuCleanup {
     private static void releaseLostBookings(Jenkins jenkins, QemuEngines engines, Map<String, QemuAgent> agents,
             TaskListener listener) {
         for (Map.Entry<String, CapacityLedger> e : engines.ledgers().entrySet()) {
-            Duration age = longestBoot(jenkins.getCloud(e.getKey())).plus(LOST_BOOKING_MARGIN);
+            Duration age = longestBoot(cloudWithId(jenkins, e.getKey())).plus(LOST_BOOKING_MARGIN);
             for (String vmId : e.getValue().unclaimedOlderThan(age, id -> agents.containsKey(id) || engines.isBooting(id))) {
                 if (e.getValue().release(vmId)) {
                     listener.getLogger().println("Released the booking of VM " + vmId + " of cloud " + e.getKey()
@@ -108,21 +124,32 @@ final class QemuCleanup {
         }
     }
 
+    private static Cloud cloudWithId(Jenkins jenkins, String id) {
+        for (Cloud c : jenkins.clouds) {
+            if (c instanceof QemuCloud qemu && qemu.getId().equals(id)) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    /** The longest a VM of this cloud may take from booking to agent: its boot plus its agent's launch. */
     private static Duration longestBoot(Cloud cloud) {
         Duration longest = Duration.ofMinutes(5);
         if (cloud instanceof QemuCloud qemu) {
             for (QemuTemplate t : qemu.getTemplates()) {
                 try {
                     TemplateSpec spec = t.toSpec();
-                    if (spec.bootTimeout().compareTo(longest) > 0) {
-                        longest = spec.bootTimeout();
+                    Duration both = spec.bootTimeout().plus(spec.launchTimeout());
+                    if (both.compareTo(longest) > 0) {
+                        longest = both;
                     }
                 } catch (InvalidInputException ignored) {
                     // an invalid template cannot boot, so it has no VMs to wait for
                 }
             }
         }
-        return longest.plus(RetentionPolicy.OFFLINE_GRACE);
+        return longest;
     }
 
     private static Map<String, QemuAgent> agentsByVmId(Jenkins jenkins) {
@@ -138,15 +165,7 @@ final class QemuCleanup {
     /** Every state directory VMs of this controller may live in: configured clouds and engines started earlier. */
     private static Set<EngineConfig> engineConfigs(Jenkins jenkins, QemuEngines engines) {
         Set<EngineConfig> configs = new LinkedHashSet<>(engines.engineConfigs());
-        for (Cloud cloud : jenkins.clouds) {
-            if (cloud instanceof QemuCloud qemu) {
-                try {
-                    configs.add(qemu.engineConfig());
-                } catch (InvalidInputException e) {
-                    LOGGER.fine(() -> "Cloud " + qemu.name + " has invalid directories: " + e.getMessage());
-                }
-            }
-        }
+        configs.addAll(configuredEngines(jenkins));
         return configs;
     }
 }

@@ -3,6 +3,7 @@ package io.jenkins.plugins.qemu;
 import edu.umd.cs.findbugs.annotations.CheckForNull;
 import edu.umd.cs.findbugs.annotations.NonNull;
 import hudson.Extension;
+import hudson.Util;
 import hudson.model.Computer;
 import hudson.model.Descriptor;
 import hudson.model.Label;
@@ -14,6 +15,8 @@ import io.jenkins.plugins.qemu.engine.cloud.AgentNaming;
 import io.jenkins.plugins.qemu.engine.cloud.CapacityLedger;
 import io.jenkins.plugins.qemu.engine.cloud.CloudValidation;
 import io.jenkins.plugins.qemu.engine.cloud.Demand;
+import io.jenkins.plugins.qemu.engine.cloud.ProvisioningBackoff;
+import io.jenkins.plugins.qemu.engine.cloud.TemplateReadiness;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
@@ -27,6 +30,7 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 import jenkins.model.Jenkins;
 import org.jenkinsci.Symbol;
@@ -53,6 +57,11 @@ public class QemuCloud extends Cloud {
     private String hostMemory = "";
     private String imagesDir = "";
     private String stateDir = "";
+    /**
+     * What the cloud's capacity and back-off are booked under: kept across renames (the form
+     * carries it) and configuration-as-code reloads (it defaults to the name, which a reload keeps).
+     */
+    private String id;
 
     @DataBoundConstructor
     public QemuCloud(String name) {
@@ -114,6 +123,21 @@ public class QemuCloud extends Cloud {
         this.stateDir = stateDir == null ? "" : stateDir.trim();
     }
 
+    /** The cloud's stable id; its name unless one was set. */
+    public String getId() {
+        return id == null || id.isBlank() ? name : id;
+    }
+
+    @DataBoundSetter
+    public void setId(String id) {
+        this.id = id == null || id.isBlank() ? null : id.trim();
+    }
+
+    /** Under which a template's VMs are counted and its failures backed off. */
+    String templateKey(QemuTemplate t) {
+        return TemplateReadiness.key(getId(), t.getLabels(), t.getImage());
+    }
+
     protected Object readResolve() {
         if (templates == null) {
             templates = new ArrayList<>();
@@ -141,14 +165,64 @@ public class QemuCloud extends Cloud {
         return null;
     }
 
+    /** The first template for the label that may boot a VM now (not refused, not backing off). */
+    @CheckForNull
+    QemuTemplate usableTemplateFor(@CheckForNull Label label) {
+        for (QemuTemplate t : templates) {
+            if (t.matches(label) && blockage(t) == null) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Why this template plans no VM now, in one line for the queue and the cloud page; null when
+     * it may. A template that cannot boot at all (invalid settings, QEMU or the image missing) is
+     * refused without trying; one whose boots failed waits out its back-off. Each new reason is
+     * logged once.
+     */
+    @CheckForNull
+    String blockage(QemuTemplate t) {
+        QemuEngines engines = QemuEngines.get();
+        ProvisioningBackoff backoff = engines.backoff();
+        String key = templateKey(t);
+        String problem = engines.readiness(key, () -> {
+            try {
+                return TemplateReadiness.problem(engineConfig(), t::toSpec);
+            } catch (InvalidInputException e) {
+                return "the cloud's settings are invalid: " + e.getMessage();
+            }
+        });
+        if (backoff.refuse(key, problem)) {
+            LOGGER.warning("Cloud " + name + ", template '" + t.getLabels() + "' cannot boot VMs: " + problem);
+        }
+        return backoff.blocked(key).map(b -> b.describe(backoff.now())).orElse(null);
+    }
+
+    /** What the cloud page shows: each template's VMs (booting and running) and its state, failures included. */
+    public List<TemplateStatus> getTemplateStatuses() {
+        return TemplateStatus.of(this);
+    }
+
     @Override
     public boolean canProvision(@NonNull CloudState state) {
-        return templateFor(state.getLabel()) != null;
+        return usableTemplateFor(state.getLabel()) != null;
     }
 
     @Override
     public Collection<PlannedNode> provision(@NonNull CloudState state, int excessWorkload) {
-        QemuTemplate template = templateFor(state.getLabel());
+        try {
+            return plan(state, excessWorkload);
+        } catch (RuntimeException e) {
+            // A runtime exception would abort Jenkins' provisioning pass for every cloud.
+            LOGGER.log(Level.WARNING, "Cloud " + name + " failed to plan VMs for " + state.getLabel(), e);
+            return List.of();
+        }
+    }
+
+    private Collection<PlannedNode> plan(CloudState state, int excessWorkload) {
+        QemuTemplate template = usableTemplateFor(state.getLabel());
         if (template == null) {
             return List.of();
         }
@@ -160,26 +234,40 @@ public class QemuCloud extends Cloud {
             limits = limits();
             config = engineConfig();
         } catch (InvalidInputException e) {
-            LOGGER.warning(() -> "Cloud " + name + " cannot provision for " + state.getLabel() + ": " + e.getMessage());
+            // blockage() refuses such a template; a change between the two calls ends up here
+            LOGGER.fine(() -> "Cloud " + name + " cannot provision for " + state.getLabel() + ": " + e.getMessage());
             return List.of();
         }
-        CapacityLedger ledger = QemuEngines.get().ledger(name, limits);
+        CapacityLedger ledger = QemuEngines.get().ledger(getId(), limits);
+        String key = templateKey(template);
+        CapacityLedger.Claim claim = new CapacityLedger.Claim(key, spec.instanceCap(), spec.cpus(), spec.memoryMiB(),
+                CapacityLedger.Purpose.AGENT);
         int wanted = Demand.vmsFor(excessWorkload, spec.executors());
         List<PlannedNode> planned = new ArrayList<>();
         for (int i = 0; i < wanted; i++) {
             String vmId = VmSpec.newVmId();
-            Optional<CapacityLedger.Reservation> reservation = ledger.tryReserve(vmId, spec.cpus(), spec.memoryMiB());
+            Optional<CapacityLedger.Reservation> reservation = ledger.tryReserve(vmId, claim);
             if (reservation.isEmpty()) {
-                LOGGER.fine(() -> "Cloud " + name + " plans no more VMs now: " + ledger.refusal(spec.cpus(), spec.memoryMiB()));
+                LOGGER.fine(() -> "Cloud " + name + " plans no more VMs now: " + ledger.refusal(claim));
                 break;
             }
             String nodeName = AgentNaming.nodeName(name, vmId);
-            ProvisioningTask task = new ProvisioningTask(name, config, spec, vmId, reservation.get());
+            ProvisioningTask task = new ProvisioningTask(getId(), name, config, spec, vmId, reservation.get(), key, state.getLabel());
             Computer.threadPoolForRemoting.execute(task);
             planned.add(new PlannedNode(nodeName, task, spec.executors()));
             LOGGER.fine(() -> "Cloud " + name + " planned " + nodeName + " for " + state.getLabel() + " (" + ledger.usage() + ")");
         }
         return planned;
+    }
+
+    /** The saved QEMU cloud of this name (what a Test button books against), or null for a cloud not saved yet. */
+    @CheckForNull
+    static QemuCloud savedCloudNamed(@CheckForNull String name) {
+        if (name == null) {
+            return null;
+        }
+        Cloud c = Jenkins.get().clouds.getByName(name.trim());
+        return c instanceof QemuCloud qemu ? qemu : null;
     }
 
     /** The cap and host budget as configured; invalid values are reported rather than guessed around. */
@@ -200,11 +288,23 @@ public class QemuCloud extends Cloud {
      * controller's instance id, so the reaper never touches another controller's VMs.
      */
     static EngineConfig engineConfig(String imagesDir, String stateDir) {
-        String owner = AgentNaming.ownerId(Jenkins.get().getLegacyInstanceId());
+        String owner = ownerId(Jenkins.get());
         String images = CloudValidation.directory("imagesDir", imagesDir);
         String state = CloudValidation.directory("stateDir", stateDir);
         EngineConfig config = EngineConfig.defaults(images == null ? null : Path.of(images), owner);
         return state == null ? config : config.withStateDir(Path.of(state));
+    }
+
+    /**
+     * The engine owner id of this controller: its instance id plus a digest of its home
+     * directory's path, so a controller started from a copy of the same JENKINS_HOME on the same
+     * host (same instance id) is another owner and never judges this one's VMs.
+     */
+    static String ownerId(Jenkins jenkins) {
+        String home = jenkins.getRootDir().getAbsolutePath();
+        String digest = Util.getDigestOf(home).substring(0, 8);
+        return AgentNaming.ownerId(jenkins.getLegacyInstanceId().substring(0, Math.min(32, jenkins.getLegacyInstanceId().length()))
+                + "-" + digest);
     }
 
     /** The cloud's settings and its templates: the UI, validation and the JCasC symbol {@code qemu}. */

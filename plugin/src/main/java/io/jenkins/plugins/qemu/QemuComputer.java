@@ -1,6 +1,7 @@
 package io.jenkins.plugins.qemu;
 
 import edu.umd.cs.findbugs.annotations.CheckForNull;
+import hudson.model.Executor;
 import hudson.model.TaskListener;
 import hudson.slaves.AbstractCloudComputer;
 import io.jenkins.plugins.qemu.engine.cloud.RetentionPolicy;
@@ -11,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The computer of a {@link QemuAgent}: reports what the retention strategy needs to decide about
@@ -21,7 +23,14 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
     /** Tail shown of the guest console; boot messages and a login prompt fit comfortably. */
     static final int CONSOLE_TAIL_BYTES = 256 * 1024;
 
-    private volatile long offlineSinceMillis;
+    /** When the channel entered its current state (connecting, connected, disconnected); 0 before the first launch. */
+    private volatile long linkSinceMillis;
+    private volatile RetentionPolicy.Link lastLink;
+    /** Launches in a row that ended without a channel; reset when one comes online. */
+    private final AtomicInteger failedLaunches = new AtomicInteger();
+    private volatile long markedOfflineSinceMillis;
+    /** A one-shot agent whose build is over: it takes no new build and goes when its executors are idle. */
+    private volatile boolean usedUp;
     private volatile boolean provisioningLogPrinted;
 
     public QemuComputer(QemuAgent agent) {
@@ -40,25 +49,79 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
         }
     }
 
-    /** A snapshot for {@link RetentionPolicy#decide}; also tracks since when the agent is offline. */
+    /** A snapshot for {@link RetentionPolicy#decide}; also notices state changes no listener reported. */
     RetentionPolicy.Observation observe() {
         QemuAgent agent = getNode();
         long now = System.currentTimeMillis();
-        boolean connecting = isConnecting();
-        boolean online = isOnline();
-        if (online || connecting) {
-            offlineSinceMillis = 0;
-        } else if (offlineSinceMillis == 0) {
-            offlineSinceMillis = now;
+        RetentionPolicy.Link link = isConnecting() ? RetentionPolicy.Link.CONNECTING
+                : getChannel() != null ? RetentionPolicy.Link.CONNECTED : RetentionPolicy.Link.DISCONNECTED;
+        linkChanged(link, now);
+        if (isTemporarilyOffline()) {
+            if (markedOfflineSinceMillis == 0) {
+                markedOfflineSinceMillis = now;
+            }
+        } else {
+            markedOfflineSinceMillis = 0;
         }
-        long offlineSince = offlineSinceMillis;
+        long marked = markedOfflineSinceMillis;
+        int busy = 0;
+        for (Executor e : getExecutors()) {
+            if (e.isBusy()) {
+                busy++;
+            }
+        }
         return new RetentionPolicy.Observation(
                 agent != null && agent.isVmAlive(),
-                connecting,
-                online,
-                isIdle(),
-                Duration.ofMillis(Math.max(0, now - getIdleStartMilliseconds())),
-                offlineSince == 0 ? Duration.ZERO : Duration.ofMillis(now - offlineSince));
+                link,
+                Duration.ofMillis(Math.max(0, now - linkSinceMillis)),
+                failedLaunches.get(),
+                marked == 0 ? Duration.ZERO : Duration.ofMillis(Math.max(1, now - marked)),
+                busy,
+                usedUp,
+                Duration.ofMillis(Math.max(0, now - getIdleStartMilliseconds())));
+    }
+
+    /** Records when the channel changed state; the periodic check measures launch and outage times from it. */
+    void linkChanged(RetentionPolicy.Link link, long now) {
+        if (link != lastLink) {
+            lastLink = link;
+            linkSinceMillis = now;
+        }
+    }
+
+    void launchFailed() {
+        failedLaunches.incrementAndGet();
+        linkChanged(RetentionPolicy.Link.DISCONNECTED, System.currentTimeMillis());
+    }
+
+    void cameOnline() {
+        failedLaunches.set(0);
+        linkChanged(RetentionPolicy.Link.CONNECTED, System.currentTimeMillis());
+    }
+
+    void markedOffline(boolean marked) {
+        markedOfflineSinceMillis = marked ? System.currentTimeMillis() : 0;
+    }
+
+    /** Takes no new build from now on; see {@link RetentionPolicy.TaskEnd#DRAIN}. */
+    void useUp() {
+        usedUp = true;
+        setAcceptingTasks(false);
+    }
+
+    boolean isUsedUp() {
+        return usedUp;
+    }
+
+    /** Executors other than {@code finishing} that still run a build. */
+    int busyExecutorsOtherThan(Executor finishing) {
+        int n = 0;
+        for (Executor e : getExecutors()) {
+            if (e != finishing && e.isBusy()) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** The guest's serial console log while the VM lives; null when there is none. */

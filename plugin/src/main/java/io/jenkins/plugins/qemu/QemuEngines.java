@@ -7,63 +7,196 @@ import hudson.ExtensionList;
 import hudson.init.Terminator;
 import io.jenkins.plugins.qemu.engine.QemuEngine;
 import io.jenkins.plugins.qemu.engine.cloud.CapacityLedger;
+import io.jenkins.plugins.qemu.engine.cloud.ProvisioningBackoff;
+import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
+import io.jenkins.plugins.qemu.engine.vm.VmSpec;
+import hudson.slaves.Cloud;
+import jenkins.model.Jenkins;
 import java.io.IOException;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
  * The controller-wide home of what must outlive a {@link QemuCloud} object: Jenkins replaces
- * cloud objects on every configuration save, but running VMs and the VMs counted against a cap
- * must not be forgotten or destroyed by that. Engines are kept per {@link EngineConfig} (images
- * and state directory), ledgers per cloud name. It is an {@link Extension} singleton rather than
- * static state so Jenkins owns its lifetime; {@link #shutdown()} destroys all VMs when the
- * controller stops, as their agents cannot survive a restart anyway.
+ * cloud objects on every configuration save, but running VMs, the VMs counted against a cap and
+ * a failing template's back-off must not be forgotten by that. Engines are kept per
+ * {@link EngineConfig} (images and state directory), ledgers per cloud id. It is an
+ * {@link Extension} singleton rather than static state so Jenkins owns its lifetime. An engine is
+ * started outside this object's lock (starting probes QEMU, which takes seconds, and the
+ * retention check asks for VMs under the queue lock); no engine is started once
+ * {@link #shutdown()} began, and engines no cloud uses any more are closed once their VMs are gone.
  */
 @Extension
 public final class QemuEngines {
     private static final Logger LOGGER = Logger.getLogger(QemuEngines.class.getName());
 
-    private final Map<EngineConfig, QemuEngine> engines = new HashMap<>();
+    private final Map<EngineConfig, CompletableFuture<QemuEngine>> engines = new HashMap<>();
     private final Map<String, CapacityLedger> ledgers = new HashMap<>();
+    private final ProvisioningBackoff backoff = new ProvisioningBackoff(Clock.systemUTC());
+    private boolean closed;
+    /** Readiness answers by template key, reused for a few seconds: the queue asks for every waiting build at every pass. */
+    private final Map<String, Readiness> readiness = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final long READINESS_TTL_MILLIS = 5_000;
+
+    private record Readiness(long atMillis, String problem) {}
 
     public static QemuEngines get() {
         return ExtensionList.lookupSingleton(QemuEngines.class);
     }
 
-    /** The engine for these directories, started on first use. */
-    public synchronized QemuEngine engine(@NonNull EngineConfig config) throws IOException {
-        QemuEngine engine = engines.get(config);
-        if (engine == null) {
-            engine = new QemuEngine(config);
-            engines.put(config, engine);
-            LOGGER.info(() -> "Started QEMU engine for images " + config.imagesDir() + ", state " + config.stateDir()
-                    + ", owner " + config.ownerId());
+    /** Failure streaks and refusals of every template of every QEMU cloud, by {@link QemuCloud#templateKey}. */
+    public ProvisioningBackoff backoff() {
+        return backoff;
+    }
+
+    /** Why a template cannot boot ({@code check}'s answer, null when it can), computed at most every few seconds per template. */
+    @CheckForNull
+    String readiness(@NonNull String templateKey, java.util.function.Supplier<String> check) {
+        long now = System.currentTimeMillis();
+        Readiness r = readiness.get(templateKey);
+        if (r == null || now - r.atMillis() > READINESS_TTL_MILLIS) {
+            r = new Readiness(now, check.get());
+            readiness.put(templateKey, r);
         }
-        return engine;
+        return r.problem();
+    }
+
+    /** The engine for these directories, started on first use (by the first caller, without holding this object's lock). */
+    public QemuEngine engine(@NonNull EngineConfig config) throws IOException {
+        CompletableFuture<QemuEngine> future;
+        boolean starter = false;
+        synchronized (this) {
+            if (closed) {
+                throw new IOException("Jenkins is shutting down; no QEMU engine is started any more");
+            }
+            future = engines.get(config);
+            if (future == null || future.isCompletedExceptionally()) {
+                future = new CompletableFuture<>();
+                engines.put(config, future);
+                starter = true;
+            }
+        }
+        if (starter) {
+            try {
+                QemuEngine engine = new QemuEngine(config, prep -> bookSnapshotBoot(config, prep));
+                LOGGER.info(() -> "Started QEMU engine for images " + config.imagesDir() + ", state " + config.stateDir()
+                        + ", owner " + config.ownerId());
+                future.complete(engine);
+            } catch (IOException | RuntimeException e) {
+                future.completeExceptionally(e);
+                throw e;
+            }
+            boolean lateStart;
+            synchronized (this) {
+                lateStart = closed;
+            }
+            if (lateStart) {
+                closeQuietly(future.join());
+                throw new IOException("Jenkins is shutting down; the QEMU engine started meanwhile was closed again");
+            }
+        }
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while the QEMU engine for " + config.stateDir() + " starts", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            throw cause instanceof IOException io ? io : new IOException(cause.getMessage(), cause);
+        }
+    }
+
+    /**
+     * Books a warm-snapshot boot in the ledger of the cloud whose template it is for (same
+     * directories, image and size), like an agent of that template; a boot no cloud claims (the
+     * cloud was removed meanwhile) is admitted unbooked, as it has no cap left to overshoot.
+     */
+    private Optional<AutoCloseable> bookSnapshotBoot(EngineConfig config, VmSpec prep) {
+        Jenkins jenkins = Jenkins.getInstanceOrNull();
+        if (jenkins == null) {
+            return Optional.empty();
+        }
+        for (Cloud c : jenkins.clouds) {
+            if (!(c instanceof QemuCloud cloud)) {
+                continue;
+            }
+            for (QemuTemplate t : cloud.getTemplates()) {
+                try {
+                    TemplateSpec spec = t.toSpec();
+                    if (!cloud.engineConfig().equals(config) || !spec.image().equals(prep.image()) || spec.cpus() != prep.cpus()
+                            || spec.memoryMiB() != prep.memoryMiB()) {
+                        continue;
+                    }
+                    CapacityLedger ledger = ledger(cloud.getId(), cloud.limits());
+                    CapacityLedger.Claim claim = new CapacityLedger.Claim(cloud.templateKey(t), spec.instanceCap(), spec.cpus(),
+                            spec.memoryMiB(), CapacityLedger.Purpose.SNAPSHOT_BUILD);
+                    Optional<CapacityLedger.Reservation> r = ledger.tryReserve(prep.vmId(), claim);
+                    if (r.isEmpty()) {
+                        LOGGER.fine(() -> "Warm snapshot of " + prep.image() + " not built now: " + ledger.refusal(claim));
+                        return Optional.empty();
+                    }
+                    CapacityLedger.Reservation booked = r.get();
+                    return Optional.of(booked::release);
+                } catch (InvalidInputException e) {
+                    // an invalid template or cloud has no snapshot to book
+                }
+            }
+        }
+        return Optional.of(() -> { });
     }
 
     public synchronized List<EngineConfig> engineConfigs() {
         return new ArrayList<>(engines.keySet());
     }
 
-    /** The ledger of a cloud, created on first use; its limits follow the cloud's current configuration. */
-    public synchronized CapacityLedger ledger(@NonNull String cloudName, @NonNull CapacityLedger.Limits limits) {
-        CapacityLedger ledger = ledgers.computeIfAbsent(cloudName, n -> new CapacityLedger(limits));
+    /**
+     * Closes the engines whose directories no cloud uses any more and that hold no VM (a removed
+     * cloud, a changed state directory), so their threads and sockets go too.
+     */
+    void releaseUnused(java.util.Set<EngineConfig> inUse) {
+        List<QemuEngine> unused = new ArrayList<>();
+        synchronized (this) {
+            for (var it = engines.entrySet().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                QemuEngine engine = e.getValue().getNow(null);
+                if (!inUse.contains(e.getKey()) && engine != null && engine.vms().isEmpty()) {
+                    it.remove();
+                    unused.add(engine);
+                }
+            }
+        }
+        for (QemuEngine engine : unused) {
+            LOGGER.info(() -> "Closing the QEMU engine for state " + engine.config().stateDir() + ": no cloud uses it any more");
+            closeQuietly(engine);
+        }
+    }
+
+    /**
+     * The ledger of a cloud, by its {@link QemuCloud#getId() id} (kept across renames and
+     * configuration reloads), created on first use; its limits follow the cloud's configuration.
+     */
+    public synchronized CapacityLedger ledger(@NonNull String cloudId, @NonNull CapacityLedger.Limits limits) {
+        CapacityLedger ledger = ledgers.computeIfAbsent(cloudId, n -> new CapacityLedger(limits));
         ledger.setLimits(limits);
         return ledger;
     }
 
     /** Gives back the room of a VM, whichever cloud ledger holds it; true if something was released. */
-    public boolean release(@CheckForNull String cloudName, @NonNull String vmId) {
+    public boolean release(@CheckForNull String cloudId, @NonNull String vmId) {
         List<CapacityLedger> all;
         synchronized (this) {
-            CapacityLedger own = cloudName == null ? null : ledgers.get(cloudName);
+            CapacityLedger own = cloudId == null ? null : ledgers.get(cloudId);
             if (own != null && own.holds(vmId)) {
                 return own.release(vmId);
             }
@@ -129,24 +262,36 @@ public final class QemuEngines {
         return vms;
     }
 
-    /** A copy, so engines are asked about their VMs without holding this object's lock. */
+    /** The engines that have started, copied, so they are asked about their VMs without this object's lock. */
     private synchronized List<QemuEngine> runningEngines() {
-        return new ArrayList<>(engines.values());
+        List<QemuEngine> running = new ArrayList<>();
+        for (CompletableFuture<QemuEngine> f : engines.values()) {
+            QemuEngine e = f.isDone() && !f.isCompletedExceptionally() ? f.getNow(null) : null;
+            if (e != null) {
+                running.add(e);
+            }
+        }
+        return running;
     }
 
-    /** Closes every engine, which destroys its VMs. */
+    /** Closes every engine, which destroys its VMs, and refuses to start new ones. */
     void closeAll() {
         List<QemuEngine> snapshot;
         synchronized (this) {
-            snapshot = new ArrayList<>(engines.values());
+            closed = true;
+            snapshot = runningEngines();
             engines.clear();
         }
         for (QemuEngine e : snapshot) {
-            try {
-                e.close();
-            } catch (IOException | RuntimeException x) {
-                LOGGER.log(Level.WARNING, "Failed to close a QEMU engine cleanly", x);
-            }
+            closeQuietly(e);
+        }
+    }
+
+    private static void closeQuietly(QemuEngine e) {
+        try {
+            e.close();
+        } catch (IOException | RuntimeException x) {
+            LOGGER.log(Level.WARNING, "Failed to close a QEMU engine cleanly", x);
         }
     }
 

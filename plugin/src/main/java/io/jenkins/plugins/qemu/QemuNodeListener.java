@@ -24,10 +24,10 @@ public final class QemuNodeListener extends NodeListener {
             // Destroying may wait for a graceful guest shutdown; not on the caller's thread.
             Computer.threadPoolForRemoting.submit(() -> {
                 vm.destroy();
-                engines.release(agent.getCloudName(), agent.getVmId());
+                engines.release(agent.getCloudId(), agent.getVmId());
             });
         } else {
-            engines.release(agent.getCloudName(), agent.getVmId());
+            engines.release(agent.getCloudId(), agent.getVmId());
         }
     }
 }

@@ -13,27 +13,32 @@ import hudson.slaves.CloudRetentionStrategy;
 import hudson.slaves.RetentionStrategy;
 import io.jenkins.plugins.qemu.engine.cloud.RetentionPolicy;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.jenkinsci.plugins.durabletask.executors.ContinuableExecutable;
 
 /**
- * Ends a QEMU agent as its template says: one-shot agents as soon as their one build (or
- * pipeline {@code node {}} block) is over, with durable-task's {@code OnceRetentionStrategy}
- * semantics (flyweight tasks and blocks that will resume do not count); idle agents after their
- * idle time. Unlike {@code OnceRetentionStrategy} it never relaunches an offline agent: a VM that
- * died, or an agent whose launch failed, is terminated, so no agent stays offline forever. The
- * rules live in the engine's {@link RetentionPolicy}.
+ * Ends a QEMU agent as its template says: one-shot agents once their build (or pipeline
+ * {@code node {}} block) is over and no other executor of theirs runs one, with durable-task's
+ * {@code OnceRetentionStrategy} semantics (flyweight tasks and blocks that will resume do not
+ * count); idle agents after their idle time. A running build is never ended by an offline mark;
+ * a lost channel is reconnected while the VM lives (a bounded number of times), a launch that
+ * hangs is given up after the template's launch timeout. The rules live in the engine's
+ * {@link RetentionPolicy}; this class only observes the computer and carries out the decision.
  */
 public class QemuRetentionStrategy extends CloudRetentionStrategy implements ExecutorListener {
     private static final Logger LOGGER = Logger.getLogger(QemuRetentionStrategy.class.getName());
 
     private final int idleMinutes;
+    /** Seconds; 0 in agents saved before the setting existed, which get the default. */
+    private final long launchTimeoutSeconds;
     private transient boolean terminating;
 
-    public QemuRetentionStrategy(int idleMinutes) {
+    public QemuRetentionStrategy(int idleMinutes, Duration launchTimeout) {
         super(idleMinutes);
         this.idleMinutes = idleMinutes;
+        this.launchTimeoutSeconds = launchTimeout.toSeconds();
     }
 
     public int getIdleMinutes() {
@@ -41,18 +46,26 @@ public class QemuRetentionStrategy extends CloudRetentionStrategy implements Exe
     }
 
     RetentionPolicy policy() {
-        return RetentionPolicy.of(idleMinutes);
+        return new RetentionPolicy(idleMinutes, launchTimeoutSeconds > 0 ? Duration.ofSeconds(launchTimeoutSeconds)
+                : RetentionPolicy.DEFAULT_LAUNCH_TIMEOUT);
     }
 
     @Override
     public long check(@NonNull AbstractCloudComputer c) {
         if (c instanceof QemuComputer qemu) {
-            RetentionPolicy.Decision decision = policy().decide(qemu.observe());
-            if (decision.terminates()) {
-                terminate(qemu, decision.reason());
-            }
+            apply(qemu, policy().decide(qemu.observe()));
         }
         return 1;
+    }
+
+    /** Carries out a decision; also called right after a failed launch, not only once a minute. */
+    void apply(QemuComputer qemu, RetentionPolicy.Decision decision) {
+        if (decision == RetentionPolicy.Decision.RECONNECT) {
+            LOGGER.info(() -> qemu.getName() + ": its VM is alive but the agent is not connected; connecting again");
+            qemu.connect(false);
+        } else if (decision.terminates()) {
+            terminate(qemu, decision.reason());
+        }
     }
 
     @Override
@@ -72,8 +85,18 @@ public class QemuRetentionStrategy extends CloudRetentionStrategy implements Exe
         Queue.Executable exec = executor.getCurrentExecutable();
         boolean flyweight = executor instanceof OneOffExecutor;
         boolean willContinue = exec instanceof ContinuableExecutable continuable && continuable.willContinue();
-        if (policy().endsWithTask(flyweight, willContinue)) {
-            terminate(qemu, "its one build is over");
+        switch (policy().onTaskEnd(flyweight, willContinue, qemu.busyExecutorsOtherThan(executor))) {
+            case DRAIN:
+                qemu.useUp();
+                LOGGER.info(() -> qemu.getName() + ": its first build is over; it takes no new build and goes when the others end");
+                break;
+            case TERMINATE:
+                qemu.useUp();
+                terminate(qemu, RetentionPolicy.Decision.TERMINATE_DONE.reason());
+                break;
+            case NOTHING:
+            default:
+                break;
         }
     }
 
@@ -96,9 +119,9 @@ public class QemuRetentionStrategy extends CloudRetentionStrategy implements Exe
                 return;
             }
             try {
-                LOGGER.fine(() -> "Terminating " + agent.getNodeName() + ": " + reason);
+                LOGGER.info(() -> "Terminating " + agent.getNodeName() + ": " + reason);
                 computer.getListener().getLogger().println("Terminating this agent: " + reason);
-                agent.terminate();
+                agent.terminate(reason);
             } catch (InterruptedException | IOException | RuntimeException e) {
                 LOGGER.log(Level.WARNING, "Failed to terminate " + agent.getNodeName(), e);
                 synchronized (QemuRetentionStrategy.this) {

@@ -34,8 +34,9 @@ import org.kohsuke.stapler.verb.POST;
  * {@link TemplateSpec}, which is the one place they are judged.
  */
 public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
-    private final String labels;
-    private final String image;
+    // Not final: readResolve repairs them in configurations saved by hand or by older versions.
+    private String labels;
+    private String image;
     private int cpus = Defaults.TEMPLATE_CPUS;
     private String memory = Defaults.TEMPLATE_MEMORY;
     private String diskSize = "";
@@ -50,6 +51,10 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     private Boolean warmStart;
     /** Blank (also in templates saved before this setting existed) means the engine's default policy. */
     private String egress = "";
+    /** Blank means the default (see {@link TemplateSpec#DEFAULT_LAUNCH_TIMEOUT_TEXT}). */
+    private String launchTimeout = "";
+    /** 0: only the cloud's cap applies. */
+    private int instanceCap;
 
     @DataBoundConstructor
     public QemuTemplate(String labels, String image) {
@@ -71,6 +76,48 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     public String getBootTimeout() { return bootTimeout; }
     public String getEgress() { return egress == null ? "" : egress; }
     public boolean isWarmStart() { return warmStart == null ? Defaults.TEMPLATE_WARM_START : warmStart; }
+    public String getLaunchTimeout() { return launchTimeout; }
+    public int getInstanceCap() { return instanceCap; }
+
+    @DataBoundSetter
+    public void setLaunchTimeout(String launchTimeout) {
+        this.launchTimeout = Util.fixNull(launchTimeout).trim();
+    }
+
+    @DataBoundSetter
+    public void setInstanceCap(int instanceCap) {
+        this.instanceCap = instanceCap;
+    }
+
+    /**
+     * Defaults for what a configuration saved by an older version, or edited by hand, lacks:
+     * XStream does not run field initialisers, and one template's null would otherwise abort the
+     * provisioning pass of every cloud. Values that are present but wrong are left as they are:
+     * {@link #toSpec()} names them, and the cloud shows that reason instead of booting.
+     */
+    protected Object readResolve() {
+        labels = Util.fixNull(labels).trim();
+        image = Util.fixNull(image).trim();
+        if (image.isEmpty()) {
+            image = Defaults.IMAGE;
+        }
+        if (cpus == 0) {
+            cpus = Defaults.TEMPLATE_CPUS;
+        }
+        if (executors == 0) {
+            executors = Defaults.TEMPLATE_EXECUTORS;
+        }
+        memory = memory == null || memory.isBlank() ? Defaults.TEMPLATE_MEMORY : memory;
+        user = user == null || user.isBlank() ? Defaults.USER : user;
+        remoteFs = remoteFs == null || remoteFs.isBlank() ? Defaults.TEMPLATE_REMOTE_FS : remoteFs;
+        bootTimeout = bootTimeout == null || bootTimeout.isBlank() ? Defaults.BOOT_TIMEOUT_TEXT : bootTimeout;
+        diskSize = Util.fixNull(diskSize);
+        jvmOptions = Util.fixNull(jvmOptions);
+        extraCloudConfig = Util.fixNull(extraCloudConfig);
+        egress = Util.fixNull(egress);
+        launchTimeout = Util.fixNull(launchTimeout);
+        return this;
+    }
 
     @DataBoundSetter
     public void setCpus(int cpus) {
@@ -150,6 +197,8 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
                 .bootTimeout(bootTimeout.isEmpty() ? Defaults.BOOT_TIMEOUT_TEXT : bootTimeout)
                 .warmStart(isWarmStart())
                 .egress(getEgress())
+                .launchTimeout(launchTimeout)
+                .instanceCap(instanceCap)
                 .build();
     }
 
@@ -291,41 +340,46 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
         }
 
         @POST
+        public FormValidation doCheckLaunchTimeout(@QueryParameter String value) {
+            return FormChecks.field(() -> TemplateSpec.builder().launchTimeout(value).build());
+        }
+
+        @POST
+        public FormValidation doCheckInstanceCap(@QueryParameter String value) {
+            return FormChecks.field(() -> CloudValidation.templateInstanceCap("instanceCap", FormChecks.parseInt("instanceCap", value)));
+        }
+
+        @POST
         public FormValidation doCheckEgress(@QueryParameter String value) {
-            if (!FormChecks.allowed()) {
-                return FormValidation.ok();
-            }
-            return FormChecks.check(() -> EgressPolicy.parse("egress", value));
+            return FormChecks.field(() -> EgressPolicy.parse("egress", value));
         }
 
         /**
-         * Boots the template once with the cloud's directories as currently entered, checks that
-         * the guest has a Java runtime for the agent, and reports the time to online or why it
-         * failed. It blocks the request for at most the boot timeout.
+         * Boots the template once, as entered, with the cloud's directories as entered: disk size,
+         * warm start (a restore when the snapshot is current), egress and extra cloud-config
+         * included; then checks that the agent's Java starts with the template's JVM options and
+         * that the remote root directory is writable, and reports the time to online or why it
+         * failed. The VM is booked against the saved cloud's cap and budget like any agent, so
+         * pressing Test cannot overshoot them; the request waits for at most the boot timeout.
          */
         @POST
-        public FormValidation doTestTemplate(@QueryParameter String imagesDir, @QueryParameter String stateDir,
-                @QueryParameter String image, @QueryParameter String cpus, @QueryParameter String memory,
-                @QueryParameter String user, @QueryParameter String extraCloudConfig,
-                @QueryParameter String bootTimeout, @QueryParameter String egress) throws InterruptedException {
+        public FormValidation doTestTemplate(@QueryParameter String name, @QueryParameter String imagesDir,
+                @QueryParameter String stateDir, @QueryParameter String labels, @QueryParameter String image,
+                @QueryParameter String cpus, @QueryParameter String memory, @QueryParameter String diskSize,
+                @QueryParameter String user, @QueryParameter String remoteFs, @QueryParameter String jvmOptions,
+                @QueryParameter String extraCloudConfig, @QueryParameter String bootTimeout, @QueryParameter String egress,
+                @QueryParameter boolean warmStart) throws InterruptedException {
             jenkins.model.Jenkins.get().checkPermission(jenkins.model.Jenkins.ADMINISTER);
             TemplateSpec spec;
             EngineConfig config;
             try {
-                spec = TemplateSpec.builder()
-                        .image(Util.fixNull(image).trim())
-                        .cpus(Validation.cpus("cpus", Util.fixNull(cpus)))
-                        .memory(memory)
-                        .user(Util.fixNull(user).trim())
-                        .extraCloudConfig(extraCloudConfig)
-                        .bootTimeout(Util.fixEmptyAndTrim(bootTimeout) == null ? Defaults.BOOT_TIMEOUT_TEXT : bootTimeout.trim())
-                        .egress(egress)
-                        .build();
+                spec = TemplateTrial.specFromForm(labels, image, cpus, memory, diskSize, user, remoteFs, jvmOptions,
+                        extraCloudConfig, bootTimeout, egress, warmStart);
                 config = QemuCloud.engineConfig(imagesDir, stateDir);
             } catch (InvalidInputException e) {
                 return FormValidation.error(e.getMessage());
             }
-            return TemplateTrial.run(config, spec);
+            return TemplateTrial.run(config, spec, QemuCloud.savedCloudNamed(name));
         }
 
         private static List<String> catalogNames(String imagesDir) throws IOException {

@@ -44,12 +44,17 @@ public class ConfigurationAsCodeTest extends RoundTripAbstractTest {
         assertEquals(1, debian.getExecutors());
         assertEquals(0, debian.getIdleMinutes());
         assertEquals("5m", debian.getBootTimeout());
+        assertEquals("3m", debian.getLaunchTimeout());
+        assertEquals(2, debian.getInstanceCap());
+        assertEquals("the id defaults to the name, so a reload keeps the cloud's bookings", "qemu", cloud.getId());
         assertTrue("on unless configured off", debian.isWarmStart());
         QemuTemplate shared = templates.get(1);
         assertEquals("debian-12-shared", shared.getLabels());
         assertEquals(30, shared.getIdleMinutes());
         assertEquals(2, shared.getExecutors());
         assertFalse(shared.isWarmStart());
+        assertEquals("", shared.getLaunchTimeout());
+        assertEquals(0, shared.getInstanceCap());
         // What was configured is what the engine accepts.
         debian.toSpec();
         shared.toSpec();

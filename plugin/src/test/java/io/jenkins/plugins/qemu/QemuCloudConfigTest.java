@@ -134,6 +134,31 @@ public class QemuCloudConfigTest {
         assertEquals(403, page.getWebResponse().getStatusCode());
     }
 
+    /** Issue 14, point 7: a template from an older or hand-edited config.xml gets defaults instead of an NPE in every provisioning pass. */
+    @Test
+    public void aTemplateSavedWithoutNewerFieldsGetsTheirDefaults() {
+        QemuTemplate t = (QemuTemplate) Jenkins.XSTREAM2.fromXML("<io.jenkins.plugins.qemu.QemuTemplate>"
+                + "<labels>debian-12</labels><image>debian-12</image></io.jenkins.plugins.qemu.QemuTemplate>");
+        assertEquals(io.jenkins.plugins.qemu.engine.config.Defaults.TEMPLATE_CPUS, t.getCpus());
+        assertEquals(io.jenkins.plugins.qemu.engine.config.Defaults.TEMPLATE_MEMORY, t.getMemory());
+        assertEquals(io.jenkins.plugins.qemu.engine.config.Defaults.TEMPLATE_EXECUTORS, t.getExecutors());
+        assertEquals("", t.getEgress());
+        assertEquals("", t.getLaunchTimeout());
+        assertTrue(t.isWarmStart());
+        assertEquals(java.time.Duration.ofMinutes(5), t.toSpec().launchTimeout());
+        assertTrue(t.matches(Label.get("debian-12")));
+    }
+
+    /** Issue 14, point 5: a renamed cloud keeps its id (the form carries it), so its running VMs stay booked under it. */
+    @Test
+    public void aCloudsIdDefaultsToItsNameAndSurvivesARename() {
+        QemuCloud c = new QemuCloud("qemu");
+        assertEquals("qemu", c.getId());
+        QemuCloud renamed = new QemuCloud("qemu-big");
+        renamed.setId(c.getId());
+        assertEquals("qemu", renamed.getId());
+    }
+
     private static void assertError(FormValidation v, String start) {
         assertEquals(v.renderHtml(), FormValidation.Kind.ERROR, v.kind);
         assertThat(v.getMessage(), containsString(hudson.Util.escape(start)));
