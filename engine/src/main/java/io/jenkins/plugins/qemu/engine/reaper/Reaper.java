@@ -304,11 +304,7 @@ public final class Reaper {
 
     /** A record-less folder: removed once it is older than the grace period and nothing uses it. */
     private Entry withoutRecord(Path dir, String vmId, boolean dryRun, String why) throws IOException {
-        List<String> foreign;
-        try (Stream<Path> s = Files.list(dir)) {
-            foreign = s.map(p -> p.getFileName().toString()).filter(n -> !VmDir.FILES.contains(n)).toList();
-        }
-        if (!foreign.isEmpty()) {
+        if (!VmDir.foreignFiles(dir).isEmpty()) {
             return null; // not a VM folder (someone else's files in our state directory): not ours to judge
         }
         Duration age = Duration.between(newest(dir), clock.instant());

@@ -46,25 +46,14 @@ public final class StateDirectory {
             for (Path p : entries) {
                 String name = p.getFileName().toString();
                 boolean folder = Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS);
-                if (folder && (name.equals(VmDir.CONSOLES) || name.equals(VmDir.SNAPSHOTS) || name.startsWith("accel-probe"))) {
+                if (folder && VmDir.isNonVmFolder(name)) {
                     continue;
                 }
-                if (!folder || !holdsOnlyVmFiles(p)) {
+                if (!folder || !VmDir.foreignFiles(p).isEmpty()) {
                     return name;
                 }
             }
         }
         return null;
-    }
-
-    private static boolean holdsOnlyVmFiles(Path vmDir) throws IOException {
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(vmDir)) {
-            for (Path f : files) {
-                if (!VmDir.FILES.contains(f.getFileName().toString())) {
-                    return false;
-                }
-            }
-        }
-        return true;
     }
 }

@@ -90,8 +90,7 @@ public final class StateStore {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(stateDir)) {
             for (Path p : s) {
                 String name = p.getFileName().toString();
-                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) && !name.equals(VmDir.CONSOLES) && !name.equals(VmDir.SNAPSHOTS)
-                        && !name.startsWith("accel-probe")) {
+                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) && !VmDir.isNonVmFolder(name)) {
                     dirs.add(p);
                 }
             }

@@ -167,6 +167,18 @@ public final class VmDir {
         return last;
     }
 
+    /** Whether a folder of this name below the state directory is never a VM (kept consoles, snapshots, accelerator probes). */
+    public static boolean isNonVmFolder(String name) {
+        return name.equals(CONSOLES) || name.equals(SNAPSHOTS) || name.startsWith("accel-probe");
+    }
+
+    /** The names in {@code dir} that no VM folder holds; empty for a folder of ours. */
+    public static List<String> foreignFiles(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> !FILES.contains(n)).toList();
+        }
+    }
+
     /**
      * Deletes a VM's folder with its record last, so that an engine killed half-way leaves a
      * record the next reaper still finds, never files without a record.
