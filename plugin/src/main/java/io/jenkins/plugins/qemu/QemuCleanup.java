@@ -40,8 +40,11 @@ final class QemuCleanup {
         Map<String, QemuAgent> agents = agentsByVmId(jenkins);
         releaseLostBookings(jenkins, engines, agents, listener);
         warmUp(jenkins, engines);
-        Set<EngineConfig> configs = engineConfigs(jenkins, engines);
-        for (EngineConfig config : configs) {
+        Set<EngineConfig> configured = configuredEngines(jenkins);
+        Set<EngineConfig> everyEngine = new LinkedHashSet<>(engines.engineConfigs());
+        everyEngine.addAll(configured);
+        // Engines started earlier for old settings are reaped too: their VMs may still be around.
+        for (EngineConfig config : everyEngine) {
             try {
                 // The engine adds what it still wants itself (VMs it is booting, its warm-snapshot boots)
                 // and destroys the VMs it reaps in memory too.
@@ -53,7 +56,7 @@ final class QemuCleanup {
                 LOGGER.log(Level.WARNING, "Reaping VMs in " + config.stateDir() + " failed", e);
             }
         }
-        engines.releaseUnused(configuredEngines(jenkins));
+        engines.releaseUnused(configured);
     }
 
     /** The directories the configured clouds use now (not the engines started earlier for old settings). */
@@ -64,7 +67,7 @@ final class QemuCleanup {
                 try {
                     configs.add(qemu.engineConfig());
                 } catch (InvalidInputException e) {
-                    // an invalid cloud uses no engine
+                    LOGGER.fine(() -> "Cloud " + qemu.name + " has invalid directories: " + e.getMessage());
                 }
             }
         }
@@ -160,12 +163,5 @@ final class QemuCleanup {
             }
         }
         return agents;
-    }
-
-    /** Every state directory VMs of this controller may live in: configured clouds and engines started earlier. */
-    private static Set<EngineConfig> engineConfigs(Jenkins jenkins, QemuEngines engines) {
-        Set<EngineConfig> configs = new LinkedHashSet<>(engines.engineConfigs());
-        configs.addAll(configuredEngines(jenkins));
-        return configs;
     }
 }

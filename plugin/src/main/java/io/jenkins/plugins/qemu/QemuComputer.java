@@ -64,19 +64,13 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
             markedOfflineSinceMillis = 0;
         }
         long marked = markedOfflineSinceMillis;
-        int busy = 0;
-        for (Executor e : getExecutors()) {
-            if (e.isBusy()) {
-                busy++;
-            }
-        }
         return new RetentionPolicy.Observation(
                 agent != null && agent.isVmAlive(),
                 link,
                 Duration.ofMillis(Math.max(0, now - linkSinceMillis)),
                 failedLaunches.get(),
                 marked == 0 ? Duration.ZERO : Duration.ofMillis(Math.max(1, now - marked)),
-                busy,
+                busyExecutorsOtherThan(null),
                 usedUp,
                 Duration.ofMillis(Math.max(0, now - getIdleStartMilliseconds())));
     }
@@ -109,12 +103,8 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
         setAcceptingTasks(false);
     }
 
-    boolean isUsedUp() {
-        return usedUp;
-    }
-
-    /** Executors other than {@code finishing} that still run a build. */
-    int busyExecutorsOtherThan(Executor finishing) {
+    /** Executors other than {@code finishing} (null: all of them) that run a build. */
+    int busyExecutorsOtherThan(@CheckForNull Executor finishing) {
         int n = 0;
         for (Executor e : getExecutors()) {
             if (e != finishing && e.isBusy()) {

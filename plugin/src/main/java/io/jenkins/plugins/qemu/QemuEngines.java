@@ -22,8 +22,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -46,7 +49,7 @@ public final class QemuEngines {
     private final ProvisioningBackoff backoff = new ProvisioningBackoff(Clock.systemUTC());
     private boolean closed;
     /** Readiness answers by template key, reused for a few seconds: the queue asks for every waiting build at every pass. */
-    private final Map<String, Readiness> readiness = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, Readiness> readiness = new ConcurrentHashMap<>();
     private static final long READINESS_TTL_MILLIS = 5_000;
 
     private record Readiness(long atMillis, String problem) {}
@@ -62,7 +65,7 @@ public final class QemuEngines {
 
     /** Why a template cannot boot ({@code check}'s answer, null when it can), computed at most every few seconds per template. */
     @CheckForNull
-    String readiness(@NonNull String templateKey, java.util.function.Supplier<String> check) {
+    String readiness(@NonNull String templateKey, Supplier<String> check) {
         long now = System.currentTimeMillis();
         Readiness r = readiness.get(templateKey);
         if (r == null || now - r.atMillis() > READINESS_TTL_MILLIS) {
@@ -131,11 +134,17 @@ public final class QemuEngines {
             if (!(c instanceof QemuCloud cloud)) {
                 continue;
             }
+            try {
+                if (!cloud.engineConfig().equals(config)) {
+                    continue;
+                }
+            } catch (InvalidInputException e) {
+                continue; // a cloud with invalid directories has no engine, so no snapshot to book
+            }
             for (QemuTemplate t : cloud.getTemplates()) {
                 try {
                     TemplateSpec spec = t.toSpec();
-                    if (!cloud.engineConfig().equals(config) || !spec.image().equals(prep.image()) || spec.cpus() != prep.cpus()
-                            || spec.memoryMiB() != prep.memoryMiB()) {
+                    if (!spec.image().equals(prep.image()) || spec.cpus() != prep.cpus() || spec.memoryMiB() != prep.memoryMiB()) {
                         continue;
                     }
                     CapacityLedger ledger = ledger(cloud.getId(), cloud.limits());
@@ -149,7 +158,7 @@ public final class QemuEngines {
                     CapacityLedger.Reservation booked = r.get();
                     return Optional.of(booked::release);
                 } catch (InvalidInputException e) {
-                    // an invalid template or cloud has no snapshot to book
+                    // an invalid template (or cap) has no snapshot to book
                 }
             }
         }
@@ -164,7 +173,7 @@ public final class QemuEngines {
      * Closes the engines whose directories no cloud uses any more and that hold no VM (a removed
      * cloud, a changed state directory), so their threads and sockets go too.
      */
-    void releaseUnused(java.util.Set<EngineConfig> inUse) {
+    void releaseUnused(Set<EngineConfig> inUse) {
         List<QemuEngine> unused = new ArrayList<>();
         synchronized (this) {
             for (var it = engines.entrySet().iterator(); it.hasNext(); ) {
