@@ -1,13 +1,10 @@
 package io.jenkins.plugins.qemu;
 
-import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import hudson.model.Computer;
 import hudson.model.FreeStyleBuild;
 import hudson.model.FreeStyleProject;
 import hudson.model.Label;
-import hudson.model.Node;
 import hudson.model.queue.QueueTaskFuture;
 import hudson.tasks.Shell;
 import java.nio.file.Path;
@@ -87,7 +84,7 @@ public class QemuProvisioningTest {
             while (watching.get()) {
                 // Every VM the engines hold (booting included) and every agent, sampled often.
                 maxVms.accumulateAndGet(QemuEngines.get().allVms().size(), Math::max);
-                maxAgents.accumulateAndGet(qemuAgents().size(), Math::max);
+                maxAgents.accumulateAndGet(RealVms.qemuAgents(j).size(), Math::max);
                 try {
                     Thread.sleep(50);
                 } catch (InterruptedException e) {
@@ -115,29 +112,8 @@ public class QemuProvisioningTest {
         assertNoVmLeft();
     }
 
-    private List<QemuAgent> qemuAgents() {
-        List<QemuAgent> agents = new ArrayList<>();
-        for (Node n : j.jenkins.getNodes()) {
-            if (n instanceof QemuAgent a) {
-                agents.add(a);
-            }
-        }
-        return agents;
-    }
-
     /** One-shot agents terminate in the background after the build; wait for that, then check. */
     private void assertNoVmLeft() throws Exception {
-        long deadline = System.currentTimeMillis() + TimeUnit.MINUTES.toMillis(2);
-        while (System.currentTimeMillis() < deadline
-                && (!qemuAgents().isEmpty() || !QemuEngines.get().allVms().isEmpty())) {
-            Thread.sleep(200);
-        }
-        assertEquals("agents left", List.of(), qemuAgents());
-        assertEquals("VMs left", 0, QemuEngines.get().allVms().size());
-        for (Computer c : j.jenkins.getComputers()) {
-            assertTrue("computer left: " + c.getName(), !(c instanceof QemuComputer));
-        }
-        assertEquals("capacity left booked", 0, QemuEngines.get().ledgers().values().stream()
-                .mapToInt(l -> l.usage().instances()).sum());
+        RealVms.assertNoVmLeft(j);
     }
 }

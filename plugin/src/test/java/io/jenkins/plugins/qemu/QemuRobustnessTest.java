@@ -9,7 +9,6 @@ import hudson.model.Computer;
 import hudson.model.FreeStyleBuild;
 import hudson.model.FreeStyleProject;
 import hudson.model.Label;
-import hudson.model.Node;
 import hudson.model.Queue;
 import hudson.model.queue.CauseOfBlockage;
 import hudson.model.queue.QueueTaskFuture;
@@ -148,17 +147,6 @@ public class QemuRobustnessTest {
     }
 
     private void assertNoVmLeft() throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < deadline) {
-            boolean agentLeft = false;
-            for (Node n : j.jenkins.getNodes()) {
-                agentLeft |= n instanceof QemuAgent;
-            }
-            if (!agentLeft && QemuEngines.get().allVms().isEmpty()) {
-                return;
-            }
-            Thread.sleep(500);
-        }
-        throw new AssertionError("a QEMU agent or VM was left: " + j.jenkins.getNodes() + " " + QemuEngines.get().allVms());
+        RealVms.assertNoVmLeft(j);
     }
 }

@@ -1,11 +1,19 @@
 package io.jenkins.plugins.qemu;
 
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
 import static org.junit.Assume.assumeTrue;
+
+import hudson.model.Computer;
+import hudson.model.Node;
 
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.jvnet.hudson.test.JenkinsRule;
 
 /**
  * What the tests that boot real VMs need: QEMU on the PATH and the {@code debian-12} test image
@@ -40,5 +48,34 @@ final class RealVms {
         cloud.setImagesDir(imagesDir().toString());
         cloud.setStateDir(stateDir.toString());
         return cloud;
+    }
+
+    /**
+     * Waits up to two minutes for every QEMU agent, VM and capacity booking to be gone, then
+     * asserts none is left (agents, VMs, computers, bookings).
+     */
+    static void assertNoVmLeft(JenkinsRule j) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + TimeUnit.MINUTES.toMillis(2);
+        while (System.currentTimeMillis() < deadline
+                && (!qemuAgents(j).isEmpty() || !QemuEngines.get().allVms().isEmpty())) {
+            Thread.sleep(200);
+        }
+        assertEquals("agents left", List.of(), qemuAgents(j));
+        assertEquals("VMs left", 0, QemuEngines.get().allVms().size());
+        for (Computer c : j.jenkins.getComputers()) {
+            assertTrue("computer left: " + c.getName(), !(c instanceof QemuComputer));
+        }
+        assertEquals("capacity left booked", 0, QemuEngines.get().ledgers().values().stream()
+                .mapToInt(l -> l.usage().instances()).sum());
+    }
+
+    static List<QemuAgent> qemuAgents(JenkinsRule j) {
+        List<QemuAgent> agents = new ArrayList<>();
+        for (Node n : j.jenkins.getNodes()) {
+            if (n instanceof QemuAgent a) {
+                agents.add(a);
+            }
+        }
+        return agents;
     }
 }
