@@ -45,7 +45,7 @@ class QemuCommandTest {
         assertTrue(argv.contains("stream,id=egress0,server=off,addr.type=unix,addr.path=/s/qa-1/net.sock"), argv.toString());
         assertEquals("2", after(argv, "-smp"));
         assertEquals("1536M", after(argv, "-m"));
-        assertEquals("tcg", after(argv, "-accel"));
+        assertEquals("tcg,tb-size=64", after(argv, "-accel"), "a bounded translation cache, see AccelDecision");
         assertEquals("/img/debian-12/vmlinuz", after(argv, "-kernel"));
         assertEquals("root=/dev/vda console=ttyS0", after(argv, "-append"));
         assertEquals("unix:/s/qa-1/qmp.sock,server=on,wait=off", after(argv, "-qmp"));
