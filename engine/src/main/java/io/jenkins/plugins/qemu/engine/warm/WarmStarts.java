@@ -41,7 +41,7 @@ import java.util.logging.Logger;
 public final class WarmStarts implements WarmStart, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(WarmStarts.class.getName());
     /** Bumped whenever the warm device model in {@link QemuCommand} or the guest protocol changes. */
-    static final String DEVICE_MODEL = "warm-devices-1";
+    static final String DEVICE_MODEL = "warm-devices-2";
 
     /** A snapshot to restore, or why not, and whether building one would help. */
     public record Choice(Snapshot snapshot, String reason, boolean buildable) {}

@@ -113,6 +113,7 @@ class QemuCommandTest {
         assertTrue(saved.contains("virtserialport,bus=vser0.0,chardev=ident0,name=io.jenkins.qemu-agents.0"), saved.toString());
         assertTrue(saved.contains("socket,id=ident0,path=/s/qa-1/ident.sock,server=on,wait=off"));
         assertTrue(saved.contains("vmgenid,guid=auto"), "a restored guest is told to reseed its RNG");
+        assertTrue(saved.contains("virtio-balloon-pci,id=balloon0,free-page-reporting=on"), "free pages are neither saved nor kept");
         assertTrue(after(saved, "-append").endsWith(" qemu-agents.warm=1"));
         assertFalse(saved.contains("-incoming"));
         // The restore has every device of the saved VM, and the seed's devices are not among them.
