@@ -61,6 +61,17 @@ public final class GuestSsh implements AutoCloseable {
      */
     public void awaitLogin(Target target, Instant deadline, Duration pause, BooleanSupplier cancelled)
             throws IOException, InterruptedException {
+        awaitLogin(target, deadline, pause, cancelled, false);
+    }
+
+    /**
+     * {@link #awaitLogin(Target, Instant, Duration, BooleanSupplier)}; with {@code listening} the
+     * caller knows sshd listens already (a restored clone's identity service said so), and the
+     * first attempt logs in at once: a banner probe costs the guest a whole sshd start of its own
+     * (sshd re-executes itself for every connection) for nothing.
+     */
+    public void awaitLogin(Target target, Instant deadline, Duration pause, BooleanSupplier cancelled, boolean listening)
+            throws IOException, InterruptedException {
         IOException last = null;
         int attempts = 0;
         while (true) {
@@ -73,7 +84,7 @@ public final class GuestSsh implements AutoCloseable {
                         + (last == null ? "" : "; last error: " + last.getMessage()), last);
             }
             attempts++;
-            if (!SshBanner.answers(target.host(), target.port(), shorter(left, Duration.ofSeconds(5)))) {
+            if (!(listening && attempts == 1) && !SshBanner.answers(target.host(), target.port(), shorter(left, Duration.ofSeconds(5)))) {
                 last = new IOException("no SSH banner on " + target.host() + ":" + target.port() + " yet");
                 Thread.sleep(pause.toMillis());
                 continue;

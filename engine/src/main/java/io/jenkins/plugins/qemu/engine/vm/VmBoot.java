@@ -87,7 +87,7 @@ final class VmBoot {
                 new BootStep(Phase.QEMU_START, () -> startQemu(warmPrep ? new QemuCommand.Warm(dir.identitySocket(), false, false) : null, null)),
                 new BootStep(Phase.QMP, () -> connectQmp(deadline)),
                 new BootStep(Phase.PORT, this::readPort),
-                new BootStep(Phase.SSH, () -> awaitSsh(deadline))));
+                new BootStep(Phase.SSH, () -> awaitSsh(deadline, false))));
         // A restored clone has the egress NIC configured as its snapshot's boot left it; a cold boot sets it now.
         String egress = GuestNetwork.guestSetup(spec.egress());
         if (egress != null) {
@@ -109,7 +109,7 @@ final class VmBoot {
                 new BootStep(Phase.RESTORE, () -> QemuControl.loadState(qmp, process, deadline)),
                 new BootStep(Phase.IDENTITY, () -> saved.deliverIdentity(dir.identitySocket(), spec, clientKey.publicKeyLine(),
                         hostKey, remaining(deadline, Duration.ofMinutes(2)))),
-                new BootStep(Phase.SSH, () -> awaitSsh(deadline)));
+                new BootStep(Phase.SSH, () -> awaitSsh(deadline, true)));
     }
 
     void run(List<BootStep> steps) throws Exception {
@@ -270,7 +270,8 @@ final class VmBoot {
         writeRecord(currentRecord().withSshPort(sshPort));
     }
 
-    private void awaitSsh(Instant deadline) throws Exception {
+    /** {@code listening}: sshd is known to listen already, so the first attempt is a login (see GuestSsh). */
+    private void awaitSsh(Instant deadline, boolean listening) throws Exception {
         VmProcess p = process;
         Path console = dir.console();
         AtomicBoolean consoleSeen = new AtomicBoolean();
@@ -281,7 +282,7 @@ final class VmBoot {
                 timings.record(Phase.FIRST_CONSOLE, Duration.between(qemuStart, Instant.now()));
             }
             return cancelled || !p.isAlive() || n != null && n.failure() != null;
-        });
+        }, listening);
     }
 
     GuestSsh ctxSsh() {

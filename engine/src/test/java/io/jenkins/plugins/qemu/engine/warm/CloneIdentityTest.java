@@ -56,10 +56,30 @@ class CloneIdentityTest {
         assertTrue(new String(d.decode(m.get("machine_id")), StandardCharsets.UTF_8).matches("[0-9a-f]{32}\n"));
         assertEquals(host.privateKeyOpenSsh(), new String(d.decode(m.get("host_key")), StandardCharsets.UTF_8));
         for (String line : msg.split("\n")) {
-            assertTrue(line.matches("[a-z_.]+ [A-Za-z0-9+/=]+|end"), line);
+            assertTrue(line.matches("[a-z_.]+ [A-Za-z0-9+/=]+|%[a-z_.]+ [A-Za-z0-9+/=\\-_.:@\\\\]+|end"), line);
         }
+        assertEquals("qa-x", m.get("%hostname"));
+        assertEquals("ssh-ed25519\\x20AAAA\\x20test\\x0a", m.get("%authorized_key"));
         // Two clones never get the same entropy.
         assertNotEquals(m.get("entropy"), parse(CloneIdentity.of("qa-x", "jenkins", "k", host).message(Instant.now())).get("entropy"));
+    }
+
+    /** What the guest's service does with a "%key" line: bash's read -r, then the builtin printf '%b'. */
+    @Test
+    void escapedValuesComeBackByteForByteThroughBashReadAndPrintf() throws Exception {
+        byte[] all = new byte[256 * 2];
+        new java.security.SecureRandom().nextBytes(all);
+        for (int i = 0; i < 256; i++) {
+            all[i] = (byte) i; // every byte value once, NUL and backslash included, then random ones
+        }
+        for (byte[] value : new byte[][] {all, " lead and trail ".getBytes(StandardCharsets.US_ASCII), "\\x41%s\\".getBytes(StandardCharsets.US_ASCII)}) {
+            Process p = new ProcessBuilder("bash", "-c", "IFS=' ' read -r key val; printf '%b' \"$val\"").start();
+            p.getOutputStream().write(("%k " + CloneIdentity.escaped(value) + "\n").getBytes(StandardCharsets.US_ASCII));
+            p.getOutputStream().close();
+            byte[] out = p.getInputStream().readAllBytes();
+            assertEquals(0, p.waitFor());
+            assertEquals(java.util.HexFormat.of().formatHex(value), java.util.HexFormat.of().formatHex(out));
+        }
     }
 
     private CompletableFuture<String> guest(Path socket, String answer) throws IOException {
