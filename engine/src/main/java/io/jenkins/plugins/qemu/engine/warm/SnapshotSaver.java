@@ -41,6 +41,8 @@ final class SnapshotSaver {
         if (rc != 0) {
             throw new IOException("the guest's qemu-agents-identity service is not running: " + out.toString(StandardCharsets.UTF_8).strip());
         }
+        // Clones must not start with the builder's SSH session in their memory.
+        vm.dropConnection();
         // The login session just closed is torn down by the guest asynchronously (PAM, logind);
         // give it a moment so clones do not all repeat that work after every restore.
         Thread.sleep(SETTLE.toMillis());
