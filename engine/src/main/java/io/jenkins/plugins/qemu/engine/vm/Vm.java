@@ -142,6 +142,19 @@ public final class Vm implements AutoCloseable {
     }
 
     /**
+     * Puts the spec's agent jar in place ({@link AgentJar#place}) unless this VM was restored from
+     * a warm snapshot, whose key includes the jar's hash, so it carries exactly that jar and its
+     * archive already and not even a check is needed. Returns whether the jar was copied.
+     */
+    public boolean placeAgentJar(GuestSsh.Connection ssh, Duration timeout) throws IOException {
+        AgentJar jar = spec.agentJar();
+        if (jar == null) {
+            throw new IllegalStateException("VM " + id() + " has no agent jar in its spec");
+        }
+        return !restored() && jar.place(ssh, timeout);
+    }
+
+    /**
      * Boots the VM to a verified SSH login. On any failure, everything is released before the
      * exception is thrown, and the exception names the VM, the phase and the tails of QEMU's
      * stderr and the guest console.

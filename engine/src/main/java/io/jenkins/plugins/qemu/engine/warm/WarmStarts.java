@@ -162,6 +162,8 @@ public final class WarmStarts implements WarmStart, AutoCloseable {
         env.put("QEMU version", qemuVersion);
         env.put("device model", DEVICE_MODEL + (image.snapshotBootUsesSeed() ? " + seed drive" : ""));
         env.put("identity service", image.warmStart() ? "the image's own" : WarmGuestSetup.fingerprint());
+        // The jar and its class-data-sharing archive are in the saved disk; a new jar needs a new snapshot.
+        env.put("agent jar", spec.agentJar() == null ? "none" : "sha256 " + spec.agentJar().sha256());
         return SnapshotKey.of(image.name(), template(spec), env);
     }
 
