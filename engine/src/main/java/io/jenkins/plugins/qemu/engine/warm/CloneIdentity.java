@@ -57,8 +57,13 @@ public final class CloneIdentity {
         Base64.Encoder enc = Base64.getEncoder();
         Map<String, String> all = new LinkedHashMap<>(values);
         all.put("time", now.getEpochSecond() + "." + String.format("%09d", now.getNano()));
-        all.forEach((k, v) -> b.append(k).append(' ').append(enc.encodeToString(bytes(k, v))).append('\n'));
+        // The escaped part first, read by the current service up to "%end"; the base64 part is for
+        // services of older images, which read up to "end". The guest reads a byte per system call,
+        // so the clock goes last in each part: it is set right after it was read, not a whole
+        // message later.
         all.forEach((k, v) -> b.append('%').append(k).append(' ').append(escaped(bytes(k, v))).append('\n'));
+        b.append("%end\n");
+        all.forEach((k, v) -> b.append(k).append(' ').append(enc.encodeToString(bytes(k, v))).append('\n'));
         return b.append("end\n").toString();
     }
 

@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
@@ -33,6 +34,9 @@ class CloneIdentityTest {
         for (String line : message.split("\n")) {
             if (line.equals("end")) {
                 break;
+            }
+            if (line.equals("%end")) {
+                continue;
             }
             String[] kv = line.split(" ", 2);
             m.put(kv[0], kv[1]);
@@ -56,8 +60,16 @@ class CloneIdentityTest {
         assertTrue(new String(d.decode(m.get("machine_id")), StandardCharsets.UTF_8).matches("[0-9a-f]{32}\n"));
         assertEquals(host.privateKeyOpenSsh(), new String(d.decode(m.get("host_key")), StandardCharsets.UTF_8));
         for (String line : msg.split("\n")) {
-            assertTrue(line.matches("[a-z_.]+ [A-Za-z0-9+/=]+|%[a-z_.]+ [A-Za-z0-9+/=\\-_.:@\\\\]+|end"), line);
+            assertTrue(line.matches("[a-z_.]+ [A-Za-z0-9+/=]+|%[a-z_.]+ [A-Za-z0-9+/=\\-_.:@\\\\]+|%end|end"), line);
         }
+        // The current service stops at %end and never reads the base64 part, and each part ends with
+        // the clock, so the guest sets it right after reading it (it reads a byte per system call).
+        List<String> lines = List.of(msg.split("\n"));
+        int split = lines.indexOf("%end");
+        assertTrue(lines.subList(0, split).stream().allMatch(l -> l.startsWith("%")), msg);
+        assertTrue(lines.subList(split + 1, lines.size()).stream().noneMatch(l -> l.startsWith("%")), msg);
+        assertTrue(lines.get(split - 1).startsWith("%time "), msg);
+        assertTrue(lines.get(lines.size() - 2).startsWith("time "), msg);
         assertEquals("qa-x", m.get("%hostname"));
         assertEquals("ssh-ed25519\\x20AAAA\\x20test\\x0a", m.get("%authorized_key"));
         // Two clones never get the same entropy.
@@ -89,7 +101,7 @@ class CloneIdentityTest {
             try (server; SocketChannel c = server.accept()) {
                 StringBuilder got = new StringBuilder();
                 ByteBuffer b = ByteBuffer.allocate(4096);
-                while (!got.toString().endsWith("end\n")) {
+                while (!got.toString().endsWith("\nend\n")) {
                     b.clear();
                     if (c.read(b) < 0) {
                         break;
