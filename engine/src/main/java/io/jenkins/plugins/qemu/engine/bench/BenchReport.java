@@ -76,11 +76,48 @@ public final class BenchReport {
                 .append("restore+: loading the warm snapshot + handing the clone its identity; ssh wait: the SSH phase\n")
                 .append("(QEMU start to login for a cold boot, identity to login for a restore);\n")
                 .append("destroy: seconds; RSS: QEMU's resident memory when online; overlay: MiB after boot; all but online are medians.\n");
+        b.append(agentTable());
         if (!Double.isNaN(snapshotBuild)) {
             b.append(String.format(Locale.ROOT, "warm snapshot: built once per template in %.1f s before the restore rows (not in any sample).%n",
                     snapshotBuild));
         }
         return b.toString();
+    }
+
+    /**
+     * The agent workload's phases per config (empty without it): online, the agent jar in place
+     * (one SSH connection, a check and, if missing, the copy), the agent JVM started until it
+     * answers, and the whole from the VM request to that answer, each as median / p95 seconds.
+     */
+    String agentTable() {
+        StringBuilder b = new StringBuilder();
+        for (Map.Entry<String, List<Sample>> e : byConfig.entrySet()) {
+            String c = e.getKey();
+            Stats jvm = phase(c, "agent_jvm");
+            if (jvm.n() == 0) {
+                continue;
+            }
+            if (b.isEmpty()) {
+                b.append(String.format(Locale.ROOT, "%n%-20s %3s | %-13s | %-13s | %-13s | %-13s | %-13s | %6s | %7s%n", "agent workload", "ok",
+                        "online", "jar in place", "JVM answers", "request->ans.", "JVM w/o CDS", "copied", "RSS MiB"));
+            }
+            Stats total = stats(c, s -> s.online() + s.phases().getOrDefault("agent_jar", Double.NaN)
+                    + s.phases().getOrDefault("agent_jvm", Double.NaN));
+            b.append(String.format(Locale.ROOT, "%-20s %3d | %s | %s | %s | %s | %s | %6s | %7s%n", c, jvm.n(), medP95(online(c)),
+                    medP95(phase(c, "agent_jar")), medP95(jvm), medP95(total), medP95(phase(c, "agent_jvm_plain")), num(sum(c, "agent_copied")),
+                    num(phase(c, "agent_rss_mib").median())));
+        }
+        if (!b.isEmpty()) {
+            b.append("seconds as median / p95, over the VM's own SSH connection; jar in place: check and copy, nothing for a clone of a\n")
+                    .append("snapshot that carries it ('copied': median of 1 = copied); JVM answers: java -jar with the snapshot's CDS archive\n")
+                    .append("started until its first line on stdout; request->ans.: VM request to that line; JVM w/o CDS: the same JVM\n")
+                    .append("without the archive (Jenkins' plain java -jar), same VM; RSS: QEMU's after the JVMs ran.\n");
+        }
+        return b.toString();
+    }
+
+    private static String medP95(Stats s) {
+        return String.format(Locale.ROOT, "%5s / %5s", num(s.median()), num(s.p95()));
     }
 
     private double sum(String config, String... phases) {

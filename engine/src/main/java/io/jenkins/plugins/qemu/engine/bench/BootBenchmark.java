@@ -34,6 +34,7 @@ public final class BootBenchmark {
     private static final Pattern ONLINE = Pattern.compile("online_ms=(\\d+)");
 
     private final QemuEngine engine;
+    private final AgentWorkload agent;
     private final VmSpec template;
     private final Path baselineScript;
     private final Path imageDir;
@@ -45,8 +46,18 @@ public final class BootBenchmark {
     });
 
     public BootBenchmark(QemuEngine engine, VmSpec template, Path baselineScript, Path imageDir, Consumer<String> log) {
+        this(engine, template, baselineScript, imageDir, log, null);
+    }
+
+    /**
+     * With {@code agent} set, every engine sample goes on after its login with the agent workload
+     * ({@link AgentWorkload}), and the template carries its jar, so the warm snapshot does too.
+     */
+    public BootBenchmark(QemuEngine engine, VmSpec template, Path baselineScript, Path imageDir, Consumer<String> log,
+            AgentWorkload agent) {
         this.engine = engine;
-        this.template = template;
+        this.agent = agent;
+        this.template = agent == null ? template : template.toBuilder().agentJar(agent.jar()).build();
         this.baselineScript = baselineScript;
         this.imageDir = imageDir;
         this.log = log;
@@ -176,9 +187,13 @@ public final class BootBenchmark {
             while (vm.usedCloudInit() && !marks.cloudInitSeen() && System.nanoTime() < until && vm.isAlive()) {
                 Thread.sleep(50);
             }
+            Map<String, Double> phases = new LinkedHashMap<>();
+            if (agent != null) {
+                agent.run(vm, phases);
+                phases.put("agent_rss_mib", rssKiB(vm.pid()) / 1024.0);
+            }
             long overlay = sizeOf(vm.stateDir().resolve(VmDir.OVERLAY));
             vm.destroy();
-            Map<String, Double> phases = new LinkedHashMap<>();
             for (Map.Entry<Phase, Duration> e : vm.timings().asMap().entrySet()) {
                 phases.put(e.getKey().name().toLowerCase(), e.getValue().toMillis() / 1000.0);
             }

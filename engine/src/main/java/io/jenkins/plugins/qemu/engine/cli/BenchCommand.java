@@ -1,6 +1,7 @@
 package io.jenkins.plugins.qemu.engine.cli;
 
 import io.jenkins.plugins.qemu.engine.QemuEngine;
+import io.jenkins.plugins.qemu.engine.bench.AgentWorkload;
 import io.jenkins.plugins.qemu.engine.bench.BenchReport;
 import io.jenkins.plugins.qemu.engine.bench.BootBenchmark;
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
@@ -33,6 +34,8 @@ final class BenchCommand {
     private Path baselineScript = Path.of("bench", "baseline.sh");
     private int cpus = 1;
     private long memoryMiB = 1024;
+    private String workload = "boot";
+    private final List<String> agentJvmOptions = new ArrayList<>();
 
     BenchCommand(List<String> args, PrintStream out, PrintStream err) {
         this.out = out;
@@ -55,12 +58,33 @@ final class BenchCommand {
                 case "--baseline-script": baselineScript = Path.of(v); break;
                 case "--cpus": cpus = Validation.cpus("--cpus", v); break;
                 case "--memory": memoryMiB = Validation.memoryMiB("--memory", v); break;
+                case "--workload": workload = workload(v); break;
+                case "--agent-jvm-options": agentJvmOptions.addAll(jvmOptions(v)); break;
                 default: throw new InvalidInputException("option", a, "is not a known option of 'bench'");
             }
         }
         if (baselineRuns > 0 && !Files.isRegularFile(baselineScript)) {
             throw new InvalidInputException("--baseline-script", baselineScript, "does not exist (run from the repository root)");
         }
+    }
+
+    private static String workload(String v) {
+        if (!v.equals("boot") && !v.equals("agent")) {
+            throw new InvalidInputException("--workload", v, "must be 'boot' (to SSH login) or 'agent' (then an agent JVM over SSH)");
+        }
+        return v;
+    }
+
+    /** JVM options go into a shell command in the guest: plain words only. */
+    private static List<String> jvmOptions(String v) {
+        List<String> out = new ArrayList<>();
+        for (String o : v.trim().split("\\s+")) {
+            if (!o.matches("-[A-Za-z0-9:+=._/,-]+")) {
+                throw new InvalidInputException("--agent-jvm-options", o, "must be JVM options such as -Xmx256m or -XX:+UseSerialGC");
+            }
+            out.add(o);
+        }
+        return out;
     }
 
     /** A comma-separated list of counts, each at least 1, replacing the default list. */
@@ -92,7 +116,12 @@ final class BenchCommand {
         BenchReport report = new BenchReport();
         try (QemuEngine engine = new QemuEngine(config)) {
             Path imageDir = engine.catalog().resolve(image).disk().getParent();
-            BootBenchmark bench = new BootBenchmark(engine, template, baselineScript, imageDir, err::println);
+            AgentWorkload agent = null;
+            if (workload.equals("agent")) {
+                Files.createDirectories(outDir);
+                agent = new AgentWorkload(AgentWorkload.writeJar(outDir.resolve("echo-agent.jar")), agentJvmOptions);
+            }
+            BootBenchmark bench = new BootBenchmark(engine, template, baselineScript, imageDir, err::println, agent);
             try {
                 report.add(bench.baseline(baselineRuns));
                 report.add(bench.sequential(runs));

@@ -114,6 +114,9 @@ public final class Main {
     private static final String BENCH_USAGE = String.join("\n",
             "usage: qemu-agents bench [--image NAME] [--runs N] [--baseline-runs N] [--concurrency 2,4]",
             "                         [--cpus N] [--memory SIZE] [--out DIR] [--baseline-script FILE]",
-            "                         [--restore-runs N] [--restore-concurrency 4]",
-            "  Measures time-to-online of the engine against bench/baseline.sh on the same image.");
+            "                         [--restore-runs N] [--restore-concurrency 4] [--images-dir DIR]",
+            "                         [--workload boot|agent] [--agent-jvm-options \"-Xmx256m ...\"]",
+            "  Measures time-to-online of the engine against bench/baseline.sh on the same image.",
+            "  --workload agent goes on after each login as Jenkins' SSH launcher does: an agent jar put in",
+            "  place (the warm snapshot carries it) and java -jar of it timed until it answers on stdio.");
 }

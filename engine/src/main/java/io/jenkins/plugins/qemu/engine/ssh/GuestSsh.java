@@ -61,6 +61,28 @@ public final class GuestSsh implements AutoCloseable {
      */
     public void awaitLogin(Target target, Instant deadline, Duration pause, BooleanSupplier cancelled)
             throws IOException, InterruptedException {
+        awaitLogin(target, deadline, pause, cancelled, false);
+    }
+
+    /**
+     * {@link #awaitLogin(Target, Instant, Duration, BooleanSupplier)}; with {@code listening} the
+     * caller knows sshd listens already (a restored clone's identity service said so), and the
+     * first attempt logs in at once: a banner probe costs the guest a whole sshd start of its own
+     * (sshd re-executes itself for every connection) for nothing.
+     */
+    public void awaitLogin(Target target, Instant deadline, Duration pause, BooleanSupplier cancelled, boolean listening)
+            throws IOException, InterruptedException {
+        awaitSession(target, deadline, pause, cancelled, listening).close();
+    }
+
+    /**
+     * {@link #awaitLogin(Target, Instant, Duration, BooleanSupplier, boolean)}, keeping the
+     * connection whose login succeeded open for the caller, who closes it: the next command (the
+     * agent's launch) then costs the guest no new sshd, key exchange or PAM session. It never times
+     * out for idleness; a guest that ends it only makes the caller open a new one.
+     */
+    public Connection awaitSession(Target target, Instant deadline, Duration pause, BooleanSupplier cancelled, boolean listening)
+            throws IOException, InterruptedException {
         IOException last = null;
         int attempts = 0;
         while (true) {
@@ -73,17 +95,28 @@ public final class GuestSsh implements AutoCloseable {
                         + (last == null ? "" : "; last error: " + last.getMessage()), last);
             }
             attempts++;
-            if (!SshBanner.answers(target.host(), target.port(), shorter(left, Duration.ofSeconds(5)))) {
+            if (!(listening && attempts == 1) && !SshBanner.answers(target.host(), target.port(), shorter(left, Duration.ofSeconds(5)))) {
                 last = new IOException("no SSH banner on " + target.host() + ":" + target.port() + " yet");
                 Thread.sleep(pause.toMillis());
                 continue;
             }
             try {
-                int rc = exec(target, "true", OutputStream.nullOutputStream(), OutputStream.nullOutputStream(), shorter(left, Duration.ofSeconds(10)));
-                if (rc == 0) {
-                    return;
+                Duration attempt = shorter(left, Duration.ofSeconds(10));
+                Connection c = connect(target, attempt);
+                try {
+                    int rc = c.exec("true", null, OutputStream.nullOutputStream(), OutputStream.nullOutputStream(), attempt);
+                    if (rc == 0) {
+                        org.apache.sshd.core.CoreModuleProperties.IDLE_TIMEOUT.set(c.session, Duration.ZERO);
+                        Connection kept = c;
+                        c = null;
+                        return kept;
+                    }
+                    last = new IOException("'true' exited with " + rc);
+                } finally {
+                    if (c != null) {
+                        c.close();
+                    }
                 }
-                last = new IOException("'true' exited with " + rc);
             } catch (HostKeyMismatchException e) {
                 throw e;
             } catch (IOException e) {
@@ -96,12 +129,57 @@ public final class GuestSsh implements AutoCloseable {
     /** Runs one command, streaming its output, and returns its exit status. */
     public int exec(Target target, String command, OutputStream out, OutputStream err, Duration timeout) throws IOException {
         Instant deadline = Instant.now().plus(timeout);
-        try (ClientSession session = open(target, timeout)) {
+        try (Connection c = connect(target, timeout)) {
+            return c.exec(command, null, out, err, remaining(deadline));
+        }
+    }
+
+    /**
+     * One logged-in SSH connection for several commands, as Jenkins' SSH launcher uses one: every
+     * new connection costs the guest a whole sshd start, a key exchange and a PAM session, about a
+     * second under TCG.
+     */
+    public Connection connect(Target target, Duration timeout) throws IOException {
+        return new Connection(open(target, timeout), target);
+    }
+
+    /** A logged-in session to a guest; closing it ends the connection. */
+    public static final class Connection implements AutoCloseable {
+        private final ClientSession session;
+        private final Target target;
+        private final boolean owner;
+
+        private Connection(ClientSession session, Target target) {
+            this(session, target, true);
+        }
+
+        private Connection(ClientSession session, Target target, boolean owner) {
+            this.session = session;
+            this.target = target;
+            this.owner = owner;
+        }
+
+        /** The same connection for a borrower, whose close leaves it open for its owner. */
+        public Connection borrowed() {
+            return new Connection(session, target, false);
+        }
+
+        /** Whether the connection can still run commands (the guest may have ended it). */
+        public boolean isOpen() {
+            return session.isOpen() && !session.isClosing();
+        }
+
+        /** Runs {@code command} with {@code in} (may be null) as its standard input; returns its exit status. */
+        public int exec(String command, java.io.InputStream in, OutputStream out, OutputStream err, Duration timeout) throws IOException {
+            Instant deadline = Instant.now().plus(timeout);
             try (ChannelExec channel = session.createExecChannel(command)) {
                 // MINA closes the streams it is given when the channel closes; the caller's
                 // streams (often System.out/err) must outlive one command.
                 channel.setOut(new KeepOpen(out));
                 channel.setErr(new KeepOpen(err));
+                if (in != null) {
+                    channel.setIn(in);
+                }
                 channel.setRedirectErrorStream(false);
                 channel.open().verify(remaining(deadline));
                 Set<ClientChannelEvent> events = channel.waitFor(
@@ -116,6 +194,13 @@ public final class GuestSsh implements AutoCloseable {
                             + (channel.getExitSignal() == null ? "" : " (signal " + channel.getExitSignal() + ")"));
                 }
                 return status;
+            }
+        }
+
+        @Override
+        public void close() {
+            if (owner) {
+                session.close(true);
             }
         }
     }

@@ -119,7 +119,39 @@ public final class Vm implements AutoCloseable {
         if (b.phase != Phase.RUNNING) {
             throw new IllegalStateException("VM " + id() + " is not running (phase " + b.phase + ")");
         }
-        return b.ctxSsh().exec(sshTarget(), command, out, err, timeout);
+        try (GuestSsh.Connection c = b.connection(timeout)) {
+            return c.exec(command, null, out, err, timeout);
+        }
+    }
+
+    /**
+     * An SSH connection to the running guest for several commands, e.g. an agent's launch: the
+     * login's own connection while the guest keeps it open, so no new sshd, key exchange or PAM
+     * session is paid for. Closing what is returned leaves the VM's connection open.
+     */
+    public GuestSsh.Connection connect(Duration timeout) throws IOException {
+        if (b.phase != Phase.RUNNING) {
+            throw new IllegalStateException("VM " + id() + " is not running (phase " + b.phase + ")");
+        }
+        return b.connection(timeout);
+    }
+
+    /** Ends the login's kept connection (see {@link #connect}), e.g. before the guest is saved with its sessions. */
+    public void dropConnection() {
+        b.dropSession();
+    }
+
+    /**
+     * Puts the spec's agent jar in place ({@link AgentJar#place}) unless this VM was restored from
+     * a warm snapshot, whose key includes the jar's hash, so it carries exactly that jar and its
+     * archive already and not even a check is needed. Returns whether the jar was copied.
+     */
+    public boolean placeAgentJar(GuestSsh.Connection ssh, Duration timeout) throws IOException {
+        AgentJar jar = spec.agentJar();
+        if (jar == null) {
+            throw new IllegalStateException("VM " + id() + " has no agent jar in its spec");
+        }
+        return !restored() && jar.place(ssh, timeout);
     }
 
     /**

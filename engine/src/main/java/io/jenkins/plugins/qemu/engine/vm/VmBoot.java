@@ -60,6 +60,8 @@ final class VmBoot {
     volatile int sshPort = -1;
     volatile boolean cloudInit;
     volatile GuestNetwork network;
+    /** The connection of the login that made the VM online; owned by {@link #resources}. */
+    private volatile GuestSsh.Connection session;
     volatile Path keptConsole;
     /** Set by the first destroy: whether QEMU is asked to power off (RUNNING) before it is quit. */
     volatile boolean graceful;
@@ -87,7 +89,7 @@ final class VmBoot {
                 new BootStep(Phase.QEMU_START, () -> startQemu(warmPrep ? new QemuCommand.Warm(dir.identitySocket(), false, false) : null, null)),
                 new BootStep(Phase.QMP, () -> connectQmp(deadline)),
                 new BootStep(Phase.PORT, this::readPort),
-                new BootStep(Phase.SSH, () -> awaitSsh(deadline))));
+                new BootStep(Phase.SSH, () -> awaitSsh(deadline, false))));
         // A restored clone has the egress NIC configured as its snapshot's boot left it; a cold boot sets it now.
         String egress = GuestNetwork.guestSetup(spec.egress());
         if (egress != null) {
@@ -109,7 +111,7 @@ final class VmBoot {
                 new BootStep(Phase.RESTORE, () -> QemuControl.loadState(qmp, process, deadline)),
                 new BootStep(Phase.IDENTITY, () -> saved.deliverIdentity(dir.identitySocket(), spec, clientKey.publicKeyLine(),
                         hostKey, remaining(deadline, Duration.ofMinutes(2)))),
-                new BootStep(Phase.SSH, () -> awaitSsh(deadline)));
+                new BootStep(Phase.SSH, () -> awaitSsh(deadline, true)));
     }
 
     void run(List<BootStep> steps) throws Exception {
@@ -194,7 +196,10 @@ final class VmBoot {
 
     private void configureEgress(String setup, Instant deadline) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int rc = ctx.ssh().exec(sshTarget(), setup, out, out, remaining(deadline, Duration.ofSeconds(30)));
+        int rc;
+        try (GuestSsh.Connection c = connection(remaining(deadline, Duration.ofSeconds(30)))) {
+            rc = c.exec(setup, null, out, out, remaining(deadline, Duration.ofSeconds(30)));
+        }
         if (rc != 0) {
             throw new IOException("configuring the egress NIC in the guest failed (exit " + rc + "): "
                     + out.toString(StandardCharsets.UTF_8).strip());
@@ -270,18 +275,38 @@ final class VmBoot {
         writeRecord(currentRecord().withSshPort(sshPort));
     }
 
-    private void awaitSsh(Instant deadline) throws Exception {
+    /** {@code listening}: sshd is known to listen already, so the first attempt is a login (see GuestSsh). */
+    private void awaitSsh(Instant deadline, boolean listening) throws Exception {
         VmProcess p = process;
         Path console = dir.console();
         AtomicBoolean consoleSeen = new AtomicBoolean();
         GuestNetwork n = network;
-        ctx.ssh().awaitLogin(sshTarget(), deadline, ctx.config().sshRetryPause(), () -> {
+        GuestSsh.Connection c = ctx.ssh().awaitSession(sshTarget(), deadline, ctx.config().sshRetryPause(), () -> {
             if (!consoleSeen.get() && sizeOf(console) > 0) {
                 consoleSeen.set(true);
                 timings.record(Phase.FIRST_CONSOLE, Duration.between(qemuStart, Instant.now()));
             }
             return cancelled || !p.isAlive() || n != null && n.failure() != null;
-        });
+        }, listening);
+        resources.add("SSH session to " + sshTarget().port(), c::close);
+        session = c;
+    }
+
+    /**
+     * The login's connection, kept for the VM's commands (see GuestSsh#awaitSession), or a new one
+     * if the guest ended it; the caller closes what it gets, which leaves the kept one open.
+     */
+    void dropSession() {
+        GuestSsh.Connection c = session;
+        session = null;
+        if (c != null) {
+            c.close();
+        }
+    }
+
+    GuestSsh.Connection connection(Duration timeout) throws IOException {
+        GuestSsh.Connection c = session;
+        return c != null && c.isOpen() ? c.borrowed() : ctx.ssh().connect(sshTarget(), timeout);
     }
 
     GuestSsh ctxSsh() {
@@ -295,6 +320,7 @@ final class VmBoot {
     /** After a failed restore: what the attempt made goes (back to {@code mark}), so the cold boot starts clean. */
     void releaseAttempt(int mark) {
         resources.releaseTo(mark);
+        session = null;
         network = null;
         process = null;
         qmp = null;

@@ -30,6 +30,7 @@ public final class VmSpec implements Serializable {
     private final String hostname;
     private final String user;
     private final boolean sudo;
+    private final AgentJar agentJar;
     private final String extraUserData;
     private final Duration bootTimeout;
     private final Duration shutdownGrace;
@@ -49,6 +50,7 @@ public final class VmSpec implements Serializable {
         this.hostname = b.hostname == null ? vmId : Validation.hostname("hostname", b.hostname);
         this.user = Validation.userName("user", b.user);
         this.sudo = b.sudo;
+        this.agentJar = b.agentJar;
         // Parsed here only to reject it early; the seed parses it again when it is written.
         CloudInitConfig.validateExtra("extraUserData", b.extraUserData);
         this.extraUserData = b.extraUserData;
@@ -88,6 +90,8 @@ public final class VmSpec implements Serializable {
     public String hostname() { return hostname; }
     public String user() { return user; }
     public boolean sudo() { return sudo; }
+    /** The agent's jar, put into the template's warm snapshot with a class-data-sharing archive; null for none. */
+    public AgentJar agentJar() { return agentJar; }
     public String extraUserData() { return extraUserData; }
     public Duration bootTimeout() { return bootTimeout; }
     public Duration shutdownGrace() { return shutdownGrace; }
@@ -100,7 +104,7 @@ public final class VmSpec implements Serializable {
     public Builder toBuilder() {
         return new Builder().vmId(vmId).image(image).cpus(cpus).memoryMiB(memoryMiB).diskSizeMiB(diskSizeMiB).machine(machine)
                 .accel(accel).hostname(hostname).user(user).sudo(sudo).extraUserData(extraUserData).bootTimeout(bootTimeout)
-                .shutdownGrace(shutdownGrace).keepConsole(keepConsole).warmStart(warmStart).egress(egress());
+                .shutdownGrace(shutdownGrace).keepConsole(keepConsole).warmStart(warmStart).egress(egress()).agentJar(agentJar);
     }
 
     @Override
@@ -114,7 +118,8 @@ public final class VmSpec implements Serializable {
     public boolean equals(Object o) {
         return o instanceof VmSpec s && s.toString().equals(toString()) && Objects.equals(s.extraUserData, extraUserData)
                 && s.bootTimeout.equals(bootTimeout) && s.shutdownGrace.equals(shutdownGrace) && s.hostname.equals(hostname)
-                && s.sudo == sudo && s.keepConsole == keepConsole && s.warmStart == warmStart;
+                && s.sudo == sudo && s.keepConsole == keepConsole && s.warmStart == warmStart
+                && Objects.equals(s.agentJar, agentJar);
     }
 
     @Override
@@ -143,6 +148,7 @@ public final class VmSpec implements Serializable {
         // Off for plain engine callers (tests, the CLI without --warm); templates turn it on.
         private boolean warmStart;
         private EgressPolicy egress = EgressPolicy.DEFAULT;
+        private AgentJar agentJar;
 
         public Builder vmId(String v) { vmId = v; return this; }
         public Builder image(String v) { image = v; return this; }
@@ -162,6 +168,7 @@ public final class VmSpec implements Serializable {
         public Builder keepConsole(boolean v) { keepConsole = v; return this; }
         public Builder warmStart(boolean v) { warmStart = v; return this; }
         public Builder egress(EgressPolicy v) { egress = v; return this; }
+        public Builder agentJar(AgentJar v) { agentJar = v; return this; }
         /** The text form ({@link EgressPolicy#parse}), checked here so every caller gets the same error. */
         public Builder egress(String v) { egress = EgressPolicy.parse("egress", v); return this; }
 

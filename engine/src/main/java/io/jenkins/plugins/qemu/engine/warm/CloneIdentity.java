@@ -24,9 +24,10 @@ import java.util.Map;
  * same RAM, so it is given its own host name, host key, authorized key, the current time and
  * fresh host entropy and a machine id of its own after the restore, over a virtio-serial port whose host end is a Unix socket
  * of QEMU's in the VM's owner-only state directory: nothing on the network can reach it. The
- * guest's {@code qemu-agents-identity} service (images/build-debian-12.sh) reads lines of
- * {@code key base64(value)} up to {@code end}, applies them, waits until sshd serves the new host
- * key and answers {@code ok <hostname>}.
+ * guest's {@code qemu-agents-identity} service (images/guest/qemu-agents-identity) reads lines of
+ * {@code key base64(value)} and {@code %key escaped(value)} up to {@code end} (the first for
+ * services of images built before the second existed, the second decodes without a fork), applies
+ * them, makes sure sshd serves the new host key and answers {@code ok <hostname>}.
  */
 public final class CloneIdentity {
 
@@ -56,10 +57,36 @@ public final class CloneIdentity {
         Base64.Encoder enc = Base64.getEncoder();
         Map<String, String> all = new LinkedHashMap<>(values);
         all.put("time", now.getEpochSecond() + "." + String.format("%09d", now.getNano()));
-        all.forEach((k, v) -> b.append(k).append(' ')
-                .append(enc.encodeToString(v.getBytes(k.equals("entropy") ? StandardCharsets.ISO_8859_1 : StandardCharsets.UTF_8)))
-                .append('\n'));
+        // The escaped part first, read by the current service up to "%end"; the base64 part is for
+        // services of older images, which read up to "end". The guest reads a byte per system call,
+        // so the clock goes last in each part: it is set right after it was read, not a whole
+        // message later.
+        all.forEach((k, v) -> b.append('%').append(k).append(' ').append(escaped(bytes(k, v))).append('\n'));
+        b.append("%end\n");
+        all.forEach((k, v) -> b.append(k).append(' ').append(enc.encodeToString(bytes(k, v))).append('\n'));
         return b.append("end\n").toString();
+    }
+
+    private static byte[] bytes(String key, String value) {
+        return value.getBytes(key.equals("entropy") ? StandardCharsets.ISO_8859_1 : StandardCharsets.UTF_8);
+    }
+
+    /**
+     * {@code bytes} for bash's {@code printf '%b'}, a builtin, so the guest decodes without a fork:
+     * letters, digits and a few safe marks as they are, every other byte (space, backslash, line
+     * ends, NUL) as {@code \xHH}, so the value is one word that {@code read -r} keeps intact.
+     */
+    static String escaped(byte[] bytes) {
+        StringBuilder b = new StringBuilder(bytes.length * 2);
+        for (byte x : bytes) {
+            int c = x & 0xff;
+            if (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "+/=-_.:@".indexOf(c) >= 0) {
+                b.append((char) c);
+            } else {
+                b.append("\\x").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 15, 16));
+            }
+        }
+        return b.toString();
     }
 
     /**

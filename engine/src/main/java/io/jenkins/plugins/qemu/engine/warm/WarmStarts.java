@@ -42,7 +42,7 @@ import java.util.logging.Logger;
 public final class WarmStarts implements WarmStart, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(WarmStarts.class.getName());
     /** Bumped whenever the warm device model in {@link QemuCommand} or the guest protocol changes. */
-    static final String DEVICE_MODEL = "warm-devices-1";
+    static final String DEVICE_MODEL = "warm-devices-2";
 
     /** A snapshot to restore, or why not, and whether building one would help. */
     public record Choice(Snapshot snapshot, String reason, boolean buildable) {}
@@ -169,6 +169,8 @@ public final class WarmStarts implements WarmStart, AutoCloseable {
         env.put("QEMU version", qemuVersion);
         env.put("device model", DEVICE_MODEL + (image.snapshotBootUsesSeed() ? " + seed drive" : ""));
         env.put("identity service", image.warmStart() ? "the image's own" : WarmGuestSetup.fingerprint());
+        // The jar and its class-data-sharing archive are in the saved disk; a new jar needs a new snapshot.
+        env.put("agent jar", spec.agentJar() == null ? "none" : "sha256 " + spec.agentJar().sha256());
         return SnapshotKey.of(image.name(), template(spec), env);
     }
 

@@ -36,6 +36,25 @@ class BenchReportTest {
         assertTrue(Files.readString(dir.resolve("bench.json")).contains("\"error\" : \"boom\""));
     }
 
+    @Test
+    void agentTableSumsOnlineJarAndJvmPerSampleAndIsAbsentWithoutTheWorkload() {
+        BenchReport r = new BenchReport();
+        r.add(List.of(sample("restore", 2)));
+        assertEquals("", r.agentTable(), "no agent phases, no agent table");
+        r.add(List.of(agentSample("restore-agent", 1.0, 0.25, 2.0, 0), agentSample("restore-agent", 1.5, 0.25, 2.5, 0),
+                agentSample("restore-agent", 3.0, 0.5, 1.0, 0), agentSample("sequential-agent", 20, 1.0, 3.0, 1)));
+        String t = r.agentTable();
+        // Per sample 3.25, 4.25 and 4.5 s; the median of the sums, not the sum of the medians (4.0).
+        assertTrue(t.lines().anyMatch(l -> l.startsWith("restore-agent") && l.contains(" 4.25 /  4.50 ")), t);
+        assertTrue(t.lines().anyMatch(l -> l.startsWith("sequential-agent") && l.contains("24.00 / 24.00 |  4.00 /  4.00 |   1.00 |")), t);
+        assertTrue(r.table().contains("agent workload"), r.table());
+    }
+
+    private static Sample agentSample(String config, double online, double jar, double jvm, int copied) {
+        return new Sample(config, 0, true, online, 1, Double.NaN, 0.02, 1000, 1 << 20,
+                Map.of("agent_jar", jar, "agent_jvm", jvm, "agent_jvm_plain", jvm + 1, "agent_copied", (double) copied, "agent_rss_mib", 300.0), null);
+    }
+
     private static Sample sample(String config, double online) {
         return new Sample(config, 0, true, online, 1, online + 5, 0.05, 1000, 8 << 20, Map.of("ssh", online - 1), null);
     }

@@ -45,7 +45,7 @@ class QemuCommandTest {
         assertTrue(argv.contains("stream,id=egress0,server=off,addr.type=unix,addr.path=/s/qa-1/net.sock"), argv.toString());
         assertEquals("2", after(argv, "-smp"));
         assertEquals("1536M", after(argv, "-m"));
-        assertEquals("tcg", after(argv, "-accel"));
+        assertEquals("tcg,tb-size=64", after(argv, "-accel"), "a bounded translation cache, see AccelDecision");
         assertEquals("/img/debian-12/vmlinuz", after(argv, "-kernel"));
         assertEquals("root=/dev/vda console=ttyS0", after(argv, "-append"));
         assertEquals("unix:/s/qa-1/qmp.sock,server=on,wait=off", after(argv, "-qmp"));
@@ -113,6 +113,7 @@ class QemuCommandTest {
         assertTrue(saved.contains("virtserialport,bus=vser0.0,chardev=ident0,name=io.jenkins.qemu-agents.0"), saved.toString());
         assertTrue(saved.contains("socket,id=ident0,path=/s/qa-1/ident.sock,server=on,wait=off"));
         assertTrue(saved.contains("vmgenid,guid=auto"), "a restored guest is told to reseed its RNG");
+        assertTrue(saved.contains("virtio-balloon-pci,id=balloon0,free-page-reporting=on"), "free pages are neither saved nor kept");
         assertTrue(after(saved, "-append").endsWith(" qemu-agents.warm=1"));
         assertFalse(saved.contains("-incoming"));
         // The restore has every device of the saved VM, and the seed's devices are not among them.

@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
@@ -33,6 +34,9 @@ class CloneIdentityTest {
         for (String line : message.split("\n")) {
             if (line.equals("end")) {
                 break;
+            }
+            if (line.equals("%end")) {
+                continue;
             }
             String[] kv = line.split(" ", 2);
             m.put(kv[0], kv[1]);
@@ -56,10 +60,38 @@ class CloneIdentityTest {
         assertTrue(new String(d.decode(m.get("machine_id")), StandardCharsets.UTF_8).matches("[0-9a-f]{32}\n"));
         assertEquals(host.privateKeyOpenSsh(), new String(d.decode(m.get("host_key")), StandardCharsets.UTF_8));
         for (String line : msg.split("\n")) {
-            assertTrue(line.matches("[a-z_.]+ [A-Za-z0-9+/=]+|end"), line);
+            assertTrue(line.matches("[a-z_.]+ [A-Za-z0-9+/=]+|%[a-z_.]+ [A-Za-z0-9+/=\\-_.:@\\\\]+|%end|end"), line);
         }
+        // The current service stops at %end and never reads the base64 part, and each part ends with
+        // the clock, so the guest sets it right after reading it (it reads a byte per system call).
+        List<String> lines = List.of(msg.split("\n"));
+        int split = lines.indexOf("%end");
+        assertTrue(lines.subList(0, split).stream().allMatch(l -> l.startsWith("%")), msg);
+        assertTrue(lines.subList(split + 1, lines.size()).stream().noneMatch(l -> l.startsWith("%")), msg);
+        assertTrue(lines.get(split - 1).startsWith("%time "), msg);
+        assertTrue(lines.get(lines.size() - 2).startsWith("time "), msg);
+        assertEquals("qa-x", m.get("%hostname"));
+        assertEquals("ssh-ed25519\\x20AAAA\\x20test\\x0a", m.get("%authorized_key"));
         // Two clones never get the same entropy.
         assertNotEquals(m.get("entropy"), parse(CloneIdentity.of("qa-x", "jenkins", "k", host).message(Instant.now())).get("entropy"));
+    }
+
+    /** What the guest's service does with a "%key" line: bash's read -r, then the builtin printf '%b'. */
+    @Test
+    void escapedValuesComeBackByteForByteThroughBashReadAndPrintf() throws Exception {
+        byte[] all = new byte[256 * 2];
+        new java.security.SecureRandom().nextBytes(all);
+        for (int i = 0; i < 256; i++) {
+            all[i] = (byte) i; // every byte value once, NUL and backslash included, then random ones
+        }
+        for (byte[] value : new byte[][] {all, " lead and trail ".getBytes(StandardCharsets.US_ASCII), "\\x41%s\\".getBytes(StandardCharsets.US_ASCII)}) {
+            Process p = new ProcessBuilder("bash", "-c", "IFS=' ' read -r key val; printf '%b' \"$val\"").start();
+            p.getOutputStream().write(("%k " + CloneIdentity.escaped(value) + "\n").getBytes(StandardCharsets.US_ASCII));
+            p.getOutputStream().close();
+            byte[] out = p.getInputStream().readAllBytes();
+            assertEquals(0, p.waitFor());
+            assertEquals(java.util.HexFormat.of().formatHex(value), java.util.HexFormat.of().formatHex(out));
+        }
     }
 
     private CompletableFuture<String> guest(Path socket, String answer) throws IOException {
@@ -69,7 +101,7 @@ class CloneIdentityTest {
             try (server; SocketChannel c = server.accept()) {
                 StringBuilder got = new StringBuilder();
                 ByteBuffer b = ByteBuffer.allocate(4096);
-                while (!got.toString().endsWith("end\n")) {
+                while (!got.toString().endsWith("\nend\n")) {
                     b.clear();
                     if (c.read(b) < 0) {
                         break;

@@ -15,6 +15,7 @@ import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.ssh.HostKeyMismatchException;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
+import io.jenkins.plugins.qemu.engine.vm.AgentJar;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.IOException;
@@ -262,5 +263,49 @@ abstract class WarmStartScenarios {
         } finally {
             vm.destroy();
         }
+    }
+
+    @Test
+    @Order(4)
+    void anAgentJarRidesInTheSnapshotWithItsArchiveAndANewJarMakesItStale(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        AgentJar jar = io.jenkins.plugins.qemu.engine.bench.AgentWorkload.writeJar(tmp.resolve("echo.jar"));
+        VmSpec s = spec().agentJar(jar).build();
+        WarmStarts.Choice without = engine.warmStarts().choose(s);
+        assertNull(without.snapshot(), "a snapshot without the jar does not do for a template with one");
+        assertTrue(without.reason().contains("is stale: agent jar (none -> sha256 " + jar.sha256() + ")"), without.reason());
+        engine.prepareWarmSnapshot(s);
+
+        Vm vm = engine.boot(spec().agentJar(jar).hostname("qa-agent").build(), line -> { });
+        try {
+            assertTrue(vm.restored(), vm.coldBootReason());
+            try (GuestSsh.Connection ssh = vm.connect(Duration.ofMinutes(1))) {
+                assertFalse(vm.placeAgentJar(ssh, Duration.ofMinutes(1)), "a clone of the snapshot has the jar already");
+            }
+            assertEquals(jar.sha256() + "  " + jar.guestPath(), TestImages.run(vm, "sha256sum " + jar.guestPath()));
+            // -Xshare:on fails instead of falling back, so an answer proves the archive maps.
+            assertEquals("ping", TestImages.run(vm, "echo ping | java -XX:SharedArchiveFile=" + jar.archivePath()
+                    + " -Xshare:on -jar " + jar.guestPath()));
+            // The balloon that reports free pages is bound in the guest.
+            assertFalse(TestImages.run(vm, "ls /sys/bus/virtio/drivers/virtio_balloon | grep virtio").isEmpty());
+
+            // Without the jar (a cold boot's guest), place copies it once, in one command and no SFTP.
+            TestImages.run(vm, "rm " + jar.guestPath());
+            try (GuestSsh.Connection ssh = vm.connect(Duration.ofMinutes(1))) {
+                assertTrue(jar.place(ssh, Duration.ofMinutes(1)));
+                assertFalse(jar.place(ssh, Duration.ofMinutes(1)), "a jar in place is not copied again");
+            }
+            assertEquals(jar.sha256() + "  " + jar.guestPath(), TestImages.run(vm, "sha256sum " + jar.guestPath()));
+        } finally {
+            vm.destroy();
+        }
+
+        Path other = tmp.resolve("other.jar");
+        Files.copy(jar.file(), other);
+        Files.write(other, new byte[] {0}, StandardOpenOption.APPEND);
+        AgentJar upgraded = AgentJar.of(other);
+        WarmStarts.Choice stale = engine.warmStarts().choose(spec().agentJar(upgraded).build());
+        assertNull(stale.snapshot());
+        assertTrue(stale.reason().contains("is stale: agent jar (sha256 " + jar.sha256() + " -> sha256 " + upgraded.sha256() + ")"),
+                stale.reason());
     }
 }

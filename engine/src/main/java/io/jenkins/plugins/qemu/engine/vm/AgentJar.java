@@ -1,0 +1,110 @@
+package io.jenkins.plugins.qemu.engine.vm;
+
+import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * The jar an agent JVM runs in the guest (Jenkins' remoting.jar, or the benchmark's echo agent),
+ * named in the guest by its SHA-256 so a different jar is never mistaken for this one. A template
+ * that names one gets it into its warm snapshot together with a class-data-sharing archive made
+ * by running it once there, so a restored clone starts the agent without copying anything and
+ * with its classes already parsed; the jar's hash is part of the snapshot's key, so a new jar (a
+ * Jenkins upgrade) makes the snapshot stale. A cold-booted VM gets the jar copied by
+ * {@link #place}, in one SSH command and no SFTP. Paths are relative to the agent user's home,
+ * where SSH commands start.
+ */
+public record AgentJar(Path file, String sha256) {
+    private static final String DIR = ".cache/qemu-agents";
+
+    public AgentJar {
+        if (sha256 == null || !sha256.matches("[0-9a-f]{64}")) {
+            throw new InvalidInputException("agent jar sha256", sha256, "must be 64 lower-case hex digits");
+        }
+    }
+
+    /** The jar at {@code file}, hashed now. */
+    public static AgentJar of(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest d = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                d.update(buf, 0, n);
+            }
+            return new AgentJar(file, HexFormat.of().formatHex(d.digest()));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Where the jar lives in the guest, relative to the agent user's home. */
+    public String guestPath() {
+        return DIR + "/agent-" + sha256.substring(0, 16) + ".jar";
+    }
+
+    /** The class-data-sharing archive a warm snapshot carries beside the jar. */
+    public String archivePath() {
+        return DIR + "/agent-" + sha256.substring(0, 16) + ".jsa";
+    }
+
+    /**
+     * JVM options that use the archive where it exists; {@code -Xshare:auto} means a JVM without
+     * it (a cold boot) or with one it cannot use starts all the same, only without the head start.
+     */
+    public List<String> jvmOptions() {
+        return List.of("-XX:SharedArchiveFile=" + archivePath(), "-Xshare:auto");
+    }
+
+    /** The command that runs the agent with the JVM {@code options} (e.g. {@link #jvmOptions()} and the template's own). */
+    public String javaCommand(List<String> options) {
+        return "exec java " + String.join(" ", options) + (options.isEmpty() ? "" : " ") + "-jar " + guestPath();
+    }
+
+    /**
+     * Makes sure the jar is in the guest: one command that says whether it is there already (a
+     * restored clone of a snapshot that carries it), and only if not a second one that streams it
+     * in, written beside and renamed so a half-copied jar is never run. Returns whether it copied.
+     */
+    public boolean place(GuestSsh.Connection ssh, Duration timeout) throws IOException {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc = ssh.exec("test -s " + guestPath(), null, OutputStream.nullOutputStream(), err, timeout);
+        if (rc == 0) {
+            return false;
+        }
+        String tmp = guestPath() + ".part";
+        try (InputStream in = Files.newInputStream(file)) {
+            rc = ssh.exec("mkdir -p " + DIR + " && cat > " + tmp + " && mv -f " + tmp + " " + guestPath(), in,
+                    OutputStream.nullOutputStream(), err, timeout);
+        }
+        if (rc != 0) {
+            throw new IOException("copying the agent jar to the guest failed (exit " + rc + "): " + err.toString(StandardCharsets.UTF_8).strip());
+        }
+        return true;
+    }
+
+    /**
+     * For the warm snapshot's boot: the jar in place, then one run of it with its standard input at
+     * end-of-file (an agent that reads its channel from stdio starts, finds no controller and exits)
+     * that writes the classes it loaded into the archive.
+     */
+    public void prepareSnapshot(GuestSsh.Connection ssh, Duration timeout) throws IOException {
+        place(ssh, timeout);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int rc = ssh.exec("java -XX:ArchiveClassesAtExit=" + archivePath() + " -jar " + guestPath() + " </dev/null >/dev/null 2>&1;"
+                + " test -s " + archivePath(), null, out, out, timeout);
+        if (rc != 0) {
+            throw new IOException("the agent jar's class-data-sharing archive was not written: " + out.toString(StandardCharsets.UTF_8).strip());
+        }
+    }
+}

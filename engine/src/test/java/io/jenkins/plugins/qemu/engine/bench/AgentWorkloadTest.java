@@ -1,0 +1,46 @@
+package io.jenkins.plugins.qemu.engine.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jenkins.plugins.qemu.engine.vm.AgentJar;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The echo agent's jar: the same bytes every run (the warm snapshot is keyed by its hash), and a real JVM runs it. */
+class AgentWorkloadTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void theJarIsByteForByteTheSameEveryTimeSoItsSnapshotStaysCurrent() throws Exception {
+        AgentJar a = AgentWorkload.writeJar(dir.resolve("a.jar"));
+        Thread.sleep(1100); // a jar entry stamped with the current time would differ now
+        AgentJar b = AgentWorkload.writeJar(dir.resolve("b.jar"));
+        assertEquals(a.sha256(), b.sha256());
+        assertEquals(a.guestPath(), b.guestPath());
+        assertTrue(a.guestPath().matches("\\.cache/qemu-agents/agent-[0-9a-f]{16}\\.jar"), a.guestPath());
+    }
+
+    @Test
+    void javaDashJarOfItAnswersEveryLineOnStdoutUntilEndOfFile() throws Exception {
+        AgentJar jar = AgentWorkload.writeJar(dir.resolve("echo.jar"));
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        // The options a warm clone's agent gets; the archive is missing here, which -Xshare:auto must tolerate quietly.
+        List<String> argv = new java.util.ArrayList<>(List.of(java.toString()));
+        argv.addAll(jar.jvmOptions());
+        argv.addAll(List.of("-jar", jar.file().toString()));
+        Process p = new ProcessBuilder(argv).directory(dir.toFile()).start();
+        p.getOutputStream().write("ping\nsecond line\n".getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor());
+        assertEquals("ping\nsecond line\n", out, "stdout is the agent's channel: nothing else may be on it; stderr: " + err);
+        assertTrue(Files.size(jar.file()) < 4096);
+    }
+}
