@@ -45,7 +45,9 @@ class MidBootFaultsTest {
         Duration took = Duration.between(t, Instant.now());
         assertTrue(took.compareTo(Duration.ofSeconds(50)) < 0, "the timeout is kept: " + took);
         assertTrue(e.getMessage().contains("timed out after 20 s"), e.getMessage());
-        assertTrue(e.getMessage().contains("--- last lines of guest console ---"), "console tail quoted: " + e.getMessage());
+        // The console section is always there; on a host loaded enough that the guest printed
+        // nothing within the 20 s it reads "--- last lines of guest console (empty) ---".
+        assertTrue(e.getMessage().contains("--- last lines of guest console"), "console tail quoted: " + e.getMessage());
         report.assertNothingLeft("boot timeout", vm.id(), ENGINE.stateDir(), vm.sshPort());
     }
 
