@@ -229,7 +229,8 @@ final class ImagesCommand {
                 ImageProbe probe = ImageProbe.read(catalog.imageDir(name));
                 rows.add(new String[] {name, m.format(), m.virtualSize() == null ? "?" : size(m.virtualSize()),
                         Files.isRegularFile(disk) ? size(Files.size(disk)) : "missing", m.kernelBoot() ? "yes" : "no",
-                        cloudInit(image, probe), image.fastPath() ? "yes" : "no", warmStart(image, probe),
+                        cloudInit(image, probe), image.fastPath() ? "yes" : image.systemdCredentials() ? "systemd credentials" : "no",
+                        warmStart(image, probe),
                         m.addedAt() == null ? "-" : m.addedAt(), m.origin() == null ? "-" : m.origin()});
             } catch (IOException | RuntimeException e) {
                 rows.add(new String[] {name, "?", "?", "?", "?", "?", "?", "?", "?", "invalid manifest: " + e.getMessage()});

@@ -12,6 +12,9 @@ import java.util.Optional;
  * {@code warmStart} says it also carries the service that gives a restored warm snapshot its new
  * identity over virtio-serial, so VMs of this image can be restored instead of booted.
  * {@code virtualSize} is the disk's size in bytes as the manifest records it, 0 when it does not.
+ * {@code systemdCredentials} says a boot of the image found a systemd that can take the VM's
+ * identity as credentials over fw_cfg (see ImageProbe), so a cold boot can skip cloud-init
+ * without anything of ours in the image.
  */
 public record BaseImage(
         String name,
@@ -24,7 +27,14 @@ public record BaseImage(
         boolean cloudInit,
         boolean fastPath,
         long virtualSize,
-        boolean warmStart) {
+        boolean warmStart,
+        boolean systemdCredentials) {
+
+    /** An image whose systemd was not found able to take credentials. */
+    public BaseImage(String name, Path disk, String format, Path kernel, Path initrd, String append, String defaultUser,
+            boolean cloudInit, boolean fastPath, long virtualSize, boolean warmStart) {
+        this(name, disk, format, kernel, initrd, append, defaultUser, cloudInit, fastPath, virtualSize, warmStart, false);
+    }
 
     /** An image without the warm-snapshot service. */
     public BaseImage(String name, Path disk, String format, Path kernel, Path initrd, String append, String defaultUser,
@@ -50,7 +60,7 @@ public record BaseImage(
     /** The same image booted from another disk, e.g. a warm snapshot's frozen layer on top of it. */
     public BaseImage withDisk(Path otherDisk, String otherFormat) {
         return new BaseImage(name, otherDisk, otherFormat, kernel, initrd, append, defaultUser, cloudInit, fastPath, virtualSize,
-                warmStart);
+                warmStart, systemdCredentials);
     }
 
     public Optional<Path> kernelPath() {

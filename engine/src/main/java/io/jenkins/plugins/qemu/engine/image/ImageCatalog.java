@@ -115,7 +115,9 @@ public final class ImageCatalog {
                 fastPath,
                 // Unknown (0) sends a disk-size check to qemu-img instead of trusting a bad value.
                 Math.max(0, m.path("virtualSize").asLong(0)),
-                fastPath && GuestProtocol.CLONE_IDENTITY.equals(text(m, "warmStart", null)));
+                fastPath && GuestProtocol.CLONE_IDENTITY.equals(text(m, "warmStart", null)),
+                // Only found out, never declared: the boot would time out on an image that cannot.
+                kernel != null && !fastPath && probe != null && probe.takesSystemdCredentials());
     }
 
     /** Records what a snapshot boot of image {@code name} found out (see {@link ImageProbe}). */

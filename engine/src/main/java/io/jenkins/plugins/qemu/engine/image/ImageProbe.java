@@ -18,30 +18,64 @@ import java.time.Instant;
  * one boot per template the engine makes for itself). {@code cloudInit} is the guest's
  * {@code cloud-init --version} or "absent"; {@code fastPathUnit} whether our fw_cfg unit is
  * installed; {@code warmStart} "ok (image service)", "ok (installed by cloud-init)" or
- * "failed: why". A pulled image thus learns what it supports from its first snapshot build, and
- * {@code images list} shows both.
+ * "failed: why"; {@code systemd} the guest's systemd version and {@code networkd} whether
+ * systemd-networkd is enabled, which together say whether a cold boot can take its identity as
+ * systemd credentials instead of through cloud-init ({@link #takesSystemdCredentials()}). A pulled
+ * image thus learns what it supports from its first snapshot build, and {@code images list} shows both.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record ImageProbe(String cloudInit, Boolean fastPathUnit, String warmStart, String checkedAt) {
+public record ImageProbe(String cloudInit, Boolean fastPathUnit, String warmStart, String checkedAt, Integer systemd,
+        Boolean networkd) {
+    /**
+     * The first systemd that has everything the credentials identity uses: {@code tmpfiles.extra}
+     * with base64 arguments ({@code ~}) and {@code network.network.*} credentials (both 254).
+     */
+    public static final int SYSTEMD_FOR_CREDENTIALS = 254;
     public static final String FILE = "probed.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** The guest command whose output {@link #fromGuest} reads: two lines, no side effects. */
-    public static final String GUEST_COMMAND = "cloud-init --version 2>&1 | head -n1 || true;"
-            + " systemctl is-enabled qemu-agents-fastpath.service 2>/dev/null || echo absent";
+    /** A probe without the systemd facts (a file written before they were probed, or a failed probe). */
+    public ImageProbe(String cloudInit, Boolean fastPathUnit, String warmStart, String checkedAt) {
+        this(cloudInit, fastPathUnit, warmStart, checkedAt, null, null);
+    }
+
+    /**
+     * The guest command whose output {@link #fromGuest} reads: exactly four lines (each answer is
+     * cut to its first line, and an empty answer is an empty line), no side effects. systemd 257
+     * prints "not-found" for a unit it does not have, older ones nothing.
+     */
+    public static final String GUEST_COMMAND = "echo \"$(cloud-init --version 2>&1 | head -n1)\";"
+            + " echo \"$(systemctl is-enabled qemu-agents-fastpath.service 2>/dev/null | head -n1)\";"
+            + " echo \"$(systemctl --version 2>/dev/null | head -n1)\";"
+            + " echo \"$(systemctl is-enabled systemd-networkd.service 2>/dev/null | head -n1)\"";
 
     /** Reads {@link #GUEST_COMMAND}'s output; the warm-start verdict is added by the caller. */
     public static ImageProbe fromGuest(String output, Instant now) {
-        String[] lines = output.strip().split("\n");
+        String[] lines = output.replace("\r", "").split("\n", -1); // not stripped: an empty first answer keeps its line
         String ci = lines.length > 0 ? lines[0].strip() : "";
         boolean hasCloudInit = ci.matches("(?i).*cloud-init[^ ]* \\d.*") || ci.matches("\\d+\\.\\d+.*");
         boolean unit = lines.length > 1 && lines[1].strip().equals("enabled");
-        return new ImageProbe(hasCloudInit ? ci : "absent", unit, null, now.toString());
+        // "systemd 257 (257.13-1~deb13u1)": the number after the name; anything else says nothing.
+        java.util.regex.Matcher v = lines.length > 2
+                ? java.util.regex.Pattern.compile("^systemd (\\d+)\\b").matcher(lines[2].strip()) : null;
+        Integer systemd = v != null && v.find() ? Integer.valueOf(v.group(1)) : null;
+        boolean networkd = lines.length > 3 && lines[3].strip().equals("enabled");
+        return new ImageProbe(hasCloudInit ? ci : "absent", unit, null, now.toString(), systemd, networkd);
     }
 
     public ImageProbe withWarmStart(String verdict) {
-        return new ImageProbe(cloudInit, fastPathUnit, verdict, checkedAt);
+        return new ImageProbe(cloudInit, fastPathUnit, verdict, checkedAt, systemd, networkd);
+    }
+
+    /**
+     * Whether a cold boot of this image can take its identity as systemd credentials
+     * ({@code seed.SystemdCredentials}): a systemd new enough for all of them, and systemd-networkd
+     * enabled to apply the stated network (another network manager would leave the SSH NIC without
+     * an address, and the boot would time out).
+     */
+    public boolean takesSystemdCredentials() {
+        return systemd != null && systemd >= SYSTEMD_FOR_CREDENTIALS && Boolean.TRUE.equals(networkd);
     }
 
     public boolean cloudInitAbsent() {

@@ -23,6 +23,14 @@ public final class QemuCommand {
     /** Tells the image's units that this boot will be saved as a warm snapshot. */
     public static final String WARM_KERNEL_ARG = "qemu-agents.warm=1";
 
+    /**
+     * Added under TCG to every direct kernel boot: an emulated CPU starved by a loaded host can
+     * miss the kernel's early check that the timer interrupt arrives, and the kernel then panics
+     * ("IO-APIC + timer doesn't work"), as a stock Debian 13 kernel did here under a load of 20.
+     * The check guards against broken hardware, which QEMU's timer is not.
+     */
+    public static final String TCG_KERNEL_ARGS = "no_timer_check";
+
     private QemuCommand() {}
 
     /** The per-VM files QEMU is pointed at; {@code netSocket} is the network helper's, if the policy has one. */
@@ -78,7 +86,8 @@ public final class QemuCommand {
         });
         if (image.kernel() != null) {
             String identityArgs = !restore ? identity.kernelArgs() : warm.seedDrive() ? "" : FwCfgIdentity.KERNEL_ARGS;
-            String append = java.util.stream.Stream.of(image.kernelAppend().orElse(""), identityArgs, warm != null ? WARM_KERNEL_ARG : "")
+            String append = java.util.stream.Stream.of(image.kernelAppend().orElse(""), identityArgs, warm != null ? WARM_KERNEL_ARG : "",
+                            accel.accel() == Accel.TCG && !image.kernelAppend().orElse("").contains(TCG_KERNEL_ARGS) ? TCG_KERNEL_ARGS : "")
                     .filter(w -> !w.isBlank()).collect(java.util.stream.Collectors.joining(" "));
             if (!append.isEmpty()) {
                 a.add("-append");

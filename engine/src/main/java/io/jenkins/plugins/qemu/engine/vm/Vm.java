@@ -1,6 +1,7 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
+import io.jenkins.plugins.qemu.engine.image.ImageProbe;
 import io.jenkins.plugins.qemu.engine.net.GuestNetwork;
 import io.jenkins.plugins.qemu.engine.qmp.QmpClient;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
@@ -41,6 +42,8 @@ public final class Vm implements AutoCloseable {
     private final WarmStart warm;
     private volatile WarmStart.Restore restoredFrom;
     private volatile String coldReason;
+    /** Where what a boot finds out about its image is kept (see learnImage). */
+    private final io.jenkins.plugins.qemu.engine.image.ImageCatalog catalog;
 
     public Vm(VmSpec spec, EngineContext ctx, Consumer<String> progress, Consumer<Vm> onDestroyed, WarmStart warm, boolean warmPrep) {
         this.spec = spec;
@@ -49,6 +52,7 @@ public final class Vm implements AutoCloseable {
         this.warm = warm;
         this.warmPrep = warmPrep;
         this.b = new VmBoot(spec, ctx, warmPrep);
+        this.catalog = ctx.catalog();
     }
 
     public VmSpec spec() { return spec; }
@@ -186,6 +190,9 @@ public final class Vm implements AutoCloseable {
             say(Level.INFO, "online on 127.0.0.1:" + b.sshPort + " in " + PhaseTimings.millis(b.timings.timeToOnline())
                     + " (" + (restoredFrom != null ? "restored from warm snapshot " + restoredFrom.slot() + ", " : "cold boot, ")
                     + b.accel.accel() + "; " + b.timings + ")");
+            if (!warmPrep && restoredFrom == null && b.cloudInit) {
+                learnImage();
+            }
         } catch (Exception e) {
             Duration elapsed = Duration.between(start, Instant.now());
             Phase failed = b.bootPhase;
@@ -237,6 +244,33 @@ public final class Vm implements AutoCloseable {
             b.releaseAttempt(mark);
             warm.restoreFailed(saved, why, spec, rejected);
             return false;
+        }
+    }
+
+    /**
+     * The first cloud-init boot of an image whose systemd has not been probed asks the guest (one
+     * SSH command, after the VM is online, so not in its time to online) and records the answer, so
+     * the image's next cold boots can take their identity as systemd credentials. The warm-start
+     * verdict already recorded is kept. A probe is advice: a failure is logged and changes nothing.
+     */
+    private void learnImage() {
+        try {
+            java.nio.file.Path dir = catalog.imageDir(b.image.name());
+            ImageProbe known = ImageProbe.read(dir);
+            if (known != null && known.systemd() != null) {
+                return;
+            }
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            if (exec(ImageProbe.GUEST_COMMAND, out, java.io.OutputStream.nullOutputStream(), Duration.ofMinutes(1)) != 0) {
+                return;
+            }
+            ImageProbe found = ImageProbe.fromGuest(out.toString(java.nio.charset.StandardCharsets.UTF_8), Instant.now());
+            catalog.recordProbe(b.image.name(), known == null ? found : found.withWarmStart(known.warmStart()));
+            LOG.info("[" + id() + "] image '" + b.image.name() + "': systemd " + found.systemd() + ", systemd-networkd "
+                    + (Boolean.TRUE.equals(found.networkd()) ? "enabled" : "not enabled") + "; its cold boots "
+                    + (found.takesSystemdCredentials() ? "take their identity as systemd credentials from now on" : "stay on cloud-init"));
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.fine(() -> "[" + id() + "] probing image '" + b.image.name() + "' failed: " + e);
         }
     }
 

@@ -9,6 +9,7 @@ import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
 import io.jenkins.plugins.qemu.engine.seed.FwCfgIdentity;
 import io.jenkins.plugins.qemu.engine.seed.GuestIdentity;
 import io.jenkins.plugins.qemu.engine.seed.SeedIso;
+import io.jenkins.plugins.qemu.engine.seed.SystemdCredentials;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
 import io.jenkins.plugins.qemu.engine.state.ProcessStat;
@@ -151,7 +152,7 @@ final class VmBoot {
 
     /**
      * The fast path when the image has our boot unit and nothing but the identity is asked of the
-     * guest; extra cloud-config needs cloud-init, so it always goes through the NoCloud seed, and
+     * guest; for other images whose systemd can take it, the identity as systemd credentials; extra cloud-config needs cloud-init, so it always goes through the NoCloud seed, and
      * so does the snapshot boot of an image without our identity service, which it installs.
      */
     private void writeSeed() throws Exception {
@@ -162,6 +163,9 @@ final class VmBoot {
         if (image.fastPath() && plain && !installService) {
             s = FwCfgIdentity.write(dir.identity(), spec.hostname(), spec.user(), clientKey.publicKeyLine(), hostKey, spec.sudo(),
                     overlay.grown());
+        } else if (image.systemdCredentials() && plain && !installService && !overlay.grown()) {
+            // A grown disk needs cloud-init's growpart, which the credentials cannot ask for.
+            s = SystemdCredentials.write(dir.identity(), spec.hostname(), spec.user(), clientKey.publicKeyLine(), hostKey, spec.sudo());
         } else {
             cloudInit = true;
             CloudInitConfig config = new CloudInitConfig(spec.vmId(), spec.hostname(), spec.user(), clientKey.publicKeyLine(), hostKey,

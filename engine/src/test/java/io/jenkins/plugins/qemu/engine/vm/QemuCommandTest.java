@@ -47,7 +47,8 @@ class QemuCommandTest {
         assertEquals("1536M", after(argv, "-m"));
         assertEquals("tcg,tb-size=64", after(argv, "-accel"), "a bounded translation cache, see AccelDecision");
         assertEquals("/img/debian-12/vmlinuz", after(argv, "-kernel"));
-        assertEquals("root=/dev/vda console=ttyS0", after(argv, "-append"));
+        // Under TCG the kernel skips its timer check, which a starved emulated CPU can fail.
+        assertEquals("root=/dev/vda console=ttyS0 no_timer_check", after(argv, "-append"));
         assertEquals("unix:/s/qa-1/qmp.sock,server=on,wait=off", after(argv, "-qmp"));
         assertTrue(argv.contains("-nodefaults"));
         assertTrue(argv.contains("-sandbox"));
@@ -71,6 +72,7 @@ class QemuCommandTest {
         assertEquals("kvm", after(argv, "-accel"));
         assertEquals("host", after(argv, "-cpu"));
         assertFalse(argv.contains("-sandbox"));
+        assertEquals("root=/dev/vda console=ttyS0", after(argv, "-append"), "under KVM the image's command line stays as it is");
     }
 
     @Test
@@ -79,7 +81,7 @@ class QemuCommandTest {
         try (FwCfgIdentity id = FwCfgIdentity.write(tmp.resolve("identity"), "h1", "jenkins", "ssh-ed25519 AAAA k",
                 io.jenkins.plugins.qemu.engine.ssh.SshKeyPair.generate("h"), true)) {
             List<String> argv = QemuCommand.build(Path.of("q"), spec, image, new AccelDecision(Accel.TCG, "t"), files, id, true);
-            assertEquals("root=/dev/vda console=ttyS0 cloud-init=disabled qemu-agents.fastpath=1", after(argv, "-append"));
+            assertEquals("root=/dev/vda console=ttyS0 cloud-init=disabled qemu-agents.fastpath=1 no_timer_check", after(argv, "-append"));
             assertTrue(argv.stream().anyMatch(a -> a.startsWith("name=opt/io.jenkins.qemu-agents/host_key,file=")), argv.toString());
             assertFalse(String.join(" ", argv).contains("BEGIN OPENSSH"), "secrets travel as files, not on the command line");
             assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
@@ -114,7 +116,7 @@ class QemuCommandTest {
         assertTrue(saved.contains("socket,id=ident0,path=/s/qa-1/ident.sock,server=on,wait=off"));
         assertTrue(saved.contains("vmgenid,guid=auto"), "a restored guest is told to reseed its RNG");
         assertTrue(saved.contains("virtio-balloon-pci,id=balloon0,free-page-reporting=on"), "free pages are neither saved nor kept");
-        assertTrue(after(saved, "-append").endsWith(" qemu-agents.warm=1"));
+        assertTrue(after(saved, "-append").endsWith(" qemu-agents.warm=1 no_timer_check"), after(saved, "-append"));
         assertFalse(saved.contains("-incoming"));
         // The restore has every device of the saved VM, and the seed's devices are not among them.
         assertEquals("defer", after(restored, "-incoming"), "loading starts with migrate-incoming, after the port is read");
@@ -147,9 +149,9 @@ class QemuCommandTest {
         assertEquals(devices, restored.stream().filter(a -> a.startsWith("virtio") || a.startsWith("vmgenid") || a.startsWith("ide-cd")).toList());
         assertTrue(restored.contains("if=none,id=seed0,media=cdrom,readonly=on"), "the restore's drive has no disc: " + restored);
         assertFalse(String.join(" ", restored).contains("seed.iso"), "no seed, and so no secret of the saved VM, at restore");
-        assertEquals("root=/dev/vda1 ro qemu-agents.warm=1", after(saved, "-append"));
+        assertEquals("root=/dev/vda1 ro qemu-agents.warm=1 no_timer_check", after(saved, "-append"));
         assertEquals("type=1,serial=ds=nocloud", after(saved, "-smbios"), "cloud-init is told its datasource, no probing");
-        assertEquals("root=/dev/vda1 ro qemu-agents.warm=1", after(restored, "-append"));
+        assertEquals("root=/dev/vda1 ro qemu-agents.warm=1 no_timer_check", after(restored, "-append"));
     }
 
     @Test

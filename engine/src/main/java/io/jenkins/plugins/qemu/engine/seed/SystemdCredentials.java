@@ -1,0 +1,140 @@
+package io.jenkins.plugins.qemu.engine.seed;
+
+import io.jenkins.plugins.qemu.engine.config.QemuArgs;
+import io.jenkins.plugins.qemu.engine.config.Validation;
+import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A stock image's cold boot without cloud-init: the VM's identity as systemd credentials, which
+ * systemd (254 or newer) imports from QEMU fw_cfg items under {@code opt/io.systemd.credentials/}
+ * at boot and applies with its own early units: {@code sysusers.extra} creates the agent user
+ * (systemd-sysusers), {@code tmpfiles.extra} writes its authorized key, its sudoers entry, the host
+ * key we pinned and the {@code /etc/hosts} line (systemd-tmpfiles-setup, before sshd starts), and
+ * {@code network.network.*} states the SSH NIC's addresses for systemd-networkd. The host name goes
+ * on the kernel command line ({@code systemd.hostname=}) with {@code cloud-init=disabled}. Under
+ * TCG this spares the guest cloud-init's Python (the larger part of a stock image's boot) and
+ * needs nothing of ours in the image; only images a boot found able to take it get it
+ * ({@code ImageProbe#takesSystemdCredentials}). Values go into owner-only files, never onto QEMU's
+ * command line, where any local user could read them; closing deletes them.
+ */
+public final class SystemdCredentials implements GuestIdentity {
+    /** Where systemd looks for credentials among QEMU's fw_cfg items. */
+    static final String PREFIX = "opt/io.systemd.credentials/";
+    /**
+     * Becomes {@code /run/systemd/network/05-qa.network}: sorts before the .network files of netplan
+     * (10-netplan-*) and of most images, so ours matches the NIC first. Short, because QEMU takes
+     * fw_cfg names of at most {@value #FW_CFG_NAME_MAX} characters, prefix included.
+     */
+    static final String NETWORK_CREDENTIAL = "network.network.05-qa";
+    /** QEMU's limit on a fw_cfg item's name (FW_CFG_MAX_FILE_PATH less the terminating NUL). */
+    static final int FW_CFG_NAME_MAX = 55;
+
+    private final Path dir;
+    private final Map<String, Path> items;
+    private final String hostname;
+
+    private SystemdCredentials(Path dir, Map<String, Path> items, String hostname) {
+        this.dir = dir;
+        this.items = items;
+        this.hostname = hostname;
+    }
+
+    /** Writes the credentials into {@code dir} (created 0700; the files 0600). */
+    public static SystemdCredentials write(Path dir, String hostname, String user, String authorizedKey, SshKeyPair hostKey,
+            boolean sudo) throws IOException {
+        Validation.hostname("hostname", hostname);
+        Map<String, String> values = contents(hostname, Validation.userName("user", user), authorizedKey, hostKey, sudo);
+        Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Map<String, Path> items = new LinkedHashMap<>();
+        SystemdCredentials identity = new SystemdCredentials(dir, items, hostname);
+        try {
+            for (Map.Entry<String, String> e : values.entrySet()) {
+                Path file = dir.resolve(e.getKey());
+                Files.write(file, e.getValue().getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+                items.put(PREFIX + e.getKey(), file);
+            }
+        } catch (IOException | RuntimeException e) {
+            identity.close();
+            throw e;
+        }
+        return identity;
+    }
+
+    /** The credentials by name; every value that is not ours is base64 in tmpfiles lines, so no value can add a line. */
+    static Map<String, String> contents(String hostname, String user, String authorizedKey, SshKeyPair hostKey, boolean sudo) {
+        Map<String, String> c = new LinkedHashMap<>();
+        // No uid: sysusers picks a free one. An image that already has the user keeps it.
+        c.put("sysusers.extra", "u " + user + " - \"build agent\" /home/" + user + " /bin/bash\n");
+        StringBuilder t = new StringBuilder();
+        String home = "/home/" + user;
+        t.append("d ").append(home).append(" 0755 ").append(user).append(' ').append(user).append(" -\n");
+        t.append("d ").append(home).append("/.ssh 0700 ").append(user).append(' ').append(user).append(" -\n");
+        t.append(file(home + "/.ssh/authorized_keys", "0600", user, authorizedKey + "\n"));
+        // The guest serves exactly the key we pinned: the image's other host keys go, none is generated.
+        for (String type : List.of("rsa", "ecdsa", "dsa")) {
+            t.append("r /etc/ssh/ssh_host_").append(type).append("_key\n");
+            t.append("r /etc/ssh/ssh_host_").append(type).append("_key.pub\n");
+        }
+        t.append(file("/etc/ssh/ssh_host_ed25519_key", "0600", "root", hostKey.privateKeyOpenSsh()));
+        t.append(file("/etc/ssh/ssh_host_ed25519_key.pub", "0644", "root", hostKey.publicKeyLine() + "\n"));
+        if (sudo) {
+            t.append(file("/etc/sudoers.d/90-qemu-agents", "0440", "root", user + " ALL=(ALL) NOPASSWD:ALL\n"));
+        }
+        // sudo and Java resolve the host name without DNS (cloud-init's manage_etc_hosts on the other path).
+        t.append("w+~ /etc/hosts - - - - ").append(base64("127.0.1.1 " + hostname + "\n")).append('\n');
+        c.put("tmpfiles.extra", t.toString());
+        // QEMU's user-mode network has fixed addresses: stated, so there is no DHCP round.
+        c.put(NETWORK_CREDENTIAL, "[Match]\nMACAddress=" + CloudInitConfig.GUEST_MAC + "\n\n[Network]\nAddress="
+                + CloudInitConfig.GUEST_ADDRESS + "/24\nGateway=" + CloudInitConfig.GATEWAY + "\nDNS=" + CloudInitConfig.DNS
+                + "\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n");
+        return c;
+    }
+
+    private static String file(String path, String mode, String owner, String content) {
+        return "f~ " + path + " " + mode + " " + owner + " " + owner + " - " + base64(content) + "\n";
+    }
+
+    private static String base64(String s) {
+        return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public List<String> qemuArgs() {
+        List<String> args = new ArrayList<>();
+        items.forEach((name, file) -> {
+            args.add("-fw_cfg");
+            args.add("name=" + name + ",file=" + QemuArgs.escape(file));
+        });
+        return args;
+    }
+
+    @Override
+    public String kernelArgs() {
+        return "cloud-init=disabled systemd.hostname=" + hostname;
+    }
+
+    @Override
+    public String toString() {
+        return "systemd credentials " + dir;
+    }
+
+    @Override
+    public void close() throws IOException {
+        for (Path file : items.values()) {
+            Files.deleteIfExists(file);
+        }
+        Files.deleteIfExists(dir);
+    }
+}
