@@ -39,7 +39,7 @@ class FirmwareWarmStartTest {
                 new AcceleratorProbe(Path.of("/nonexistent/qemu"), tmp, Duration.ofSeconds(1), tmp.resolve("no-kvm")), (spec, prep) -> {
                     vmsMade.incrementAndGet();
                     throw new AssertionError("no snapshot build may start");
-                })) {
+                }, io.jenkins.plugins.qemu.engine.vm.SnapshotBuildGate.ALWAYS)) {
             VmSpec spec = VmSpec.builder().image("vendor-cloud").warmStart(true).build();
             AccelDecision tcg = new AccelDecision(Accel.TCG, "test");
             WarmStart.Plan plan = warm.plan(spec, firmware, tcg);
