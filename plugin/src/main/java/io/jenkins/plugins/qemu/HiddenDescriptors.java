@@ -23,6 +23,7 @@ public final class HiddenDescriptors extends DescriptorVisibilityFilter {
     }
 
     private static boolean isOurs(Descriptor<?> descriptor) {
-        return descriptor instanceof QemuSshLauncher.DescriptorImpl || descriptor instanceof QemuRetentionStrategy.DescriptorImpl;
+        return descriptor instanceof QemuSshLauncher.DescriptorImpl || descriptor instanceof QemuAgentLauncher.DescriptorImpl
+                || descriptor instanceof QemuRetentionStrategy.DescriptorImpl;
     }
 }

@@ -65,7 +65,7 @@ final class ProvisioningTask extends FutureTask<Node> {
         Vm vm = null;
         try {
             QemuEngine engine = engines.engine(config);
-            VmSpec spec = template.toVmSpec(vmId);
+            VmSpec spec = engines.agentSpec(template, vmId);
             log.add("Provisioning " + spec + " for cloud " + cloudName);
             vm = engine.create(spec, log::add);
             vm.boot();

@@ -25,7 +25,7 @@ import org.kohsuke.stapler.StaplerRequest2;
 
 /**
  * The Jenkins agent of one QEMU VM. It is made by {@link ProvisioningTask} once the VM accepts SSH
- * logins and connects through {@link QemuSshLauncher} with the VM's own key and pinned host key.
+ * logins and connects through {@link QemuAgentLauncher} on the engine's connection (VM's own key, pinned host key).
  * Terminating it destroys the VM. Only the cloud name and VM id are persisted: after a controller
  * restart the VM is gone, and the agent is removed by {@link QemuCleanup} instead of being
  * relaunched.
@@ -48,8 +48,7 @@ public class QemuAgent extends AbstractCloudSlave {
     QemuAgent(String cloudId, String cloudName, Vm vm, TemplateSpec template, List<String> provisioningLog)
             throws Descriptor.FormException, IOException {
         super(AgentNaming.nodeName(cloudName, vm.id()), template.remoteFs(),
-                new QemuSshLauncher(vm.sshPort(), template.user(), vm.clientKey().privateKeyOpenSsh(), vm.hostKeyLine(),
-                        template.jvmOptions()));
+                new QemuAgentLauncher(template.remoteFs(), template.jvmOptions()));
         this.cloudName = cloudName;
         this.cloudId = cloudId;
         this.vmId = vm.id();

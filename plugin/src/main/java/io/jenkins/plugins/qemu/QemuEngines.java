@@ -12,6 +12,7 @@ import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
+import io.jenkins.plugins.qemu.engine.vm.AgentJar;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import hudson.slaves.Cloud;
 import jenkins.model.Jenkins;
@@ -48,6 +49,7 @@ public final class QemuEngines {
     private final Map<String, CapacityLedger> ledgers = new HashMap<>();
     private final ProvisioningBackoff backoff = new ProvisioningBackoff(Clock.systemUTC());
     private boolean closed;
+    private volatile AgentJar remoting;
     /** Readiness answers by template key, reused for a few seconds: the queue asks for every waiting build at every pass. */
     private final Map<String, Readiness> readiness = new ConcurrentHashMap<>();
     private static final long READINESS_TTL_MILLIS = 5_000;
@@ -56,6 +58,26 @@ public final class QemuEngines {
 
     public static QemuEngines get() {
         return ExtensionList.lookupSingleton(QemuEngines.class);
+    }
+
+    /**
+     * The request for one VM of {@code template}: the template's spec with Jenkins' own
+     * remoting.jar as its agent jar. Every VM a template boots (agent, Test button, warm-up) asks
+     * with the same jar, so all of them match the same warm snapshot, which carries the jar.
+     */
+    VmSpec agentSpec(TemplateSpec template, String vmId) throws IOException {
+        return template.toVmSpec(vmId).toBuilder().agentJar(remotingJar()).build();
+    }
+
+    /** Hashed once per jar file; the controller's remoting.jar only changes with a Jenkins upgrade, i.e. a restart. */
+    private AgentJar remotingJar() throws IOException {
+        java.nio.file.Path file = hudson.remoting.Which.jarFile(hudson.remoting.Channel.class).toPath();
+        AgentJar jar = remoting;
+        if (jar == null || !jar.file().equals(file)) {
+            jar = AgentJar.of(file);
+            remoting = jar;
+        }
+        return jar;
     }
 
     /** Failure streaks and refusals of every template of every QEMU cloud, by {@link QemuCloud#templateKey}. */

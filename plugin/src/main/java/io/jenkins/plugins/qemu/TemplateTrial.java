@@ -55,7 +55,12 @@ final class TemplateTrial {
     static FormValidation run(EngineConfig config, TemplateSpec template, @CheckForNull QemuCloud savedCloud)
             throws InterruptedException {
         QemuEngines engines = QemuEngines.get();
-        VmSpec spec = template.toVmSpec(VmSpec.newVmId());
+        VmSpec spec;
+        try {
+            spec = engines.agentSpec(template, VmSpec.newVmId());
+        } catch (java.io.IOException e) {
+            return FormValidation.error("Jenkins' remoting.jar cannot be read: " + e.getMessage());
+        }
         CapacityLedger.Reservation booking = null;
         if (savedCloud != null) {
             CapacityLedger ledger;

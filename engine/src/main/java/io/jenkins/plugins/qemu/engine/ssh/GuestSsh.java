@@ -197,6 +197,23 @@ public final class GuestSsh implements AutoCloseable {
             }
         }
 
+        /**
+         * Starts {@code command} and returns at once with its stdio as streams (see {@link GuestProcess}),
+         * its standard error copied to {@code err} (which stays open). On failure nothing is left open.
+         */
+        public GuestProcess start(String command, OutputStream err, Duration timeout) throws IOException {
+            ChannelExec channel = session.createExecChannel(command);
+            try {
+                channel.setErr(new KeepOpen(err));
+                channel.setRedirectErrorStream(false);
+                channel.open().verify(timeout);
+                return new GuestProcess(channel, command);
+            } catch (IOException | RuntimeException e) {
+                channel.close(true);
+                throw new IOException("cannot start '" + command + "' on " + target.endpoint() + ": " + e.getMessage(), e);
+            }
+        }
+
         @Override
         public void close() {
             if (owner) {

@@ -72,6 +72,17 @@ public record AgentJar(Path file, String sha256) {
     }
 
     /**
+     * The command that runs Jenkins' remoting agent on its stdio, with the JVM {@code options} (e.g.
+     * {@link #jvmOptions()} and the template's own) and {@code workDir} (an absolute path already
+     * validated as shell-safe) as its work directory, made if missing. It starts in the home
+     * directory on purpose: the class-data-sharing archive was written with the jar on exactly this
+     * relative path, and a JVM whose class path is spelled differently does not use it.
+     */
+    public String remotingCommand(List<String> options, String workDir) {
+        return "mkdir -p " + workDir + " && " + javaCommand(options) + " -workDir " + workDir + " -jar-cache " + workDir + "/remoting/jarCache";
+    }
+
+    /**
      * Makes sure the jar is in the guest: one command that says whether it is there already (a
      * restored clone of a snapshot that carries it), and only if not a second one that streams it
      * in, written beside and renamed so a half-copied jar is never run. Returns whether it copied.

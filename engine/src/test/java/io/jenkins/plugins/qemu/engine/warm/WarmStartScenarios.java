@@ -20,6 +20,7 @@ import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -285,6 +286,23 @@ abstract class WarmStartScenarios {
             // -Xshare:on fails instead of falling back, so an answer proves the archive maps.
             assertEquals("ping", TestImages.run(vm, "echo ping | java -XX:SharedArchiveFile=" + jar.archivePath()
                     + " -Xshare:on -jar " + jar.guestPath()));
+            // The agent as the plugin starts it: its stdio are streams held open on the VM's connection
+            // (the remoting channel), its work directory made, the archive used (-Xshare:on below).
+            try (GuestSsh.Connection ssh = vm.connect(Duration.ofMinutes(1));
+                    io.jenkins.plugins.qemu.engine.ssh.GuestProcess agent = ssh.start(jar.remotingCommand(
+                            List.of("-XX:SharedArchiveFile=" + jar.archivePath(), "-Xshare:on"), "/tmp/qa-agent/work"),
+                            System.err, Duration.ofMinutes(1))) {
+                java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(agent.stdout(), StandardCharsets.UTF_8));
+                for (String line : List.of("first", "second")) {
+                    agent.stdin().write((line + "\n").getBytes(StandardCharsets.UTF_8));
+                    agent.stdin().flush();
+                    assertEquals(line, out.readLine(), "the agent answers while its stdin stays open");
+                }
+                assertTrue(agent.isOpen());
+                agent.stdin().close();
+                assertEquals(java.util.Optional.of(0), agent.awaitExit(Duration.ofMinutes(1)), "end-of-file ends the agent");
+            }
+            assertEquals("yes", TestImages.run(vm, "test -d /tmp/qa-agent/work && echo yes"));
             // The balloon that reports free pages is bound in the guest.
             assertFalse(TestImages.run(vm, "ls /sys/bus/virtio/drivers/virtio_balloon | grep virtio").isEmpty());
 

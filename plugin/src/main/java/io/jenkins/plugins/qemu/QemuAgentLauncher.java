@@ -1,0 +1,125 @@
+package io.jenkins.plugins.qemu;
+
+import edu.umd.cs.findbugs.annotations.NonNull;
+import hudson.Extension;
+import hudson.model.Descriptor;
+import hudson.model.TaskListener;
+import hudson.remoting.Channel;
+import hudson.slaves.ComputerLauncher;
+import hudson.slaves.SlaveComputer;
+import io.jenkins.plugins.qemu.engine.ssh.GuestProcess;
+import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
+import io.jenkins.plugins.qemu.engine.vm.AgentJar;
+import io.jenkins.plugins.qemu.engine.vm.PhaseTimings;
+import io.jenkins.plugins.qemu.engine.vm.Vm;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Starts the agent in the VM over the engine's own SSH connection: the one the engine logged in
+ * with, host key pinned and key in memory, so a launch pays for no new handshake. Jenkins'
+ * remoting.jar is already in a warm clone (it rides in the template's snapshot, with a
+ * class-data-sharing archive, keyed by the jar's hash) and is copied in one command otherwise; the
+ * agent JVM's stdio becomes the channel. ssh-slaves' launcher would open a second connection,
+ * print the environment, and read the whole jar back over SFTP to compare hashes before every
+ * start. The VM comes from the agent ({@link QemuAgent#liveVm()}); an agent whose VM is gone
+ * (after a restart) is not launched and goes.
+ */
+public class QemuAgentLauncher extends ComputerLauncher {
+    private static final Logger LOGGER = Logger.getLogger(QemuAgentLauncher.class.getName());
+    /** One SSH step (open the command's channel, check or copy the jar); the channel itself has the launch timeout. */
+    private static final Duration STEP = Duration.ofSeconds(60);
+
+    private final String remoteFs;
+    private final String jvmOptions;
+
+    QemuAgentLauncher(String remoteFs, String jvmOptions) {
+        this.remoteFs = remoteFs;
+        this.jvmOptions = jvmOptions;
+    }
+
+    @Override
+    public boolean isLaunchSupported() {
+        return true;
+    }
+
+    @Override
+    public void launch(SlaveComputer computer, TaskListener listener) throws IOException, InterruptedException {
+        if (!(computer instanceof QemuComputer qemu) || qemu.getNode() == null) {
+            listener.error("Not a QEMU agent: " + computer.getName());
+            return;
+        }
+        qemu.printProvisioningLog(listener);
+        QemuAgent agent = qemu.getNode();
+        Vm vm = agent.liveVm();
+        PrintStream log = listener.getLogger();
+        if (vm == null) {
+            log.println("VM " + agent.getVmId() + " is gone (destroyed, died, or from before a controller restart); the agent will be removed.");
+            return;
+        }
+        AgentJar jar = vm.spec().agentJar();
+        if (jar == null) {
+            listener.error("VM " + vm.id() + " was booted without an agent jar; it cannot run an agent");
+            return;
+        }
+        long start = System.nanoTime();
+        GuestSsh.Connection ssh = vm.connect(STEP);
+        GuestProcess agentProcess = null;
+        try {
+            boolean copied = vm.placeAgentJar(ssh, STEP);
+            long placed = System.nanoTime();
+            log.println("VM " + vm.id() + ": agent jar " + (copied ? "copied in " : vm.restored() ? "already in the warm clone, "
+                    : "already in place, checked in ") + millis(placed - start));
+            List<String> options = new ArrayList<>(jar.jvmOptions());
+            if (jvmOptions != null && !jvmOptions.isBlank()) {
+                options.add(jvmOptions);
+            }
+            String command = jar.remotingCommand(options, remoteFs);
+            log.println("VM " + vm.id() + ": starting the agent: " + command);
+            agentProcess = ssh.start(command, log, STEP);
+            GuestProcess running = agentProcess;
+            computer.setChannel(running.stdout(), running.stdin(), log, new Channel.Listener() {
+                @Override
+                public void onClosed(Channel channel, IOException cause) {
+                    closeQuietly(running, ssh);
+                }
+            });
+            log.println("VM " + vm.id() + ": agent connected " + millis(System.nanoTime() - start) + " after the launch began");
+        } catch (IOException | RuntimeException | InterruptedException e) {
+            closeQuietly(agentProcess, ssh);
+            throw e;
+        }
+    }
+
+    private static String millis(long nanos) {
+        return PhaseTimings.millis(Duration.ofNanos(nanos));
+    }
+
+    private static void closeQuietly(GuestProcess process, GuestSsh.Connection ssh) {
+        try {
+            if (process != null) {
+                process.close();
+            }
+        } catch (IOException e) {
+            LOGGER.log(Level.FINE, "closing the agent's command channel", e);
+        } finally {
+            // A borrowed connection (the VM's kept login) stays open; one opened for this launch ends.
+            ssh.close();
+        }
+    }
+
+    /** Hidden from every launcher list (see {@link HiddenDescriptors}); exists so Jenkins can describe the launcher. */
+    @Extension
+    public static final class DescriptorImpl extends Descriptor<ComputerLauncher> {
+        @NonNull
+        @Override
+        public String getDisplayName() {
+            return "Launch the agent in a QEMU VM over the engine's SSH connection";
+        }
+    }
+}
