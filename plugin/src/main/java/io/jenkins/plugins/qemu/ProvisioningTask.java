@@ -14,6 +14,7 @@ import io.jenkins.plugins.qemu.engine.vm.PhaseTimings;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmBootException;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
+import java.time.Instant;
 import java.util.concurrent.FutureTask;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -65,6 +66,7 @@ final class ProvisioningTask extends FutureTask<Node> {
         Vm vm = null;
         try {
             QemuEngine engine = engines.engine(config);
+            Instant requested = Instant.now();
             VmSpec spec = engines.agentSpec(template, vmId);
             log.add("Provisioning " + spec + " for cloud " + cloudName);
             vm = engine.create(spec, log::add);
@@ -72,7 +74,7 @@ final class ProvisioningTask extends FutureTask<Node> {
             String online = "VM " + vmId + " online after " + PhaseTimings.millis(vm.timings().timeToOnline())
                     + " (" + vm.timings() + "), accelerator " + vm.accelerator().accel() + ", SSH on 127.0.0.1:" + vm.sshPort();
             log.add(online);
-            QemuAgent agent = new QemuAgent(cloudId, cloudName, vm, template, log.lines());
+            QemuAgent agent = new QemuAgent(cloudId, cloudName, vm, template, log.lines(), requested);
             backoff.succeeded(templateKey);
             LOGGER.info(() -> agent.getNodeName() + ": " + online);
             return agent;

@@ -10,6 +10,7 @@ import hudson.model.TaskListener;
 import hudson.slaves.AbstractCloudSlave;
 import hudson.slaves.OfflineCause;
 import io.jenkins.plugins.qemu.engine.cloud.AgentNaming;
+import io.jenkins.plugins.qemu.engine.cloud.BuildPhases;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
 import io.jenkins.plugins.qemu.engine.vm.PhaseTimings;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
@@ -42,10 +43,13 @@ public class QemuAgent extends AbstractCloudSlave {
     private transient volatile Vm vm;
     private transient List<String> provisioningLog;
     private transient volatile String terminationReason;
+    /** When the VM was asked for and when it accepted its login; null after a restart. */
+    private transient Instant requested;
+    private transient Instant online;
     /** How long a closing channel may take before the VM is destroyed under it anyway. */
     private static final Duration DISCONNECT_WAIT = Duration.ofSeconds(10);
 
-    QemuAgent(String cloudId, String cloudName, Vm vm, TemplateSpec template, List<String> provisioningLog)
+    QemuAgent(String cloudId, String cloudName, Vm vm, TemplateSpec template, List<String> provisioningLog, Instant requested)
             throws Descriptor.FormException, IOException {
         super(AgentNaming.nodeName(cloudName, vm.id()), template.remoteFs(),
                 new QemuAgentLauncher(template.remoteFs(), template.jvmOptions()));
@@ -55,6 +59,8 @@ public class QemuAgent extends AbstractCloudSlave {
         this.image = template.image();
         this.vm = vm;
         this.provisioningLog = List.copyOf(provisioningLog);
+        this.requested = requested;
+        this.online = Instant.now();
         setNodeDescription("QEMU VM " + vm.id() + " of cloud " + cloudName + ": " + template.image() + ", "
                 + template.cpus() + " CPUs, " + template.memoryMiB() + "M, " + template.retention());
         setNumExecutors(template.executors());
@@ -93,6 +99,13 @@ public class QemuAgent extends AbstractCloudSlave {
 
     boolean isVmAlive() {
         return liveVm() != null;
+    }
+
+    /** The phases up to {@code buildStarted} of a build that entered the queue at {@code queued}. */
+    BuildPhases phases(@CheckForNull Instant queued, @CheckForNull Instant connected, Instant buildStarted) {
+        Vm v = vm;
+        String boot = v == null ? null : v.restored() ? "warm restore" : "cold boot";
+        return new BuildPhases(queued, requested, online, connected, buildStarted, boot);
     }
 
     /** Lines the engine reported while booting; empty after a restart. */

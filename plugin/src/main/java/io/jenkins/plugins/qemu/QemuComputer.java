@@ -4,6 +4,7 @@ import edu.umd.cs.findbugs.annotations.CheckForNull;
 import hudson.model.Executor;
 import hudson.model.TaskListener;
 import hudson.slaves.AbstractCloudComputer;
+import io.jenkins.plugins.qemu.engine.cloud.BuildPhases;
 import io.jenkins.plugins.qemu.engine.cloud.RetentionPolicy;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import java.io.IOException;
@@ -12,7 +13,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Logger;
 
 /**
  * The computer of a {@link QemuAgent}: reports what the retention strategy needs to decide about
@@ -20,6 +24,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link GuestConsoleAction}) access to the guest's serial console.
  */
 public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
+    private static final Logger LOGGER = Logger.getLogger(QemuComputer.class.getName());
     /** Tail shown of the guest console; boot messages and a login prompt fit comfortably. */
     static final int CONSOLE_TAIL_BYTES = 256 * 1024;
 
@@ -32,6 +37,10 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
     /** A one-shot agent whose build is over: it takes no new build and goes when its executors are idle. */
     private volatile boolean usedUp;
     private volatile boolean provisioningLogPrinted;
+    /** When the agent's channel last came up; null before. */
+    private volatile Instant connectedAt;
+    private final AtomicBoolean phasesPrinted = new AtomicBoolean();
+    private volatile String lastPhases;
 
     public QemuComputer(QemuAgent agent) {
         super(agent);
@@ -89,12 +98,37 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
     }
 
     void cameOnline() {
+        connectedAt = Instant.now();
         failedLaunches.set(0);
         linkChanged(RetentionPolicy.Link.CONNECTED, System.currentTimeMillis());
     }
 
     void markedOffline(boolean marked) {
         markedOfflineSinceMillis = marked ? System.currentTimeMillis() : 0;
+    }
+
+    /**
+     * The phase line of a build that starts now (see {@link BuildPhases}); printed into the agent
+     * log and the controller log for the first build of the agent, the one its VM was booted for.
+     */
+    String buildStarted(String build, @CheckForNull Instant queued) {
+        QemuAgent agent = getNode();
+        if (agent == null) {
+            return build + " started on " + getName();
+        }
+        String line = agent.phases(queued, connectedAt, Instant.now()).line(build, agent.getVmId());
+        lastPhases = line;
+        if (phasesPrinted.compareAndSet(false, true)) {
+            getListener().getLogger().println(line);
+            LOGGER.info(line);
+        }
+        return line;
+    }
+
+    /** The phase line of the build that started last; null before the first. */
+    @CheckForNull
+    String lastPhases() {
+        return lastPhases;
     }
 
     /** Takes no new build from now on; see {@link RetentionPolicy.TaskEnd#DRAIN}. */

@@ -68,6 +68,19 @@ public class QemuRetentionStrategy extends CloudRetentionStrategy implements Exe
         }
     }
 
+    /**
+     * The phase line for the build the VM was booted for (see {@link QemuComputer#buildStarted}).
+     * Accepted, not started: core calls a computer's retention strategy for the former only.
+     */
+    @Override
+    public void taskAccepted(Executor executor, Queue.Task task) {
+        if (executor.getOwner() instanceof QemuComputer qemu) {
+            hudson.model.queue.WorkUnit unit = executor.getCurrentWorkUnit();
+            java.time.Instant queued = unit == null ? null : java.time.Instant.ofEpochMilli(unit.context.item.getInQueueSince());
+            qemu.buildStarted(task.getFullDisplayName(), queued);
+        }
+    }
+
     @Override
     public void taskCompleted(Executor executor, Queue.Task task, long durationMS) {
         taskDone(executor);
