@@ -52,6 +52,9 @@ public class QemuProvisioningTest {
         FreeStyleBuild b = j.buildAndAssertSuccess(p);
         j.assertLogContains("Linux", b);
         assertTrue(b.getBuiltOnStr().startsWith("qemu-qa-"));
+        // The phase line, at the top of the build's log: the VM was booted for this build.
+        j.assertLogContains("uname on VM qa-", b);
+        j.assertLogContains("from queue to start", b);
         assertNoVmLeft();
     }
 
