@@ -87,9 +87,16 @@ public record RetentionPolicy(int idleMinutes, Duration launchTimeout) implement
      * @param busyExecutors  executors running a build (a flyweight part of a pipeline does not count)
      * @param usedUp         a one-shot agent whose build is over: it takes no new build
      * @param idleFor        how long all executors have been idle
+     * @param pooled         a member of its template's warm pool that has taken no build yet: it waits on purpose
      */
     public record Observation(boolean vmAlive, Link link, Duration inLinkStateFor, int failedLaunches,
-            Duration markedOfflineFor, int busyExecutors, boolean usedUp, Duration idleFor) {
+            Duration markedOfflineFor, int busyExecutors, boolean usedUp, Duration idleFor, boolean pooled) {
+        /** An agent that is not a warm-pool member. */
+        public Observation(boolean vmAlive, Link link, Duration inLinkStateFor, int failedLaunches,
+                Duration markedOfflineFor, int busyExecutors, boolean usedUp, Duration idleFor) {
+            this(vmAlive, link, inLinkStateFor, failedLaunches, markedOfflineFor, busyExecutors, usedUp, idleFor, false);
+        }
+
         public Observation {
             Objects.requireNonNull(link, "link");
             Objects.requireNonNull(inLinkStateFor, "inLinkStateFor");
@@ -133,6 +140,10 @@ public record RetentionPolicy(int idleMinutes, Duration launchTimeout) implement
         }
         if (o.markedOffline() && o.markedOfflineFor().compareTo(MARKED_OFFLINE_GRACE) >= 0) {
             return Decision.TERMINATE_MARKED_OFFLINE;
+        }
+        if (o.pooled()) {
+            // Waiting idle is a pool member's job; the pool itself ends stale or surplus members.
+            return Decision.KEEP;
         }
         if (oneShot()) {
             return o.idleFor().compareTo(UNUSED_ONE_SHOT_GRACE) > 0 ? Decision.TERMINATE_UNUSED : Decision.KEEP;

@@ -38,6 +38,7 @@ public final class TemplateSpec implements Serializable {
     private final EgressPolicy egress;
     private final Duration launchTimeout;
     private final int instanceCap;
+    private final int warmPool;
 
     private TemplateSpec(Builder b) {
         this.labels = CloudValidation.labels("labels", b.labels);
@@ -58,6 +59,11 @@ public final class TemplateSpec implements Serializable {
         this.launchTimeout = Validation.duration("launchTimeout",
                 b.launchTimeout == null || b.launchTimeout.isBlank() ? DEFAULT_LAUNCH_TIMEOUT_TEXT : b.launchTimeout.trim());
         this.instanceCap = CloudValidation.templateInstanceCap("instanceCap", b.instanceCap);
+        this.warmPool = WarmPool.size("warmPool", b.warmPool);
+        if (warmPool > 0 && instanceCap > 0 && warmPool > instanceCap) {
+            throw new io.jenkins.plugins.qemu.engine.config.InvalidInputException("warmPool", warmPool,
+                    "is more than the template's own instance cap (" + instanceCap + "); the pool counts against it");
+        }
         // The engine's own checks (cloud-config syntax and keys it reserves, user, sizes) run here
         // too, so a template that saves is a template that can boot.
         toVmSpec(VmSpec.newVmId());
@@ -108,6 +114,25 @@ public final class TemplateSpec implements Serializable {
     /** At most this many VMs of this template at once; 0 when only the cloud's cap applies. */
     public int instanceCap() { return instanceCap; }
 
+    /** Ready VMs kept idle ahead of demand (see {@link WarmPool}); 0, the default, keeps none. */
+    public int warmPool() { return warmPool; }
+
+    /**
+     * The template's version: a digest of every setting that shapes its VMs and agents (not its
+     * caps or pool size), so a pool member booted for an older version can be told apart.
+     */
+    public String digest() {
+        String all = String.join("\u0000", labels, image, String.valueOf(cpus), String.valueOf(memoryMiB), String.valueOf(diskSizeMiB),
+                user, remoteFs, String.valueOf(jvmOptions), String.valueOf(extraCloudConfig), String.valueOf(executors),
+                String.valueOf(idleMinutes), bootTimeout.toString(), String.valueOf(warmStart), String.valueOf(egress), launchTimeout.toString());
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(all.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(d, 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     public RetentionPolicy retention() {
         return new RetentionPolicy(idleMinutes, launchTimeout);
     }
@@ -115,7 +140,7 @@ public final class TemplateSpec implements Serializable {
     @Override
     public String toString() {
         return "TemplateSpec[labels='" + labels + "' image=" + image + " cpus=" + cpus + " memory=" + memoryMiB
-                + "M disk=" + (diskSizeMiB == 0 ? "image" : Validation.sizeText(diskSizeMiB)) + " executors=" + executors + " " + retention() + (warmStart ? " warm-start" : "") + " egress=" + egress + "]";
+                + "M disk=" + (diskSizeMiB == 0 ? "image" : Validation.sizeText(diskSizeMiB)) + " executors=" + executors + " " + retention() + (warmStart ? " warm-start" : "") + (warmPool > 0 ? " pool=" + warmPool : "") + " egress=" + egress + "]";
     }
 
     /** Collects raw values as a form or YAML gives them; {@link #build()} judges all of them. */
@@ -136,6 +161,7 @@ public final class TemplateSpec implements Serializable {
         private String egress;
         private String launchTimeout;
         private int instanceCap;
+        private int warmPool;
 
         public Builder labels(String v) { labels = v; return this; }
         public Builder image(String v) { image = v; return this; }
@@ -156,6 +182,8 @@ public final class TemplateSpec implements Serializable {
         public Builder launchTimeout(String v) { launchTimeout = v; return this; }
         /** 0 (the default) means no cap of its own. */
         public Builder instanceCap(int v) { instanceCap = v; return this; }
+        /** 0 (the default) keeps no pool. */
+        public Builder warmPool(int v) { warmPool = v; return this; }
 
         public TemplateSpec build() {
             return new TemplateSpec(this);

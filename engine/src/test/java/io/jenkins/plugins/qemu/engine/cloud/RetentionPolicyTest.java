@@ -85,6 +85,17 @@ class RetentionPolicyTest {
     }
 
     @Test
+    void aWarmPoolMemberWaitsIdleButStillGoesWhenItsVmDiesOrItIsMarkedOfflineForLong() {
+        Duration hours = Duration.ofHours(5);
+        assertEquals(KEEP, ONE_SHOT.decide(new RetentionPolicy.Observation(true, CONNECTED, hours, 0, Duration.ZERO, 0, false, hours, true)));
+        assertEquals(TERMINATE_UNUSED, ONE_SHOT.decide(new RetentionPolicy.Observation(true, CONNECTED, hours, 0, Duration.ZERO, 0, false, hours, false)));
+        assertEquals(KEEP, RetentionPolicy.of(10).decide(new RetentionPolicy.Observation(true, CONNECTED, hours, 0, Duration.ZERO, 0, false, hours, true)));
+        assertEquals(Decision.TERMINATE_VM_GONE, ONE_SHOT.decide(new RetentionPolicy.Observation(false, CONNECTED, hours, 0, Duration.ZERO, 0, false, hours, true)));
+        assertEquals(Decision.TERMINATE_MARKED_OFFLINE, ONE_SHOT.decide(new RetentionPolicy.Observation(true, CONNECTED, hours, 0,
+                Duration.ofMinutes(4), 0, false, hours, true)));
+    }
+
+    @Test
     void theLaunchTimeoutIsTheTemplates() {
         RetentionPolicy quick = new RetentionPolicy(0, Duration.ofSeconds(30));
         RetentionPolicy.Observation connecting = new RetentionPolicy.Observation(true, CONNECTING, Duration.ofSeconds(31), 0,

@@ -96,6 +96,19 @@ class TemplateSpecTest {
         assertField("jvmOptions", b -> b.jvmOptions("-Xmx1g\n-Dx=1"));
         assertField("bootTimeout", b -> b.bootTimeout("soon"));
         assertField("bootTimeout", b -> b.bootTimeout("0s"));
+        assertField("warmPool", b -> b.warmPool(17));
+        assertField("warmPool", b -> b.warmPool(3).instanceCap(2));
+    }
+
+    @Test
+    void theDigestChangesWithWhatShapesAVmButNotWithCapsOrPoolSize() {
+        String base = valid().build().digest();
+        assertEquals(base, valid().build().digest(), "stable");
+        assertEquals(base, valid().warmPool(2).instanceCap(4).build().digest());
+        assertFalse(base.equals(valid().memory("3G").build().digest()));
+        assertFalse(base.equals(valid().jvmOptions("-Xmx512m").build().digest()));
+        assertFalse(base.equals(valid().warmStart(false).build().digest()));
+        assertEquals(2, valid().warmPool(2).build().warmPool());
     }
 
     @Test
