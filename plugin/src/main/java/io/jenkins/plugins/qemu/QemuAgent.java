@@ -43,6 +43,9 @@ public class QemuAgent extends AbstractCloudSlave {
     private transient volatile Vm vm;
     private transient List<String> provisioningLog;
     private transient volatile String terminationReason;
+    /** The warm pool this agent waits in ({@link QemuCloud#templateKey}) and the template version it was booted for; null when not a member. */
+    private volatile String poolKey;
+    private volatile String poolDigest;
     /** When the VM was asked for and when it accepted its login; null after a restart. */
     private transient Instant requested;
     private transient Instant online;
@@ -99,6 +102,34 @@ public class QemuAgent extends AbstractCloudSlave {
 
     boolean isVmAlive() {
         return liveVm() != null;
+    }
+
+    /** Makes this agent a member of a template's warm pool, before it is added to Jenkins. */
+    void joinPool(String templateKey, String templateDigest) {
+        poolKey = templateKey;
+        poolDigest = templateDigest;
+    }
+
+    /** The agent took a build: it is an ordinary one-shot agent from now on. Returns whether it was a pool member. */
+    boolean leavePool() {
+        boolean was = poolKey != null;
+        poolKey = null;
+        poolDigest = null;
+        return was;
+    }
+
+    /** Whether this agent waits in the warm pool of the template with this key. */
+    boolean isPooledFor(String templateKey) {
+        return templateKey.equals(poolKey);
+    }
+
+    boolean isPooled() {
+        return poolKey != null;
+    }
+
+    @CheckForNull
+    String getPoolDigest() {
+        return poolDigest;
     }
 
     /** The phases up to {@code buildStarted} of a build that entered the queue at {@code queued}. */

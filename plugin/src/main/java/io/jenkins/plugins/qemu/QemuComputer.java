@@ -81,7 +81,8 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
                 marked == 0 ? Duration.ZERO : Duration.ofMillis(Math.max(1, now - marked)),
                 busyExecutorsOtherThan(null),
                 usedUp,
-                Duration.ofMillis(Math.max(0, now - getIdleStartMilliseconds())));
+                Duration.ofMillis(Math.max(0, now - getIdleStartMilliseconds())),
+                agent != null && agent.isPooled());
     }
 
     /** Records when the channel changed state; the periodic check measures launch and outage times from it. */

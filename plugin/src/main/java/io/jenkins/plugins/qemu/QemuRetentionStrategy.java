@@ -75,6 +75,10 @@ public class QemuRetentionStrategy extends CloudRetentionStrategy implements Exe
     @Override
     public void taskAccepted(Executor executor, Queue.Task task) {
         if (executor.getOwner() instanceof QemuComputer qemu) {
+            QemuAgent agent = qemu.getNode();
+            if (agent != null && agent.leavePool()) {
+                QemuWarmPool.get().refillSoon();
+            }
             hudson.model.queue.WorkUnit unit = executor.getCurrentWorkUnit();
             java.time.Instant queued = unit == null ? null : java.time.Instant.ofEpochMilli(unit.context.item.getInQueueSince());
             qemu.buildStarted(task.getFullDisplayName(), queued);

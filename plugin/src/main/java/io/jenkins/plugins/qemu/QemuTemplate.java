@@ -13,6 +13,7 @@ import hudson.util.ComboBoxModel;
 import hudson.util.FormValidation;
 import io.jenkins.plugins.qemu.engine.cloud.CloudValidation;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
+import io.jenkins.plugins.qemu.engine.cloud.WarmPool;
 import io.jenkins.plugins.qemu.engine.config.Defaults;
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.config.Validation;
@@ -55,6 +56,8 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     private String launchTimeout = "";
     /** 0: only the cloud's cap applies. */
     private int instanceCap;
+    /** 0: no warm pool. */
+    private int warmPool;
 
     @DataBoundConstructor
     public QemuTemplate(String labels, String image) {
@@ -78,16 +81,15 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     public boolean isWarmStart() { return warmStart == null ? Defaults.TEMPLATE_WARM_START : warmStart; }
     public String getLaunchTimeout() { return launchTimeout; }
     public int getInstanceCap() { return instanceCap; }
+    public int getWarmPool() { return warmPool; }
 
     @DataBoundSetter
     public void setLaunchTimeout(String launchTimeout) {
         this.launchTimeout = Util.fixNull(launchTimeout).trim();
     }
 
-    @DataBoundSetter
-    public void setInstanceCap(int instanceCap) {
-        this.instanceCap = instanceCap;
-    }
+    @DataBoundSetter public void setInstanceCap(int instanceCap) { this.instanceCap = instanceCap; }
+    @DataBoundSetter public void setWarmPool(int warmPool) { this.warmPool = warmPool; }
 
     /**
      * Defaults for what a configuration saved by an older version, or edited by hand, lacks:
@@ -119,10 +121,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
         return this;
     }
 
-    @DataBoundSetter
-    public void setCpus(int cpus) {
-        this.cpus = cpus;
-    }
+    @DataBoundSetter public void setCpus(int cpus) { this.cpus = cpus; }
 
     @DataBoundSetter
     public void setMemory(String memory) {
@@ -155,20 +154,9 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
         this.extraCloudConfig = Util.fixNull(extraCloudConfig).replace("\r\n", "\n");
     }
 
-    @DataBoundSetter
-    public void setExecutors(int executors) {
-        this.executors = executors;
-    }
-
-    @DataBoundSetter
-    public void setIdleMinutes(int idleMinutes) {
-        this.idleMinutes = idleMinutes;
-    }
-
-    @DataBoundSetter
-    public void setWarmStart(boolean warmStart) {
-        this.warmStart = warmStart;
-    }
+    @DataBoundSetter public void setExecutors(int executors) { this.executors = executors; }
+    @DataBoundSetter public void setIdleMinutes(int idleMinutes) { this.idleMinutes = idleMinutes; }
+    @DataBoundSetter public void setWarmStart(boolean warmStart) { this.warmStart = warmStart; }
 
     @DataBoundSetter
     public void setEgress(String egress) {
@@ -199,6 +187,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
                 .egress(getEgress())
                 .launchTimeout(launchTimeout)
                 .instanceCap(instanceCap)
+                .warmPool(warmPool)
                 .build();
     }
 
@@ -347,6 +336,11 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
         @POST
         public FormValidation doCheckInstanceCap(@QueryParameter String value) {
             return FormChecks.field(() -> CloudValidation.templateInstanceCap("instanceCap", FormChecks.parseInt("instanceCap", value)));
+        }
+
+        @POST
+        public FormValidation doCheckWarmPool(@QueryParameter String value) {
+            return FormChecks.field(() -> WarmPool.size("warmPool", FormChecks.parseInt("warmPool", value)));
         }
 
         @POST
