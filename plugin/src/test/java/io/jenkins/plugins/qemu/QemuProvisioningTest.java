@@ -1,5 +1,6 @@
 package io.jenkins.plugins.qemu;
 
+import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
 import hudson.model.FreeStyleBuild;
@@ -118,5 +119,41 @@ public class QemuProvisioningTest {
     /** One-shot agents terminate in the background after the build; wait for that, then check. */
     private void assertNoVmLeft() throws Exception {
         RealVms.assertNoVmLeft(j);
+    }
+
+    /** Issue 17: a pool member waits connected; a build takes it at once, and the pool boots its replacement. */
+    @Test
+    public void aWarmPoolMemberTakesTheBuildAndIsReplaced() throws Exception {
+        QemuCloud cloud = RealVms.cloud(stateDir, 2);
+        QemuTemplate template = cloud.getTemplates().get(0);
+        template.setWarmPool(1);
+        j.jenkins.clouds.add(cloud);
+        QemuWarmPool.get().refillSoon();
+        QemuAgent member = awaitOnlinePoolMember(null);
+        FreeStyleProject p = j.createFreeStyleProject("pooled");
+        p.setAssignedLabel(Label.get(RealVms.IMAGE));
+        p.getBuildersList().add(new Shell("hostname"));
+        FreeStyleBuild b = j.buildAndAssertSuccess(p);
+        assertEquals("the build ran on the ready member", member.getNodeName(), b.getBuiltOnStr());
+        j.assertLogContains("the VM was already up", b);
+        QemuAgent replacement = awaitOnlinePoolMember(member.getVmId());
+        assertTrue(replacement.isPooled());
+        template.setWarmPool(0);
+        QemuWarmPool.get().refillSoon();
+        assertNoVmLeft();
+    }
+
+    /** The one online pool member other than {@code not}, waiting up to five minutes. */
+    private QemuAgent awaitOnlinePoolMember(String not) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + java.util.concurrent.TimeUnit.MINUTES.toMillis(5);
+        while (System.currentTimeMillis() < deadline) {
+            for (QemuAgent a : RealVms.qemuAgents(j)) {
+                if (a.isPooled() && !a.getVmId().equals(not) && a.toComputer() != null && a.toComputer().isOnline()) {
+                    return a;
+                }
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("no pool member came online; agents: " + RealVms.qemuAgents(j));
     }
 }
