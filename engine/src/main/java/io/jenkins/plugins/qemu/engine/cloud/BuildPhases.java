@@ -30,7 +30,7 @@ public record BuildPhases(Instant queued, Instant provisionStarted, Instant vmOn
         }
         boolean vmForThisBuild = provisionStarted != null && !provisionStarted.isBefore(queued);
         if (!vmForThisBuild) {
-            parts.add("the VM was already up (idle agent reused)");
+            parts.add("the VM was already up (a warm-pool member or an idle agent)");
             parts.add("build started " + secs(queued, buildStarted) + " after it was queued");
             return build + " on VM " + vmId + ": " + String.join(", ", parts);
         }

@@ -23,7 +23,7 @@ class BuildPhasesTest {
     @Test
     void anIdleAgentReusedHasNoBootInThisBuildsWait() {
         BuildPhases p = new BuildPhases(at(100), at(0), at(9), at(12), at(101.5), "cold boot");
-        assertEquals("job #4 on VM qa-1: the VM was already up (idle agent reused), build started 1.5 s after it was queued",
+        assertEquals("job #4 on VM qa-1: the VM was already up (a warm-pool member or an idle agent), build started 1.5 s after it was queued",
                 p.line("job #4", "qa-1"));
     }
 
