@@ -185,8 +185,14 @@ public class QemuAgent extends AbstractCloudSlave {
             return;
         }
         String reason = terminationReason == null ? "the agent is being removed" : terminationReason;
+        hudson.remoting.VirtualChannel open = c.getChannel();
         try {
             c.disconnect(OfflineCause.create(Reasons.agentTerminated(reason))).get(DISCONNECT_WAIT.toSeconds(), TimeUnit.SECONDS);
+            // disconnect only sends the close request; the agent's answer must arrive before the VM
+            // goes, or the channel's reader meets end-of-file and logs an I/O error with a stack trace.
+            if (open instanceof hudson.remoting.Channel channel) {
+                channel.join(DISCONNECT_WAIT.toMillis());
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException | RuntimeException e) {
