@@ -75,7 +75,10 @@ public class QemuAgentLauncher extends ComputerLauncher {
             long placed = System.nanoTime();
             log.println("VM " + vm.id() + ": agent jar " + (copied ? "copied in " : vm.restored() ? "already in the warm clone, "
                     : "already in place, checked in ") + millis(placed - start));
-            List<String> options = new ArrayList<>(jar.jvmOptions());
+            // The JVM prints its own warnings (a deprecated option, an unusable CDS archive) on
+            // stdout, which is the channel: one such line and the launch fails. Stderr is the log.
+            List<String> options = new ArrayList<>(List.of("-XX:+DisplayVMOutputToStderr"));
+            options.addAll(jar.jvmOptions());
             if (jvmOptions != null && !jvmOptions.isBlank()) {
                 options.add(jvmOptions);
             }
