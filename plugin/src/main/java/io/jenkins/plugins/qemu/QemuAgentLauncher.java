@@ -17,6 +17,7 @@ import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -34,6 +35,8 @@ public class QemuAgentLauncher extends ComputerLauncher {
     private static final Logger LOGGER = Logger.getLogger(QemuAgentLauncher.class.getName());
     /** One SSH step (open the command's channel, check or copy the jar); the channel itself has the launch timeout. */
     private static final Duration STEP = Duration.ofSeconds(60);
+    /** How long a failed launch waits for the agent process's exit status and last words. */
+    private static final Duration EXIT_WAIT = Duration.ofSeconds(5);
 
     private final String remoteFs;
     private final String jvmOptions;
@@ -75,9 +78,10 @@ public class QemuAgentLauncher extends ComputerLauncher {
             long placed = System.nanoTime();
             log.println("VM " + vm.id() + ": agent jar " + (copied ? "copied in " : vm.restored() ? "already in the warm clone, "
                     : "already in place, checked in ") + millis(placed - start));
-            // The JVM prints its own warnings (a deprecated option, an unusable CDS archive) on
-            // stdout, which is the channel: one such line and the launch fails. Stderr is the log.
-            List<String> options = new ArrayList<>(List.of("-XX:+DisplayVMOutputToStderr"));
+            // The JVM prints its own messages and its unified-logging warnings (an unusable CDS
+            // archive, say) on stdout, which is the channel: one such line and the launch fails.
+            // Stderr is the agent log.
+            List<String> options = new ArrayList<>(List.of("-XX:+DisplayVMOutputToStderr", "-Xlog:disable", "-Xlog:all=warning:stderr"));
             options.addAll(jar.jvmOptions());
             if (jvmOptions != null && !jvmOptions.isBlank()) {
                 options.add(jvmOptions);
@@ -94,6 +98,13 @@ public class QemuAgentLauncher extends ComputerLauncher {
             });
             log.println("VM " + vm.id() + ": agent connected " + millis(System.nanoTime() - start) + " after the launch began");
         } catch (IOException | RuntimeException | InterruptedException e) {
+            if (agentProcess != null) {
+                // Often the JVM refused to start (a bad JVM option): its exit status, and its
+                // stderr above, say why better than the channel's end-of-file.
+                Optional<Integer> status = agentProcess.awaitExit(EXIT_WAIT);
+                log.println("VM " + vm.id() + ": the agent process " + status.map(s -> "ended with exit status " + s)
+                        .orElse("did not end within " + EXIT_WAIT.toSeconds() + " s") + "; the launch failed: " + e);
+            }
             closeQuietly(agentProcess, ssh);
             throw e;
         }
