@@ -74,8 +74,7 @@ final class ProvisioningTask extends FutureTask<Node> {
             String online = "VM " + vmId + " online after " + PhaseTimings.millis(vm.timings().timeToOnline())
                     + " (" + vm.timings() + "), accelerator " + vm.accelerator().accel() + ", SSH on 127.0.0.1:" + vm.sshPort();
             log.add(online);
-            QemuAgent agent = new QemuAgent(cloudId, cloudName, vm, template, log.lines(), requested);
-            backoff.succeeded(templateKey);
+            QemuAgent agent = new QemuAgent(cloudId, cloudName, vm, template, templateKey, log.lines(), requested);
             LOGGER.info(() -> agent.getNodeName() + ": " + online);
             return agent;
         } catch (InterruptedException e) {

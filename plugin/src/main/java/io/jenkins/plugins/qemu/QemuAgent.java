@@ -43,6 +43,8 @@ public class QemuAgent extends AbstractCloudSlave {
     private transient volatile Vm vm;
     private transient List<String> provisioningLog;
     private transient volatile String terminationReason;
+    /** Its template's back-off key ({@link QemuCloud#templateKey}); null in agents saved before it was kept. */
+    private final String templateKey;
     /** The warm pool this agent waits in ({@link QemuCloud#templateKey}) and the template version it was booted for; null when not a member. */
     private volatile String poolKey;
     private volatile String poolDigest;
@@ -52,7 +54,8 @@ public class QemuAgent extends AbstractCloudSlave {
     /** How long a closing channel may take before the VM is destroyed under it anyway. */
     private static final Duration DISCONNECT_WAIT = Duration.ofSeconds(10);
 
-    QemuAgent(String cloudId, String cloudName, Vm vm, TemplateSpec template, List<String> provisioningLog, Instant requested)
+    QemuAgent(String cloudId, String cloudName, Vm vm, TemplateSpec template, String templateKey, List<String> provisioningLog,
+            Instant requested)
             throws Descriptor.FormException, IOException {
         super(AgentNaming.nodeName(cloudName, vm.id()), template.remoteFs(),
                 new QemuAgentLauncher(template.remoteFs(), template.jvmOptions()));
@@ -63,6 +66,7 @@ public class QemuAgent extends AbstractCloudSlave {
         this.vm = vm;
         this.provisioningLog = List.copyOf(provisioningLog);
         this.requested = requested;
+        this.templateKey = templateKey;
         this.online = Instant.now();
         setNodeDescription("QEMU VM " + vm.id() + " of cloud " + cloudName + ": " + template.image() + ", "
                 + template.cpus() + " CPUs, " + template.memoryMiB() + "M, " + template.retention());
@@ -80,6 +84,11 @@ public class QemuAgent extends AbstractCloudSlave {
     /** The ledger this agent's VM is booked in. */
     public String getCloudId() {
         return cloudId == null ? cloudName : cloudId;
+    }
+
+    @CheckForNull
+    String getTemplateKey() {
+        return templateKey;
     }
 
     public String getVmId() {

@@ -98,8 +98,13 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
         linkChanged(RetentionPolicy.Link.DISCONNECTED, System.currentTimeMillis());
     }
 
+    /** The agent is connected: its template's back-off ends (a VM that boots but whose agent fails does not count). */
     void cameOnline() {
         connectedAt = Instant.now();
+        QemuAgent agent = getNode();
+        if (agent != null && agent.getTemplateKey() != null) {
+            QemuEngines.get().backoff().succeeded(agent.getTemplateKey());
+        }
         failedLaunches.set(0);
         linkChanged(RetentionPolicy.Link.CONNECTED, System.currentTimeMillis());
     }

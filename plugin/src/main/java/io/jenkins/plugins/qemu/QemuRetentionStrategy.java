@@ -64,6 +64,14 @@ public class QemuRetentionStrategy extends CloudRetentionStrategy implements Exe
             LOGGER.info(() -> qemu.getName() + ": its VM is alive but the agent is not connected; connecting again");
             qemu.connect(false);
         } else if (decision.terminates()) {
+            QemuAgent agent = qemu.getNode();
+            if (decision == RetentionPolicy.Decision.TERMINATE_UNREACHABLE && agent != null && agent.getTemplateKey() != null) {
+                // An agent that does not start (a JVM option the guest's JDK refuses, no java) fails
+                // on every VM of its template: the template backs off like one whose boots fail,
+                // instead of booting a VM every few seconds.
+                QemuEngines.get().backoff().failed(agent.getTemplateKey(), "the agent did not start on VM " + agent.getVmId()
+                        + " (" + RetentionPolicy.MAX_FAILED_LAUNCHES + " launches failed; see its agent log)");
+            }
             terminate(qemu, decision.reason());
         }
     }
