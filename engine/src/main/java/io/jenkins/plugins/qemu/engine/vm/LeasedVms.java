@@ -42,6 +42,7 @@ final class LeasedVms {
     static void adopt(VmBoot b, VmRecord r, SshKeyPair clientKey, PublicKey hostKey, Duration timeout) throws Exception {
         EngineContext ctx = b.ctx();
         String vmId = r.vmId();
+        b.dir.takeOver();
         b.resources.add("state folder " + b.dir, b::removeFolder);
         // The record goes first: from here on the reaper sees this engine as the owner, with a fresh lease.
         b.writeRecord(r.withOwner(ctx.owner()).withLease(r.lease(), Instant.now().plus(r.lease())));
