@@ -65,7 +65,8 @@ final class ProvisioningTask extends FutureTask<Node> {
         Vm vm = null;
         try {
             QemuEngine engine = engines.engine(config);
-            VmSpec spec = template.toVmSpec(vmId);
+            // Leased: the VM outlives a controller restart, which re-attaches it (QemuAgent#reattach).
+            VmSpec spec = template.toAgentVmSpec(vmId);
             log.add("Provisioning " + spec + " for cloud " + cloudName);
             vm = engine.create(spec, log::add);
             vm.boot();
