@@ -32,7 +32,8 @@ public final class LeaseVerdict {
 
     /**
      * Why {@code adopter} may not adopt {@code r} judged on the record alone, or null if it may
-     * (the caller still checks that the owner is gone and proves the process).
+     * (the caller still checks that the owner is gone, unless it released the VM, and proves the
+     * process). A VM its owner released may be adopted even by an engine in the owner's own JVM.
      */
     public static String refusal(VmRecord r, String vmId, OwnerIdentity adopter, Instant now, String currentBootId) {
         if (!vmId.equals(r.vmId())) {
@@ -41,7 +42,7 @@ public final class LeaseVerdict {
         if (!r.ownerId().equals(adopter.ownerId())) {
             return "it belongs to owner id '" + r.ownerId() + "', not '" + adopter.ownerId() + "'";
         }
-        if (r.owner().sameIncarnation(adopter)) {
+        if (!r.released() && r.owner().sameIncarnation(adopter)) {
             return "this engine incarnation owns it already";
         }
         if (!r.leased()) {

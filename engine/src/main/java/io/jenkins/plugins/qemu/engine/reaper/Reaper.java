@@ -153,9 +153,10 @@ public final class Reaper {
         VmRecord r = found.get();
         String why = whyReap(r, wanted, bootId);
         if (why == null) {
-            if (!ownerAlive(r, bootId)) {
+            if (r.released() || !ownerAlive(r, bootId)) {
                 return new Entry(vmId, Outcome.KEPT, ProcessOutcome.LEFT_RUNNING, r.qemuPid(), "owner " + r.owner()
-                        + " is gone but the VM's lease runs until " + r.leaseUntil() + ": owner id " + r.ownerId() + " may adopt it");
+                        + (r.released() ? " let it go" : " is gone") + " but the VM's lease runs until " + r.leaseUntil()
+                        + ": owner id " + r.ownerId() + " may adopt it");
             }
             return new Entry(vmId, Outcome.KEPT, ProcessOutcome.LEFT_RUNNING, r.qemuPid(), "owner " + r.owner() + " is alive"
                     + (maxAge == null ? "" : " and the VM is younger than " + maxAge));
@@ -224,12 +225,13 @@ public final class Reaper {
     /** Why this VM should go, or null if it stays. */
     private String whyReap(VmRecord r, Predicate<String> wanted, String bootId) {
         Instant now = clock.instant();
-        if (!ownerAlive(r, bootId)) {
+        // A released VM waits for its adopter like one whose owner died, even while that owner's process runs on.
+        if (r.released() || !ownerAlive(r, bootId)) {
             String leaseVerdict = LeaseVerdict.ofDeadOwner(r, now, bootId);
             if (leaseVerdict == null && (maxAge == null || !r.created().plus(maxAge).isBefore(now))) {
                 return null;
             }
-            return "owner " + r.owner() + " is gone" + (leaseVerdict == null || leaseVerdict.isEmpty() ? "" : " and " + leaseVerdict);
+            return "owner " + r.owner() + (r.released() ? " let it go" : " is gone") + (leaseVerdict == null || leaseVerdict.isEmpty() ? "" : " and " + leaseVerdict);
         }
         if (maxAge != null && r.created().plus(maxAge).isBefore(now)) {
             return "older than the maximum age " + maxAge + " (created " + r.createdAt() + ")";
@@ -267,7 +269,7 @@ public final class Reaper {
         VmRecord r = store.read(dir).orElseThrow(() -> new IOException("VM " + vmId + " has no record in " + dir + "; it is gone"));
         String bootId = proc.bootId();
         String refusal = LeaseVerdict.refusal(r, vmId, adopter, clock.instant(), bootId);
-        if (refusal == null && r.owner().isAlive(proc, bootId, adopter)) {
+        if (refusal == null && !r.released() && r.owner().isAlive(proc, bootId, adopter)) {
             refusal = "its owner " + r.owner() + " still runs";
         }
         if (refusal != null) {

@@ -15,7 +15,10 @@ import java.time.Instant;
  * <p>Schema 2 adds the owner's JVM start, the image and user (what an adopting engine needs to
  * describe the VM) and the lease: a leased VM ({@code leaseSeconds > 0}) outlives its owner until
  * {@code leaseUntil}, which the live owner keeps pushing forward, so another incarnation of the
- * same owner id can adopt it. Schema 1 records read with these fields empty: no lease.
+ * same owner id can adopt it. {@code released} says the owner let the VM go on purpose (its engine
+ * closed leaving it running): it is adoptable even if the owner's process still runs (a controller
+ * restarted inside the same JVM, as test harnesses do). Schema 1 records read with these fields
+ * empty: no lease.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record VmRecord(
@@ -39,7 +42,8 @@ public record VmRecord(
         String image,
         String user,
         long leaseSeconds,
-        String leaseUntil) {
+        String leaseUntil,
+        boolean released) {
 
     public static final int SCHEMA = 2;
 
@@ -47,7 +51,7 @@ public record VmRecord(
     public VmRecord(int schema, String vmId, String ownerId, long ownerPid, long ownerStartTime, String bootId, long qemuPid,
             long qemuStartTime, String qmpSocket, String overlay, String seed, String console, int sshPort, String createdAt) {
         this(schema, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay, seed, console,
-                sshPort, createdAt, 0, 0, 0, null, null, 0, null);
+                sshPort, createdAt, 0, 0, 0, null, null, 0, null, false);
     }
 
     /** The record of a VM about to be started: no process, no port yet, and no lease. */
@@ -55,43 +59,49 @@ public record VmRecord(
             Instant createdAt) {
         return new VmRecord(SCHEMA, vmId, owner.ownerId(), owner.pid(), owner.startTime(), owner.bootId(), 0, 0,
                 qmpSocket.toString(), overlay.toString(), seed.toString(), console.toString(), -1, createdAt.toString(), 0, 0,
-                owner.jvmStart(), null, null, 0, null);
+                owner.jvmStart(), null, null, 0, null, false);
     }
 
     public VmRecord withQemu(long pid, long startTime) {
         return new VmRecord(schema, vmId, ownerId, ownerPid, ownerStartTime, bootId, pid, startTime, qmpSocket, overlay, seed,
-                console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil);
+                console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released);
     }
 
     public VmRecord withSshPort(int port) {
         return new VmRecord(schema, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay,
-                seed, console, port, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil);
+                seed, console, port, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released);
     }
 
     /** Set as soon as the helper exists, before QEMU starts; a retried helper replaces the earlier one's pid. */
     public VmRecord withHelper(long pid, long startTime) {
         return new VmRecord(schema, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay,
-                seed, console, sshPort, createdAt, pid, startTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil);
+                seed, console, sshPort, createdAt, pid, startTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released);
     }
 
     /** What the VM runs and who logs in; for an engine that adopts it. */
     public VmRecord withGuest(String imageName, String userName) {
         return new VmRecord(SCHEMA, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay,
-                seed, console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, imageName, userName, leaseSeconds, leaseUntil);
+                seed, console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, imageName, userName, leaseSeconds, leaseUntil, released);
     }
 
     /** A lease of {@code lease} that runs until {@code until}; written again by the live owner before it ends. */
     public VmRecord withLease(Duration lease, Instant until) {
         return new VmRecord(SCHEMA, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay,
                 seed, console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, lease.toSeconds(),
-                until.toString());
+                until.toString(), released);
     }
 
     /** The same VM, now owned by {@code owner} (an engine that adopted it). */
     public VmRecord withOwner(OwnerIdentity owner) {
         return new VmRecord(SCHEMA, vmId, owner.ownerId(), owner.pid(), owner.startTime(), owner.bootId(), qemuPid, qemuStartTime,
                 qmpSocket, overlay, seed, console, sshPort, createdAt, helperPid, helperStartTime, owner.jvmStart(), image, user,
-                leaseSeconds, leaseUntil);
+                leaseSeconds, leaseUntil, false);
+    }
+
+    /** Written by an owner that closes leaving this leased VM running for its next incarnation. */
+    public VmRecord withReleased() {
+        return new VmRecord(SCHEMA, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay,
+                seed, console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, true);
     }
 
     public OwnerIdentity owner() {

@@ -220,7 +220,7 @@ public final class Vm implements AutoCloseable {
                     + " (" + (restoredFrom != null ? "restored from warm snapshot " + restoredFrom.slot() + ", " : "cold boot, ")
                     + b.accel.accel() + "; " + b.timings + ")");
             if (!warmPrep && restoredFrom == null && b.cloudInit) {
-                learnImage();
+                ImageLearning.learn(this, catalog, b.image);
             }
         } catch (Exception e) {
             Duration elapsed = Duration.between(start, Instant.now());
@@ -273,33 +273,6 @@ public final class Vm implements AutoCloseable {
             b.releaseAttempt(mark);
             warm.restoreFailed(saved, why, spec, rejected);
             return false;
-        }
-    }
-
-    /**
-     * The first cloud-init boot of an image whose systemd has not been probed asks the guest (one
-     * SSH command, after the VM is online, so not in its time to online) and records the answer, so
-     * the image's next cold boots can take their identity as systemd credentials. The warm-start
-     * verdict already recorded is kept. A probe is advice: a failure is logged and changes nothing.
-     */
-    private void learnImage() {
-        try {
-            java.nio.file.Path dir = catalog.imageDir(b.image.name());
-            ImageProbe known = ImageProbe.read(dir);
-            if (known != null && known.systemd() != null) {
-                return;
-            }
-            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-            if (exec(ImageProbe.GUEST_COMMAND, out, java.io.OutputStream.nullOutputStream(), Duration.ofMinutes(1)) != 0) {
-                return;
-            }
-            ImageProbe found = ImageProbe.fromGuest(out.toString(java.nio.charset.StandardCharsets.UTF_8), Instant.now());
-            catalog.recordProbe(b.image.name(), known == null ? found : found.withWarmStart(known.warmStart()));
-            LOG.info("[" + id() + "] image '" + b.image.name() + "': systemd " + found.systemd() + ", systemd-networkd "
-                    + (Boolean.TRUE.equals(found.networkd()) ? "enabled" : "not enabled") + "; its cold boots "
-                    + (found.takesSystemdCredentials() ? "take their identity as systemd credentials from now on" : "stay on cloud-init"));
-        } catch (java.io.IOException | RuntimeException e) {
-            LOG.fine(() -> "[" + id() + "] probing image '" + b.image.name() + "' failed: " + e);
         }
     }
 
@@ -376,14 +349,26 @@ public final class Vm implements AutoCloseable {
             return false;
         }
         try {
-            b.resources.detachAll();
             VmRecord r = b.currentRecord();
+            if (r != null) {
+                // Says "let go on purpose": adoptable even by an engine in this same JVM (a restart inside it).
+                writeQuietly(r.withReleased());
+            }
+            b.resources.detachAll();
             LOG.info("[" + id() + "] left running for the next engine of its owner id; its lease ends at " + (r == null ? "?" : r.leaseUntil()));
         } finally {
             destroyed.complete(null);
             onDestroyed.accept(this);
         }
         return true;
+    }
+
+    private void writeQuietly(VmRecord r) {
+        try {
+            b.ctx().states().write(r);
+        } catch (IOException e) {
+            LOG.warning("[" + id() + "] cannot mark the VM as released in its record: " + e.getMessage());
+        }
     }
 
     @Override

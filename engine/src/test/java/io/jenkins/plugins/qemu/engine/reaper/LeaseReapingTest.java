@@ -89,6 +89,30 @@ class LeaseReapingTest {
     }
 
     @Test
+    void aVmItsLiveOwnerReleasedIsKeptForTheLeaseAndAdoptableInTheSameJvm() throws Exception {
+        Path dir = Files.createDirectory(stateDir.resolve("qa-released"));
+        Process q = idleQemu("qa-released", true, dir.resolve("qmp.sock"));
+        try {
+            VmRecord r = record(stateDir, "qa-released", liveOwner(OWNER), q.pid(), stat(q.pid()).startTime(), Instant.now())
+                    .withSshPort(40022).withGuest("debian-12", "jenkins").withLease(Duration.ofMinutes(10), Instant.now().plusSeconds(600));
+            new StateStore(stateDir).write(r);
+            IOException own = assertThrows(IOException.class, () -> new Reaper(ReaperFixtures.config(stateDir, OWNER))
+                    .proveAdoptable("qa-released", liveOwner(OWNER)));
+            assertTrue(own.getMessage().contains("owns it already"), own.getMessage());
+
+            // A controller restarted inside the same JVM (a test harness): the closing engine released the VM.
+            new StateStore(stateDir).write(r.withReleased());
+            ReapReport kept = new Reaper(ReaperFixtures.config(stateDir, OWNER), liveOwner(OWNER)).reap(false, id -> false);
+            assertEquals(Outcome.KEPT, kept.entries().get(0).outcome(), kept.format());
+            assertTrue(kept.entries().get(0).reason().contains("let it go"), kept.format());
+            assertEquals(q.pid(), new Reaper(ReaperFixtures.config(stateDir, OWNER)).proveAdoptable("qa-released", liveOwner(OWNER)).qemuPid());
+            assertTrue(alive(q.pid()));
+        } finally {
+            kill(q);
+        }
+    }
+
+    @Test
     void aVmWithoutALeaseIsNotAdoptableAndGoesWithItsOwnerAsBefore() throws Exception {
         record(stateDir, "qa-plain", deadOwner(OWNER), 0, 0, Instant.now());
         IOException e = assertThrows(IOException.class, () -> new Reaper(ReaperFixtures.config(stateDir, OWNER))

@@ -31,7 +31,7 @@ class LeaseVerdictTest {
         }
         return new VmRecord(r.schema(), r.vmId(), r.ownerId(), r.ownerPid(), r.ownerStartTime(), r.bootId(), r.qemuPid(),
                 r.qemuStartTime(), r.qmpSocket(), r.overlay(), r.seed(), r.console(), r.sshPort(), r.createdAt(), 0, 0,
-                r.ownerJvmStart(), r.image(), r.user(), leaseSeconds, leaseUntil);
+                r.ownerJvmStart(), r.image(), r.user(), leaseSeconds, leaseUntil, false);
     }
 
     @ParameterizedTest(name = "lease {1} s until {0}, boot {2}: {3}")
@@ -74,6 +74,9 @@ class LeaseVerdictTest {
     void theSameIncarnationNeverAdoptsItsOwnVmAndAnUnfinishedBootIsNotAdoptable() {
         VmRecord mine = record(NEW, "2026-12-03T07:05:00Z", 600, BOOT);
         assertTrue(LeaseVerdict.refusal(mine, "qa-1", NEW, NOW, BOOT).contains("owns it already"));
+        // Unless it let the VM go (its engine closed leaving it running): a restart inside the same JVM adopts it.
+        assertNull(LeaseVerdict.refusal(mine.withReleased(), "qa-1", NEW, NOW, BOOT));
+        assertFalse(mine.withReleased().withOwner(NEW).released(), "taking a VM over ends its released state");
         VmRecord unfinished = record(OLD, "2026-12-03T07:05:00Z", 600, BOOT).withSshPort(-1);
         assertTrue(LeaseVerdict.refusal(unfinished, "qa-1", NEW, NOW, BOOT).contains("boot never finished"));
         assertTrue(LeaseVerdict.refusal(mine, "qa-2", NEW, NOW, BOOT).contains("names another VM"));

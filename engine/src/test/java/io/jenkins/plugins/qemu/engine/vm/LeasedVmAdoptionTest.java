@@ -73,7 +73,7 @@ class LeasedVmAdoptionTest {
             assertTrue(TestImages.portOpen(port), "and its SSH port still answers");
             assertEquals(Phase.LEFT_RUNNING, leased.phase());
             VmRecord left = new StateStore(stateDir).read(stateDir.resolve(id)).orElseThrow();
-            assertTrue(left.leaseHeldAt(Instant.now()), left.toString());
+            assertTrue(left.leaseHeldAt(Instant.now()) && left.released(), left.toString());
 
             try (QemuEngine other = new QemuEngine(EngineConfig.defaults(TestImages.imagesDir(), "someone-else").withStateDir(stateDir))) {
                 assertEquals(List.of(), other.startupReap().reaped(), other.startupReap().format());
