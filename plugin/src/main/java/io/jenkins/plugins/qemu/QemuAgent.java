@@ -90,7 +90,7 @@ public class QemuAgent extends AbstractCloudSlave {
         return image;
     }
 
-    /** The running VM, or null when it is gone (destroyed, died, or from before a restart). */
+    /** The running VM, or null when it is gone (destroyed, died) or, after a restart, not re-attached (yet). */
     @CheckForNull
     Vm liveVm() {
         Vm v = vm;

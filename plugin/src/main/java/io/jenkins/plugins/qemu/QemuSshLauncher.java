@@ -97,7 +97,8 @@ public class QemuSshLauncher extends SSHLauncher {
             qemu.printProvisioningLog(listener);
             QemuAgent agent = qemu.getNode();
             if (agent != null && agent.reattach(listener) == null) {
-                listener.getLogger().println("This agent's VM is gone (" + agent.reattachFailure() + "); the agent will be removed.");
+                String why = agent.reattachFailure();
+                listener.getLogger().println("This agent's VM is gone" + (why == null ? "" : " (" + why + ")") + "; the agent will be removed.");
                 return;
             }
         }
