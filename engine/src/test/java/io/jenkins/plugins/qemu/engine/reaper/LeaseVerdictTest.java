@@ -83,6 +83,21 @@ class LeaseVerdictTest {
     }
 
     @Test
+    void aSchemaOneRecordReadsAsAVmWithoutALease(@org.junit.jupiter.api.io.TempDir Path stateDir) throws Exception {
+        Path dir = java.nio.file.Files.createDirectory(stateDir.resolve("qa-old"));
+        java.nio.file.Files.writeString(dir.resolve("state.json"), "{\"schema\":1,\"vmId\":\"qa-old\",\"ownerId\":\"ctl\",\"ownerPid\":100,"
+                + "\"ownerStartTime\":5000,\"bootId\":\"boot-a\",\"qemuPid\":4242,\"qemuStartTime\":77,\"qmpSocket\":\"q\","
+                + "\"overlay\":\"o\",\"seed\":\"s\",\"console\":\"c\",\"sshPort\":40022,\"createdAt\":\"2026-12-03T06:00:00Z\"}");
+        VmRecord old = new io.jenkins.plugins.qemu.engine.state.StateStore(stateDir).read(dir).orElseThrow();
+        assertFalse(old.leased());
+        assertFalse(old.released());
+        assertNull(old.leaseEnd());
+        assertEquals(0, old.ownerJvmStart());
+        assertEquals("", LeaseVerdict.ofDeadOwner(old, NOW, BOOT), "a dead owner's VM without a lease goes as before");
+        assertTrue(LeaseVerdict.refusal(old, "qa-old", NEW, NOW, BOOT).contains("without a lease"));
+    }
+
+    @Test
     void aSafeRestartIsANewIncarnationOfTheSameProcess() {
         // Same pid and process start time (exec keeps both), another JVM start: the earlier image is gone.
         OwnerIdentity before = new OwnerIdentity("ctl", 300, 7000, BOOT, 1_000);
