@@ -67,7 +67,8 @@ final class ProvisioningTask extends FutureTask<Node> {
         try {
             QemuEngine engine = engines.engine(config);
             Instant requested = Instant.now();
-            VmSpec spec = engines.agentSpec(template, vmId);
+            // Leased: the VM outlives a controller restart, which re-attaches it (QemuAgent#reattach).
+            VmSpec spec = engines.agentSpec(template, vmId).toBuilder().lease(TemplateSpec.AGENT_LEASE).build();
             log.add("Provisioning " + spec + " for cloud " + cloudName);
             vm = engine.create(spec, log::add);
             vm.boot();

@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -26,10 +27,14 @@ import org.kohsuke.stapler.StaplerRequest2;
 
 /**
  * The Jenkins agent of one QEMU VM. It is made by {@link ProvisioningTask} once the VM accepts SSH
- * logins and connects through {@link QemuAgentLauncher} on the engine's connection (VM's own key, pinned host key).
- * Terminating it destroys the VM. Only the cloud name and VM id are persisted: after a controller
- * restart the VM is gone, and the agent is removed by {@link QemuCleanup} instead of being
- * relaunched.
+ * logins and connects through {@link QemuAgentLauncher} on the engine's connection (the VM's own
+ * key, the pinned host key). Terminating it destroys the VM. It is persisted like any agent
+ * (cloud, VM id, and in its launcher the SSH port, the pinned host key and the VM's key as a
+ * {@code Secret}), and the VM is leased, so both outlive a controller restart: the restarted
+ * controller re-attaches the VM ({@link #reattach}, once, from the start-up cleanup or the first
+ * launch, whichever comes first) and the agent reconnects, so a build's running {@code sh} step
+ * carries on. An agent whose VM cannot be re-attached (gone, lease over, not provably ours) is
+ * removed with the reason.
  */
 public class QemuAgent extends AbstractCloudSlave {
     private static final long serialVersionUID = 1L;
@@ -51,6 +56,10 @@ public class QemuAgent extends AbstractCloudSlave {
     /** When the VM was asked for and when it accepted its login; null after a restart. */
     private transient Instant requested;
     private transient Instant online;
+    /** Set when the agent was read from disk (a controller restart): its VM must be re-attached before it counts as alive. */
+    private transient volatile boolean fromDisk;
+    private transient CompletableFuture<Vm> reattached; // guarded by this
+    private transient volatile String reattachFailure;
     /** How long a closing channel may take before the VM is destroyed under it anyway. */
     private static final Duration DISCONNECT_WAIT = Duration.ofSeconds(10);
 
@@ -58,7 +67,8 @@ public class QemuAgent extends AbstractCloudSlave {
             Instant requested)
             throws Descriptor.FormException, IOException {
         super(AgentNaming.nodeName(cloudName, vm.id()), template.remoteFs(),
-                new QemuAgentLauncher(template.remoteFs(), template.jvmOptions()));
+                new QemuAgentLauncher(vm.sshPort(), vm.clientKey().privateKeyOpenSsh(), vm.hostKeyLine(), template.remoteFs(),
+                        template.jvmOptions()));
         this.cloudName = cloudName;
         this.cloudId = cloudId;
         this.vmId = vm.id();
@@ -99,7 +109,7 @@ public class QemuAgent extends AbstractCloudSlave {
         return image;
     }
 
-    /** The running VM, or null when it is gone (destroyed, died, or from before a restart). */
+    /** The running VM, or null when it is gone (destroyed, died) or, after a restart, not re-attached (yet). */
     @CheckForNull
     Vm liveVm() {
         Vm v = vm;
@@ -109,8 +119,74 @@ public class QemuAgent extends AbstractCloudSlave {
         return v != null && v.isAlive() ? v : null;
     }
 
+    /** True also while a VM from before a restart has not been re-attached yet, so nothing removes the agent meanwhile. */
     boolean isVmAlive() {
-        return liveVm() != null;
+        return liveVm() != null || reattachPending();
+    }
+
+    private synchronized boolean reattachPending() {
+        return fromDisk && (reattached == null || !reattached.isDone());
+    }
+
+    /**
+     * The VM of this agent: the one booted for it, or, for an agent read from disk after a
+     * controller restart, its leased VM taken over by this controller's engine (tried once;
+     * every caller waits for that one attempt). Null when there is none, with the reason in
+     * {@link #reattachFailure()} and the log.
+     */
+    @CheckForNull
+    Vm reattach(TaskListener listener) {
+        Vm v = vm;
+        if (v != null || !fromDisk) {
+            return v != null && v.isAlive() ? v : null;
+        }
+        CompletableFuture<Vm> attempt;
+        boolean mine = false;
+        synchronized (this) {
+            if (reattached == null) {
+                reattached = new CompletableFuture<>();
+                mine = true;
+            }
+            attempt = reattached;
+        }
+        if (mine) {
+            Vm adopted = null;
+            try {
+                adopted = QemuReattach.adopt(this, launcher(), listener);
+                vm = adopted;
+            } catch (IOException | RuntimeException e) {
+                reattachFailure = e.getMessage();
+                listener.getLogger().println("Cannot re-attach VM " + vmId + " after the controller restart: " + e.getMessage());
+            } catch (InterruptedException e) {
+                reattachFailure = "interrupted while re-attaching";
+                Thread.currentThread().interrupt();
+            } finally {
+                attempt.complete(adopted);
+            }
+        }
+        return attempt.join();
+    }
+
+    /** Why {@link #reattach} found no VM; null if it did or was not needed. */
+    @CheckForNull
+    String reattachFailure() {
+        return reattachFailure;
+    }
+
+    private QemuAgentLauncher launcher() throws IOException {
+        if (getLauncher() instanceof QemuAgentLauncher l) {
+            return l;
+        }
+        throw new IOException("agent " + getNodeName() + " was saved by an older version of the plugin (launcher "
+                + getLauncher().getClass().getSimpleName() + ", no kept key); it cannot be re-attached");
+    }
+
+    /** Invoked by XStream when the agent is read from disk (controller start, configuration reload). */
+    @Override
+    protected Object readResolve() {
+        Object self = super.readResolve();
+        fromDisk = true;
+        return self;
     }
 
     /** Makes this agent a member of a template's warm pool, before it is added to Jenkins. */

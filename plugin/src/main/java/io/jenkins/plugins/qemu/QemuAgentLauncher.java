@@ -1,5 +1,6 @@
 package io.jenkins.plugins.qemu;
 
+import edu.umd.cs.findbugs.annotations.CheckForNull;
 import edu.umd.cs.findbugs.annotations.NonNull;
 import hudson.Extension;
 import hudson.model.Descriptor;
@@ -7,6 +8,7 @@ import hudson.model.TaskListener;
 import hudson.remoting.Channel;
 import hudson.slaves.ComputerLauncher;
 import hudson.slaves.SlaveComputer;
+import hudson.util.Secret;
 import io.jenkins.plugins.qemu.engine.ssh.GuestProcess;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.vm.AgentJar;
@@ -28,8 +30,10 @@ import java.util.logging.Logger;
  * class-data-sharing archive, keyed by the jar's hash) and is copied in one command otherwise; the
  * agent JVM's stdio becomes the channel. ssh-slaves' launcher would open a second connection,
  * print the environment, and read the whole jar back over SFTP to compare hashes before every
- * start. The VM comes from the agent ({@link QemuAgent#liveVm()}); an agent whose VM is gone
- * (after a restart) is not launched and goes.
+ * start. The VM comes from the agent: the one booted for it or, after a controller restart, the
+ * leased VM re-attached with the key and host key kept here ({@link QemuAgent#reattach}); the key
+ * is a {@link Secret}, so the agent's {@code config.xml} holds it encrypted, never in plain text.
+ * An agent whose VM is gone is not launched and goes.
  */
 public class QemuAgentLauncher extends ComputerLauncher {
     private static final Logger LOGGER = Logger.getLogger(QemuAgentLauncher.class.getName());
@@ -40,10 +44,32 @@ public class QemuAgentLauncher extends ComputerLauncher {
 
     private final String remoteFs;
     private final String jvmOptions;
+    /** What re-attaching the VM after a restart needs: its forwarded port, its key, its pinned host key. */
+    private final int port;
+    private final Secret privateKey;
+    private final String hostKey;
 
-    QemuAgentLauncher(String remoteFs, String jvmOptions) {
+    QemuAgentLauncher(int port, String privateKeyOpenSsh, String hostKeyLine, String remoteFs, String jvmOptions) {
+        this.port = port;
+        this.privateKey = Secret.fromString(privateKeyOpenSsh);
+        this.hostKey = hostKeyLine;
         this.remoteFs = remoteFs;
         this.jvmOptions = jvmOptions;
+    }
+
+    int getPort() {
+        return port;
+    }
+
+    /** The VM's client key in OpenSSH form, decrypted. */
+    @CheckForNull
+    String privateKeyText() {
+        return privateKey == null ? null : privateKey.getPlainText();
+    }
+
+    @CheckForNull
+    String hostKeyLine() {
+        return hostKey;
     }
 
     @Override
@@ -59,22 +85,20 @@ public class QemuAgentLauncher extends ComputerLauncher {
         }
         qemu.printProvisioningLog(listener);
         QemuAgent agent = qemu.getNode();
-        Vm vm = agent.liveVm();
+        Vm vm = agent.reattach(listener);
         PrintStream log = listener.getLogger();
         if (vm == null) {
-            log.println("VM " + agent.getVmId() + " is gone (destroyed, died, or from before a controller restart); the agent will be removed.");
+            String why = agent.reattachFailure();
+            log.println("VM " + agent.getVmId() + " is gone" + (why == null ? "" : " (" + why + ")") + "; the agent will be removed.");
             return;
         }
-        AgentJar jar = vm.spec().agentJar();
-        if (jar == null) {
-            listener.error("VM " + vm.id() + " was booted without an agent jar; it cannot run an agent");
-            return;
-        }
+        // A VM re-attached after a restart has no jar in its spec; its guest has the jar from before.
+        AgentJar jar = vm.spec().agentJar() != null ? vm.spec().agentJar() : QemuEngines.get().remotingJar();
         long start = System.nanoTime();
         GuestSsh.Connection ssh = vm.connect(STEP);
         GuestProcess agentProcess = null;
         try {
-            boolean copied = vm.placeAgentJar(ssh, STEP);
+            boolean copied = vm.spec().agentJar() != null ? vm.placeAgentJar(ssh, STEP) : jar.place(ssh, STEP);
             long placed = System.nanoTime();
             log.println("VM " + vm.id() + ": agent jar " + (copied ? "copied in " : vm.restored() ? "already in the warm clone, "
                     : "already in place, checked in ") + millis(placed - start));

@@ -36,6 +36,10 @@ final class QemuCleanup {
     static void run(TaskListener listener) {
         Jenkins jenkins = Jenkins.get();
         QemuEngines engines = QemuEngines.get();
+        if (engines.shuttingDown()) {
+            return; // agents and their leased VMs are kept for the next start
+        }
+        reattachAgentsFromDisk(jenkins, listener);
         removeAgentsWithoutVm(jenkins, listener);
         Map<String, QemuAgent> agents = agentsByVmId(jenkins);
         releaseLostBookings(jenkins, engines, agents, listener);
@@ -100,11 +104,25 @@ final class QemuCleanup {
         }
     }
 
+    /**
+     * After a controller restart, the agents read from disk get their leased VMs back before
+     * anything decides that their VMs are gone (the first launch may have done it already).
+     */
+    private static void reattachAgentsFromDisk(Jenkins jenkins, TaskListener listener) {
+        for (Node node : jenkins.getNodes()) {
+            if (node instanceof QemuAgent agent) {
+                agent.reattach(listener);
+            }
+        }
+    }
+
     /** Agents whose VM is gone never come back; the retention check would remove them too, but only once they are offline long enough. */
     private static void removeAgentsWithoutVm(Jenkins jenkins, TaskListener listener) {
         for (Node node : jenkins.getNodes()) {
             if (node instanceof QemuAgent agent && !agent.isVmAlive() && !QemuEngines.get().isBooting(agent.getVmId())) {
-                listener.getLogger().println("Removing agent " + agent.getNodeName() + ": its VM is gone");
+                String why = agent.reattachFailure();
+                listener.getLogger().println("Removing agent " + agent.getNodeName() + ": its VM is gone"
+                        + (why == null ? "" : " (not re-attached after the controller restart: " + why + ")"));
                 try {
                     agent.terminate();
                 } catch (IOException | InterruptedException | RuntimeException e) {

@@ -70,7 +70,7 @@ public final class QemuEngines {
     }
 
     /** Hashed once per jar file; the controller's remoting.jar only changes with a Jenkins upgrade, i.e. a restart. */
-    private AgentJar remotingJar() throws IOException {
+    AgentJar remotingJar() throws IOException {
         java.nio.file.Path file = hudson.remoting.Which.jarFile(hudson.remoting.Channel.class).toPath();
         AgentJar jar = remoting;
         if (jar == null || !jar.file().equals(file)) {
@@ -305,7 +305,17 @@ public final class QemuEngines {
         return running;
     }
 
-    /** Closes every engine, which destroys its VMs, and refuses to start new ones. */
+    /** Whether Jenkins is shutting down (our terminator ran): agents are left alone, not terminated, from then on. */
+    synchronized boolean shuttingDown() {
+        return closed;
+    }
+
+    /**
+     * Closes every engine and refuses to start new ones. Agent VMs are leased, and are left
+     * running for the controller's next start (a restart, safe or not), which re-attaches them;
+     * VMs still booting and warm-snapshot boots are destroyed. Jenkins closes the agents' channels
+     * after this; nothing here destroys an agent's VM or removes its node.
+     */
     void closeAll() {
         List<QemuEngine> snapshot;
         synchronized (this) {
@@ -314,7 +324,11 @@ public final class QemuEngines {
             engines.clear();
         }
         for (QemuEngine e : snapshot) {
-            closeQuietly(e);
+            try {
+                e.closeLeavingLeasedRunning();
+            } catch (IOException | RuntimeException x) {
+                LOGGER.log(Level.WARNING, "Failed to close a QEMU engine cleanly", x);
+            }
         }
     }
 

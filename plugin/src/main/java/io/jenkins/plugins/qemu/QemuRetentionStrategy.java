@@ -60,6 +60,10 @@ public class QemuRetentionStrategy extends CloudRetentionStrategy implements Exe
 
     /** Carries out a decision; also called right after a failed launch, not only once a minute. */
     void apply(QemuComputer qemu, RetentionPolicy.Decision decision) {
+        if (QemuEngines.get().shuttingDown()) {
+            // The engines left the VMs running for the next start; a channel closing now is no reason to end an agent.
+            return;
+        }
         if (decision == RetentionPolicy.Decision.RECONNECT) {
             LOGGER.info(() -> qemu.getName() + ": its VM is alive but the agent is not connected; connecting again");
             qemu.connect(false);
@@ -131,6 +135,9 @@ public class QemuRetentionStrategy extends CloudRetentionStrategy implements Exe
      * VM shutdown.
      */
     private void terminate(QemuComputer computer, String reason) {
+        if (QemuEngines.get().shuttingDown()) {
+            return; // see apply: the agent and its leased VM are for the controller's next start
+        }
         computer.setAcceptingTasks(false);
         synchronized (this) {
             if (terminating) {

@@ -7,6 +7,8 @@ import io.jenkins.plugins.qemu.engine.reaper.PeriodicReaper;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport;
 import io.jenkins.plugins.qemu.engine.reaper.Reaper;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
+import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
+import io.jenkins.plugins.qemu.engine.state.VmRecord;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.state.OwnerIdentity;
 import io.jenkins.plugins.qemu.engine.state.ProcFs;
@@ -24,11 +26,11 @@ import io.jenkins.plugins.qemu.engine.warm.Snapshot;
 import io.jenkins.plugins.qemu.engine.warm.SnapshotStore;
 import io.jenkins.plugins.qemu.engine.warm.WarmStarts;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.PublicKey;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -49,6 +51,11 @@ import java.util.logging.Logger;
  * what a predecessor that died uncleanly left in the state directory. QEMU processes die with the
  * JVM (parent-death signal via util-linux {@code setpriv}) unless the system property
  * {@code qemu-agents.pdeathsig} is {@code false}.
+ *
+ * <p>A VM started with a lease ({@link VmSpec#lease()}) is the exception: it has no parent-death
+ * signal, this engine renews its lease on the housekeeping thread, {@link #closeLeavingLeasedRunning()}
+ * leaves it running, and a later engine of the same owner id may {@link #adopt} it until the lease
+ * ends; after that the reaper removes it like any VM of a dead owner.
  */
 public final class QemuEngine implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(QemuEngine.class.getName());
@@ -56,6 +63,8 @@ public final class QemuEngine implements AutoCloseable {
     public static final String PDEATHSIG_PROPERTY = "qemu-agents.pdeathsig";
     /** How often an engine looks for VMs of dead owners sharing its state directory, unasked. */
     public static final Duration BACKGROUND_REAP_INTERVAL = Duration.ofMinutes(10);
+    /** How often leased VMs are looked at; a lease is rewritten when a quarter of it has passed (see Vm#renewLease). */
+    static final Duration LEASE_TICK = Duration.ofSeconds(5);
 
     private final EngineContext ctx;
     private final Set<Vm> vms = ConcurrentHashMap.newKeySet();
@@ -75,6 +84,15 @@ public final class QemuEngine implements AutoCloseable {
 
     /** An engine whose warm-snapshot boots are each booked through {@code snapshotGate} first (a cloud's cap and budget). */
     public QemuEngine(EngineConfig config, SnapshotBuildGate snapshotGate) throws IOException {
+        this(config, snapshotGate, null);
+    }
+
+    /**
+     * As above, as the given incarnation of the owner instead of this JVM as it is now: for tests
+     * that play an earlier incarnation (a controller before its restart) in the same JVM. The
+     * identity must be this process's pid and start time; {@code null} is this JVM.
+     */
+    public QemuEngine(EngineConfig config, SnapshotBuildGate snapshotGate, OwnerIdentity incarnation) throws IOException {
         if (!Files.isExecutable(config.qemuBinary())) {
             throw new IOException("QEMU binary " + config.qemuBinary() + " is missing or not executable (install qemu-system-x86)");
         }
@@ -83,7 +101,7 @@ public final class QemuEngine implements AutoCloseable {
         } catch (IOException e) {
             throw new IOException("the state directory " + config.stateDir() + " is not usable: " + e.getMessage(), e);
         }
-        String qemuVersion = qemuVersion(config.qemuBinary());
+        String qemuVersion = QemuBinary.version(config.qemuBinary());
         QmpReactor reactor = new QmpReactor("qemu-agents-qmp");
         GuestSsh ssh = null;
         ProcessSpawner spawner = null;
@@ -93,8 +111,8 @@ public final class QemuEngine implements AutoCloseable {
             ProcFs proc = new ProcFs();
             this.ctx = new EngineContext(config, new ImageCatalog(config.imagesDir()), new QemuImg(config.qemuImgBinary()),
                     new AcceleratorProbe(config.qemuBinary(), config.stateDir(), Duration.ofSeconds(4), Path.of("/dev/kvm")),
-                    ssh, reactor, supportsSandbox(config.qemuBinary()), proc, new StateStore(config.stateDir()),
-                    OwnerIdentity.current(config.ownerId(), proc), spawner);
+                    ssh, reactor, QemuBinary.supportsSandbox(config.qemuBinary()), proc, new StateStore(config.stateDir()),
+                    incarnation != null ? incarnation.as(config.ownerId()) : OwnerIdentity.current(config.ownerId(), proc), spawner);
         } catch (IOException | RuntimeException e) {
             housekeeping.shutdownNow();
             reactor.close();
@@ -111,11 +129,49 @@ public final class QemuEngine implements AutoCloseable {
             vms.add(vm);
             return vm;
         }, snapshotGate);
-        this.reaper = new Reaper(config);
+        this.reaper = new Reaper(config, ctx.owner());
         this.startupReap = reapAtStart();
         // Other engines (CLI runs, another controller) may die while this one lives; their VMs are
         // removed here too. Only dead owners: without a caller's predicate, every live VM is wanted.
         this.backgroundReap = reapPeriodically(BACKGROUND_REAP_INTERVAL, id -> true);
+        housekeeping.scheduleWithFixedDelay(this::renewLeases, LEASE_TICK.toMillis(), LEASE_TICK.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** One pass over every VM on the housekeeping thread: no thread per VM. Never throws (that would end the schedule). */
+    private void renewLeases() {
+        Instant now = Instant.now();
+        for (Vm vm : vms) {
+            if (vm.leased()) {
+                vm.renewLease(now);
+            }
+        }
+    }
+
+    /**
+     * Takes over the leased VM {@code vmId} that an earlier incarnation of this engine's owner id
+     * left running (a controller before its restart), once its ownership is proven as the reaper
+     * proves it before a kill: same owner id, that incarnation gone, the lease still running, the
+     * recorded QEMU pid with its start time naming the VM, and QMP {@code query-name}. The keys are
+     * the ones the VM was booted with ({@link Vm#clientKey()}, {@link Vm#hostKeyLine()}), which
+     * the caller kept. The VM returned is this engine's like any other: renewed, destroyed on
+     * {@link #close()}, reaped when unwanted. A VM this engine already holds is returned as is.
+     */
+    public Vm adopt(String vmId, String clientPrivateKeyOpenSsh, String hostKeyLine) throws IOException, InterruptedException {
+        for (Vm vm : vms) {
+            if (vm.id().equals(vmId) && vm.isAlive()) {
+                return vm;
+            }
+        }
+        SshKeyPair client = SshKeyPair.fromOpenSsh(clientPrivateKeyOpenSsh, "qemu-agents@" + vmId);
+        PublicKey host = SshKeyPair.parsePublicKeyLine(hostKeyLine);
+        VmRecord proven = reaper.proveAdoptable(vmId, ctx.owner());
+        Vm vm = Vm.adopt(proven, client, host, ctx, vms::remove, Duration.ofSeconds(10));
+        vms.add(vm);
+        if (!vm.isAlive()) {
+            vms.remove(vm);
+            throw new IOException("VM " + vmId + " died while it was adopted");
+        }
+        return vm;
     }
 
     /** What a previous incarnation left behind is removed before this one starts VMs of its own. */
@@ -275,10 +331,32 @@ public final class QemuEngine implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        close(false);
+    }
+
+    /**
+     * Closes this engine but leaves its running leased VMs running (see {@link Vm#leaveRunning()}),
+     * for a controller that shuts down to be restarted: the next engine of the same owner id adopts
+     * them, or the reaper removes them once their lease ended. Every other VM is destroyed as by
+     * {@link #close()}, and so are leased VMs still booting (nobody has their keys yet).
+     */
+    public void closeLeavingLeasedRunning() throws IOException {
+        close(true);
+    }
+
+    private void close(boolean leaveLeased) throws IOException {
         backgroundReap.close();
         housekeeping.shutdownNow();
+        int left = 0;
         for (Vm vm : new ArrayList<>(vms)) {
-            vm.destroy();
+            if (leaveLeased && vm.leased()) {
+                left += vm.leaveRunning() ? 1 : 0;
+            } else {
+                vm.destroy();
+            }
+        }
+        if (left > 0) {
+            LOG.info("engine for " + ctx.config().stateDir() + " closed leaving " + left + " leased VM(s) running for the next engine");
         }
         try {
             warm.close();
@@ -289,7 +367,7 @@ public final class QemuEngine implements AutoCloseable {
         for (Vm vm : new ArrayList<>(vms)) {
             vm.destroy();
         }
-        // Only now: ending the spawner thread SIGKILLs every QEMU it started.
+        // Only now: ending the spawner thread SIGKILLs every QEMU it started with the parent-death signal (not leased ones).
         closeSpawner(ctx.spawner());
         try {
             ctx.ssh().close();
@@ -303,36 +381,6 @@ public final class QemuEngine implements AutoCloseable {
             spawner.close();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    /** A warm snapshot is only valid for the QEMU that saved it; its version is part of the snapshot's key. */
-    private static String qemuVersion(Path qemu) throws IOException {
-        String out = qemuOutput(qemu, "-version").strip();
-        return out.isEmpty() ? "unknown" : out.lines().findFirst().orElse("unknown");
-    }
-
-    /** QEMU built without seccomp rejects -sandbox; ask it once instead of failing every boot. */
-    private static boolean supportsSandbox(Path qemu) throws IOException {
-        boolean supported = qemuOutput(qemu, "-help").contains("-sandbox");
-        if (!supported) {
-            LOG.warning(qemu + " has no -sandbox support (built without seccomp); VMs run without it");
-        }
-        return supported;
-    }
-
-    /** What QEMU prints (stdout and stderr) for an informational option such as -help. */
-    private static String qemuOutput(Path qemu, String option) throws IOException {
-        Process p = new ProcessBuilder(qemu.toString(), option).redirectErrorStream(true).start();
-        try (InputStream in = p.getInputStream()) {
-            String out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            p.waitFor(10, TimeUnit.SECONDS);
-            return out;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while running " + qemu + " " + option, e);
-        } finally {
-            p.destroyForcibly();
         }
     }
 }

@@ -73,6 +73,18 @@ public final class TemplateSpec implements Serializable {
         return new Builder();
     }
 
+    /**
+     * How long an agent's VM outlives a controller that is gone (see {@link VmSpec#lease()}): long
+     * enough for a restart, safe or not, to come back and re-attach it; short enough that a
+     * controller that never returns does not leave VMs running for long.
+     */
+    public static final java.time.Duration AGENT_LEASE = java.time.Duration.ofMinutes(10);
+
+    /** The request for one agent VM of this template: {@link #toVmSpec} with the {@link #AGENT_LEASE}. */
+    public VmSpec toAgentVmSpec(String vmId) {
+        return toVmSpec(vmId).toBuilder().lease(AGENT_LEASE).build();
+    }
+
     /** The request for one VM of this template; {@code vmId} also becomes the guest's host name. */
     public VmSpec toVmSpec(String vmId) {
         return VmSpec.builder()

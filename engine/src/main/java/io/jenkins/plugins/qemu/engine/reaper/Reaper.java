@@ -5,6 +5,7 @@ import io.jenkins.plugins.qemu.engine.reaper.ReapReport.Entry;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport.Outcome;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport.ProcessOutcome;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.OwnerIdentity;
 import io.jenkins.plugins.qemu.engine.state.ProcFs;
 import io.jenkins.plugins.qemu.engine.state.ProcessStat;
 import io.jenkins.plugins.qemu.engine.state.StateStore;
@@ -45,13 +46,29 @@ public final class Reaper {
     private final Duration maxAge;
     private final Duration orphanGrace;
     private final Duration qmpTimeout;
+    /** The engine incarnation reaping; null: this JVM as it is now, read from /proc when needed. */
+    private final OwnerIdentity self;
 
     /** A reaper for the state directory of {@code config}, without a maximum age. */
     public Reaper(EngineConfig config) {
-        this(config, new ProcFs(), Clock.systemUTC(), null, DEFAULT_ORPHAN_GRACE, Duration.ofSeconds(2));
+        this(config, new ProcFs(), Clock.systemUTC(), null, DEFAULT_ORPHAN_GRACE, Duration.ofSeconds(2), null);
+    }
+
+    /**
+     * A reaper for an engine that is {@code self}: its own records are its own even where /proc
+     * alone could not tell (after a safe restart re-executed the JVM in the same process).
+     */
+    public Reaper(EngineConfig config, OwnerIdentity self) {
+        this(config, new ProcFs(), Clock.systemUTC(), null, DEFAULT_ORPHAN_GRACE, Duration.ofSeconds(2), self);
     }
 
     Reaper(EngineConfig config, ProcFs proc, Clock clock, Duration maxAge, Duration orphanGrace, Duration qmpTimeout) {
+        this(config, proc, clock, maxAge, orphanGrace, qmpTimeout, null);
+    }
+
+    Reaper(EngineConfig config, ProcFs proc, Clock clock, Duration maxAge, Duration orphanGrace, Duration qmpTimeout,
+            OwnerIdentity self) {
+        this.self = self;
         this.config = config;
         this.store = new StateStore(config.stateDir());
         this.proc = proc;
@@ -63,11 +80,11 @@ public final class Reaper {
 
     /** The same reaper, also removing VMs older than {@code age} even if their owner still runs. */
     public Reaper withMaxAge(Duration age) {
-        return new Reaper(config, proc, clock, Validation.positive("maxAge", age), orphanGrace, qmpTimeout);
+        return new Reaper(config, proc, clock, Validation.positive("maxAge", age), orphanGrace, qmpTimeout, self);
     }
 
     Reaper withOrphanGrace(Duration grace) {
-        return new Reaper(config, proc, clock, maxAge, grace, qmpTimeout);
+        return new Reaper(config, proc, clock, maxAge, grace, qmpTimeout, self);
     }
 
     public Optional<Duration> maxAge() {
@@ -136,10 +153,15 @@ public final class Reaper {
         VmRecord r = found.get();
         String why = whyReap(r, wanted, bootId);
         if (why == null) {
+            if (r.released() || !ownerAlive(r, bootId)) {
+                return new Entry(vmId, Outcome.KEPT, ProcessOutcome.LEFT_RUNNING, r.qemuPid(), "owner " + r.owner()
+                        + (r.released() ? " let it go" : " is gone") + " but the VM's lease runs until " + r.leaseUntil()
+                        + ": owner id " + r.ownerId() + " may adopt it");
+            }
             return new Entry(vmId, Outcome.KEPT, ProcessOutcome.LEFT_RUNNING, r.qemuPid(), "owner " + r.owner() + " is alive"
                     + (maxAge == null ? "" : " and the VM is younger than " + maxAge));
         }
-        Finding f = findProcess(dir, r, bootId, qmp);
+        ProcessProof.Finding f = new ProcessProof(proc).find(dir, r, bootId, qmp);
         switch (f.outcome) {
             case NONE:
             case GONE:
@@ -202,17 +224,22 @@ public final class Reaper {
 
     /** Why this VM should go, or null if it stays. */
     private String whyReap(VmRecord r, Predicate<String> wanted, String bootId) {
-        if (!r.owner().isAlive(proc, bootId)) {
-            return "owner " + r.owner() + " is gone";
-        }
         Instant now = clock.instant();
+        // A released VM waits for its adopter like one whose owner died, even while that owner's process runs on.
+        if (r.released() || !ownerAlive(r, bootId)) {
+            String leaseVerdict = LeaseVerdict.ofDeadOwner(r, now, bootId);
+            if (leaseVerdict == null && (maxAge == null || !r.created().plus(maxAge).isBefore(now))) {
+                return null;
+            }
+            return "owner " + r.owner() + (r.released() ? " let it go" : " is gone") + (leaseVerdict == null || leaseVerdict.isEmpty() ? "" : " and " + leaseVerdict);
+        }
         if (maxAge != null && r.created().plus(maxAge).isBefore(now)) {
             return "older than the maximum age " + maxAge + " (created " + r.createdAt() + ")";
         }
         // Only this very incarnation (same owner id, pid and start time) may say a VM is unwanted:
         // another live process under the same owner id (a controller started from a copy of the
         // same JENKINS_HOME, a second CLI run) knows nothing of this one's agents.
-        if (r.ownerId().equals(config.ownerId()) && r.owner().isThisProcess(proc)) {
+        if (r.ownerId().equals(config.ownerId()) && (self == null ? r.owner().isThisProcess(proc) : r.owner().sameIncarnation(self))) {
             boolean keep;
             try {
                 keep = wanted.test(r.vmId());
@@ -227,79 +254,34 @@ public final class Reaper {
         return null;
     }
 
-    private static final class Finding {
-        final ProcessOutcome outcome;
-        final long pid;
-        final long startTime;
-        final String detail;
-        final boolean usesOurFiles;
-
-        Finding(ProcessOutcome outcome, long pid, long startTime, String detail, boolean usesOurFiles) {
-            this.outcome = outcome;
-            this.pid = pid;
-            this.startTime = startTime;
-            this.detail = detail;
-            this.usesOurFiles = usesOurFiles;
-        }
-    }
-
-    /** Establishes what runs under the record, and whether it is provably this VM (KILLED = kill it). */
-    private Finding findProcess(Path dir, VmRecord r, String bootId, QmpNameProbe qmp) throws IOException, InterruptedException {
-        String vmId = r.vmId();
-        if (!r.bootId().equals(bootId)) {
-            return new Finding(ProcessOutcome.GONE, 0, 0, "recorded in an earlier host boot, so its QEMU cannot run", false);
-        }
-        // Only the socket inside the VM's folder counts; a record cannot point us at another socket.
-        Path socket = dir.resolve(VmDir.QMP_SOCKET);
-        long pid = r.qemuPid();
-        if (pid <= 0 || r.qemuStartTime() <= 0) {
-            Optional<ProcessStat> st = proc.stat(pid);
-            if (pid > 0 && st.isPresent() && !st.get().zombie() && !namesVm(proc.cmdline(pid), vmId)) {
-                return new Finding(ProcessOutcome.NOT_OURS, pid, 0, "skipped: pid " + pid + " is not ours (its command line does not name "
-                        + vmId + ")", mentions(proc.cmdline(pid), dir));
-            }
-            return findUnrecorded(dir, vmId, socket, qmp);
-        }
-        Optional<ProcessStat> st = proc.stat(pid);
-        if (st.isEmpty() || st.get().zombie()) {
-            return new Finding(ProcessOutcome.GONE, pid, 0, "QEMU pid " + pid + " is gone", false);
-        }
-        if (st.get().startTime() != r.qemuStartTime()) {
-            return new Finding(ProcessOutcome.PID_REUSED, pid, 0, "skipped: pid " + pid + " reused (start time " + st.get().startTime()
-                    + ", recorded " + r.qemuStartTime() + "); that process is not touched", false);
-        }
-        List<String> argv = proc.cmdline(pid);
-        if (!namesVm(argv, vmId)) {
-            return new Finding(ProcessOutcome.NOT_OURS, pid, 0, "skipped: pid " + pid + " is not ours (its command line does not name "
-                    + vmId + "); that process is not touched", mentions(argv, dir));
-        }
-        Optional<String> name = qmp.queryName(socket);
-        if (name.isPresent() && !name.get().equals(vmId)) {
-            return new Finding(ProcessOutcome.NOT_OURS, pid, 0, "skipped: pid " + pid + " is not ours (QMP query-name says '" + name.get()
-                    + "'); that process is not touched", true);
-        }
-        return new Finding(ProcessOutcome.KILLED, pid, st.get().startTime(), "killed QEMU pid " + pid + " (start time, command line"
-                + (name.isPresent() ? " and QMP query-name" : "; QMP did not answer") + " match)", true);
+    private boolean ownerAlive(VmRecord r, String bootId) {
+        return self == null ? r.owner().isAlive(proc, bootId) : r.owner().isAlive(proc, bootId, self);
     }
 
     /**
-     * The engine may have died between starting QEMU and recording its pid. Without a start time
-     * to compare, only a QMP answer naming the VM from the socket in its own folder proves it.
+     * The record of {@code vmId} once it is proven adoptable by {@code adopter}: same owner id, its
+     * owner incarnation gone, its lease still running, and its QEMU provably this VM (start time,
+     * command line and, where QMP answers, {@code query-name}, as before a kill). Otherwise an
+     * exception saying which of these failed; nothing is touched either way.
      */
-    private Finding findUnrecorded(Path dir, String vmId, Path socket, QmpNameProbe qmp) throws IOException, InterruptedException {
-        List<Long> pids = proc.pidsMatching(argv -> namesVm(argv, vmId) && mentions(argv, dir));
-        if (pids.isEmpty()) {
-            return new Finding(ProcessOutcome.NONE, 0, 0, "no QEMU was started", false);
+    public VmRecord proveAdoptable(String vmId, OwnerIdentity adopter) throws IOException, InterruptedException {
+        Path dir = store.vmDir(Validation.hostname("vmId", vmId));
+        VmRecord r = store.read(dir).orElseThrow(() -> new IOException("VM " + vmId + " has no record in " + dir + "; it is gone"));
+        String bootId = proc.bootId();
+        String refusal = LeaseVerdict.refusal(r, vmId, adopter, clock.instant(), bootId);
+        if (refusal == null && !r.released() && r.owner().isAlive(proc, bootId, adopter)) {
+            refusal = "its owner " + r.owner() + " still runs";
         }
-        long pid = pids.get(0);
-        Optional<ProcessStat> st = proc.stat(pid);
-        Optional<String> name = qmp.queryName(socket);
-        if (pids.size() == 1 && st.isPresent() && name.isPresent() && name.get().equals(vmId)) {
-            return new Finding(ProcessOutcome.KILLED, pid, st.get().startTime(), "killed unrecorded QEMU pid " + pid
-                    + " (command line and QMP query-name match)", true);
+        if (refusal != null) {
+            throw new IOException("VM " + vmId + " cannot be adopted: " + refusal);
         }
-        return new Finding(ProcessOutcome.UNPROVEN, pid, 0, "skipped: pid " + pid + " names " + vmId
-                + " but its pid was never recorded and QMP did not confirm it; not touched", true);
+        try (QmpNameProbe qmp = new QmpNameProbe(qmpTimeout)) {
+            ProcessProof.Finding f = new ProcessProof(proc).find(dir, r, bootId, qmp);
+            if (f.outcome != ProcessOutcome.KILLED || f.startTime != r.qemuStartTime()) {
+                throw new IOException("VM " + vmId + " cannot be adopted: its QEMU is not provably this VM (" + f.detail + ")");
+            }
+        }
+        return r;
     }
 
     /** A record-less folder: removed once it is older than the grace period and nothing uses it. */
@@ -311,7 +293,7 @@ public final class Reaper {
         if (age.compareTo(orphanGrace) < 0) {
             return new Entry(vmId, Outcome.KEPT, ProcessOutcome.NONE, 0, why + "; only " + age.toSeconds() + " s old, may still be booting");
         }
-        List<Long> users = proc.pidsMatching(argv -> namesVm(argv, vmId) || mentions(argv, dir));
+        List<Long> users = proc.pidsMatching(argv -> ProcessProof.namesVm(argv, vmId) || ProcessProof.mentions(argv, dir));
         if (!users.isEmpty()) {
             return new Entry(vmId, Outcome.SKIPPED, ProcessOutcome.UNPROVEN, users.get(0), why + "; pid " + users.get(0)
                     + " refers to it but there is no record to prove ownership; not touched");
@@ -333,24 +315,6 @@ public final class Reaper {
             }
         }
         return t.toInstant();
-    }
-
-    /** QEMU is started with {@code -name <vmId>,process=qemu-<vmId>}. */
-    static boolean namesVm(List<String> argv, String vmId) {
-        for (int i = 0; i + 1 < argv.size(); i++) {
-            if (argv.get(i).equals("-name")) {
-                String v = argv.get(i + 1);
-                if (v.equals(vmId) || v.startsWith(vmId + ",")) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    private static boolean mentions(List<String> argv, Path dir) {
-        String prefix = dir.toString() + "/";
-        return argv.stream().anyMatch(a -> a.contains(prefix));
     }
 
     /** SIGKILL, but only if the pid still has the proven start time; true once it is gone. */

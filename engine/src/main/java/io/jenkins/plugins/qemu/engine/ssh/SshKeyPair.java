@@ -34,6 +34,37 @@ public final class SshKeyPair {
         }
     }
 
+    /**
+     * A key pair from the OpenSSH private-key text {@link #privateKeyOpenSsh()} wrote, e.g. kept
+     * by a controller (encrypted, as a Jenkins {@code Secret}) to reconnect to a VM it adopts
+     * after a restart. The error never quotes the text.
+     */
+    public static SshKeyPair fromOpenSsh(String privateKey, String comment) {
+        try {
+            java.util.Iterator<KeyPair> pairs = org.apache.sshd.common.util.security.SecurityUtils.loadKeyPairIdentities(null,
+                    org.apache.sshd.common.NamedResource.ofName("VM key"),
+                    new java.io.ByteArrayInputStream(privateKey.getBytes(StandardCharsets.US_ASCII)), null).iterator();
+            if (!pairs.hasNext()) {
+                throw new IllegalArgumentException("privateKey: no key in the given OpenSSH private-key text");
+            }
+            SshKeyPair k = new SshKeyPair(pairs.next(), comment);
+            k.privateText = privateKey;
+            return k;
+        } catch (IOException | GeneralSecurityException | RuntimeException e) {
+            throw new IllegalArgumentException("privateKey: not an unencrypted OpenSSH private key (" + e.getClass().getSimpleName() + ")", e);
+        }
+    }
+
+    /** The public key of an {@code ssh-ed25519 AAAA... [comment]} line, e.g. a pinned host key. */
+    public static PublicKey parsePublicKeyLine(String line) {
+        try {
+            return PublicKeyEntry.parsePublicKeyEntry(line.strip()).resolvePublicKey(null, java.util.Map.of(),
+                    org.apache.sshd.common.config.keys.PublicKeyEntryResolver.FAILING);
+        } catch (IOException | GeneralSecurityException | RuntimeException e) {
+            throw new IllegalArgumentException("hostKey: not a public key line '" + line + "': " + e.getMessage(), e);
+        }
+    }
+
     public KeyPair keyPair() {
         return keyPair;
     }

@@ -113,6 +113,17 @@ public final class VmDir {
     }
 
     /**
+     * Takes over the existing folder of a VM whose ownership was proven (an adopted VM), so that
+     * {@link #delete()} removes it when the VM goes, as if this object had created it.
+     */
+    public void takeOver() throws IOException {
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException("VM folder " + dir + " is gone");
+        }
+        created = true;
+    }
+
+    /**
      * QEMU creates its listening sockets with the JVM's umask (0755 where it is 022), and its
      * options cannot say otherwise; like every other file of a VM they are made owner-only as soon
      * as they exist. The identity socket, when there is one, is made before the QMP socket (it comes

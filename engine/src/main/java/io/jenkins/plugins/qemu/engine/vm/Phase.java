@@ -18,7 +18,9 @@ public enum Phase {
     SSH("waiting for an SSH login"),
     EGRESS("configuring the guest's egress NIC"),
     RUNNING("running"),
-    DESTROY("destroying");
+    DESTROY("destroying"),
+    /** A leased VM its engine let go of at close, still running for the engine that adopts it. */
+    LEFT_RUNNING("left running for the next engine");
 
     private final String description;
 

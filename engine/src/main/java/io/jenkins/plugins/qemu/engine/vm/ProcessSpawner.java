@@ -30,10 +30,13 @@ public final class ProcessSpawner implements AutoCloseable {
         return t;
     });
     private final List<String> prefix;
+    /** For processes that must outlive the JVM (leased VMs): their own session, see {@link #start(ProcessBuilder, List, boolean)}. */
+    private final List<String> detachedPrefix;
 
     public ProcessSpawner(boolean parentDeathSignal) {
         this.prefix = parentDeathSignal ? setpriv().map(p -> List.of(p.toString(), "--pdeathsig", "KILL", "--")).orElse(List.of())
                 : List.of();
+        this.detachedPrefix = EngineConfig.findOnPath("setsid").map(p -> List.of(p.toString())).orElse(List.of());
         if (parentDeathSignal && prefix.isEmpty()) {
             LOG.warning("setpriv (util-linux) with --pdeathsig is not available: QEMU will not die with a killed JVM;"
                     + " the reaper cleans up on the next start");
@@ -50,7 +53,17 @@ public final class ProcessSpawner implements AutoCloseable {
      * process is setpriv, which then becomes QEMU through exec: same pid, same start time.
      */
     Process start(ProcessBuilder builder, List<String> argv) throws IOException, InterruptedException {
-        List<String> full = new ArrayList<>(prefix);
+        return start(builder, argv, true);
+    }
+
+    /**
+     * As above; with {@code dieWithParent} false (a leased VM, meant to outlive a controller
+     * restart) without the parent-death signal and in a session of its own ({@code setsid}, which
+     * execs in place as the child is no process-group leader: same pid), so neither the JVM's end
+     * nor a signal to the JVM's process group (a terminal's Ctrl-C) reaches it.
+     */
+    Process start(ProcessBuilder builder, List<String> argv, boolean dieWithParent) throws IOException, InterruptedException {
+        List<String> full = new ArrayList<>(dieWithParent ? prefix : detachedPrefix);
         full.addAll(argv);
         builder.command(full);
         Future<Process> f;

@@ -12,6 +12,10 @@ import java.util.logging.Logger;
  * resource handed in is released at once and the boot that made it stops, so a destroy that
  * races a boot never leaks what the boot was about to register. Its monitor also guards the
  * VM's record and phase against a concurrent destroy.
+ *
+ * <p>A leased VM may instead be left running when its engine closes ({@link #detachAll()}): then
+ * only what ties it to this JVM (its QMP connection, SSH sessions) is let go, and QEMU, its
+ * network helper and its folder stay for the engine that adopts it.
  */
 final class Resources {
     private static final Logger LOG = Logger.getLogger(Resources.class.getName());
@@ -28,7 +32,8 @@ final class Resources {
         void run() throws Exception;
     }
 
-    private record Entry(String name, Release release) {}
+    /** {@code detach} is what leaving the VM running lets go of; null: nothing (the resource stays with the VM). */
+    private record Entry(String name, Release release, Release detach) {}
 
     private final String vmId;
     private final Deque<Entry> stack = new ArrayDeque<>();
@@ -40,13 +45,19 @@ final class Resources {
 
     /** Takes ownership of a resource; if closing has begun, releases it and throws "cancelled". */
     void add(String name, Release release) throws Exception {
+        add(name, release, null);
+    }
+
+    /** As {@link #add(String, Release)}, with what {@link #detachAll()} runs instead of the release. */
+    void add(String name, Release release, Release detach) throws Exception {
+        Entry entry = new Entry(name, release, detach);
         synchronized (this) {
             if (!closing) {
-                stack.push(new Entry(name, release));
+                stack.push(entry);
                 return;
             }
         }
-        release(new Entry(name, release));
+        release(entry);
         throw new InterruptedException("cancelled");
     }
 
@@ -87,11 +98,30 @@ final class Resources {
         releaseTo(0);
     }
 
+    /** After {@link #beginClosing()}: lets go of this JVM's ties only, last in first out; the VM keeps running. */
+    void detachAll() {
+        List<Entry> out = new ArrayList<>();
+        synchronized (this) {
+            while (!stack.isEmpty()) {
+                out.add(stack.pop());
+            }
+        }
+        for (Entry e : out) {
+            if (e.detach() != null) {
+                run(e.name(), e.detach());
+            }
+        }
+    }
+
     private void release(Entry e) {
+        run(e.name(), e.release());
+    }
+
+    private void run(String name, Release action) {
         try {
-            e.release().run();
+            action.run();
         } catch (Exception ex) {
-            LOG.warning("[" + vmId + "] releasing " + e.name() + ": " + ex);
+            LOG.warning("[" + vmId + "] releasing " + name + ": " + ex);
             if (ex instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }

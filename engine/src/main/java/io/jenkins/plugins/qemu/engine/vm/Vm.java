@@ -7,6 +7,8 @@ import io.jenkins.plugins.qemu.engine.qmp.QmpClient;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
 import io.jenkins.plugins.qemu.engine.state.VmDir;
+import io.jenkins.plugins.qemu.engine.state.VmRecord;
+import java.security.PublicKey;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Path;
@@ -55,7 +57,34 @@ public final class Vm implements AutoCloseable {
         this.catalog = ctx.catalog();
     }
 
+    /**
+     * Takes over the leased VM of the proven record {@code r} (the reaper's {@code proveAdoptable}),
+     * logging in with the keys it was booted with, which the caller kept. On failure what was taken
+     * over is released, which ends the VM, and the exception says why.
+     */
+    public static Vm adopt(VmRecord r, SshKeyPair clientKey, PublicKey hostKey, EngineContext ctx, Consumer<Vm> onDestroyed,
+            Duration timeout) throws IOException, InterruptedException {
+        VmSpec spec = VmSpec.builder().vmId(r.vmId()).image(r.image()).user(r.user()).lease(r.lease()).build();
+        Vm vm = new Vm(spec, ctx, null, onDestroyed, null, false);
+        vm.bootStarted.set(true);
+        try {
+            LeasedVms.adopt(vm.b, r, clientKey, hostKey, timeout);
+        } catch (InterruptedException e) {
+            vm.destroy();
+            throw e;
+        } catch (Exception e) {
+            vm.destroy();
+            throw new IOException("adopting VM " + r.vmId() + " failed: " + e.getMessage(), e);
+        }
+        LOG.info("[" + vm.id() + "] adopted: QEMU pid " + vm.pid() + ", SSH on 127.0.0.1:" + vm.sshPort() + ", lease "
+                + r.lease().toSeconds() + " s, renewed by this engine from now on");
+        return vm;
+    }
+
     public VmSpec spec() { return spec; }
+    /** Whether this VM outlives its engine for a lease (see {@link VmSpec#lease()}). */
+    public boolean leased() { return b.leased; }
+
     public String id() { return spec.vmId(); }
     public Phase phase() { return b.phase; }
     public PhaseTimings timings() { return b.timings; }
@@ -191,12 +220,12 @@ public final class Vm implements AutoCloseable {
                     + " (" + (restoredFrom != null ? "restored from warm snapshot " + restoredFrom.slot() + ", " : "cold boot, ")
                     + b.accel.accel() + "; " + b.timings + ")");
             if (!warmPrep && restoredFrom == null && b.cloudInit) {
-                learnImage();
+                ImageLearning.learn(this, catalog, b.image);
             }
         } catch (Exception e) {
             Duration elapsed = Duration.between(start, Instant.now());
             Phase failed = b.bootPhase;
-            String reason = b.reason(e, deadline);
+            String reason = BootReason.of(b, e, deadline);
             String stderr = Tail.of(b.dir.stderr(), TAIL_LINES);
             String console = Tail.of(b.dir.console(), TAIL_LINES);
             VmBootException ex = new VmBootException(id(), failed, elapsed, reason, stderr, console, e);
@@ -233,7 +262,7 @@ public final class Vm implements AutoCloseable {
             VmProcess p = b.process;
             boolean rejected = b.bootPhase == Phase.RESTORE && p != null && p.waitFor(Duration.ofSeconds(3));
             String why = "while " + b.bootPhase.description() + ": " + (Instant.now().isBefore(restoreDeadline)
-                    ? b.reason(e, restoreDeadline)
+                    ? BootReason.of(b, e, restoreDeadline)
                     : "no login within the restore budget of " + Duration.between(restoreStart, restoreDeadline).toSeconds() + " s: " + e.getMessage());
             String stderr = Tail.of(b.dir.stderr(), 5).strip();
             if (!stderr.isEmpty()) {
@@ -244,33 +273,6 @@ public final class Vm implements AutoCloseable {
             b.releaseAttempt(mark);
             warm.restoreFailed(saved, why, spec, rejected);
             return false;
-        }
-    }
-
-    /**
-     * The first cloud-init boot of an image whose systemd has not been probed asks the guest (one
-     * SSH command, after the VM is online, so not in its time to online) and records the answer, so
-     * the image's next cold boots can take their identity as systemd credentials. The warm-start
-     * verdict already recorded is kept. A probe is advice: a failure is logged and changes nothing.
-     */
-    private void learnImage() {
-        try {
-            java.nio.file.Path dir = catalog.imageDir(b.image.name());
-            ImageProbe known = ImageProbe.read(dir);
-            if (known != null && known.systemd() != null) {
-                return;
-            }
-            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-            if (exec(ImageProbe.GUEST_COMMAND, out, java.io.OutputStream.nullOutputStream(), Duration.ofMinutes(1)) != 0) {
-                return;
-            }
-            ImageProbe found = ImageProbe.fromGuest(out.toString(java.nio.charset.StandardCharsets.UTF_8), Instant.now());
-            catalog.recordProbe(b.image.name(), known == null ? found : found.withWarmStart(known.warmStart()));
-            LOG.info("[" + id() + "] image '" + b.image.name() + "': systemd " + found.systemd() + ", systemd-networkd "
-                    + (Boolean.TRUE.equals(found.networkd()) ? "enabled" : "not enabled") + "; its cold boots "
-                    + (found.takesSystemdCredentials() ? "take their identity as systemd credentials from now on" : "stay on cloud-init"));
-        } catch (java.io.IOException | RuntimeException e) {
-            LOG.fine(() -> "[" + id() + "] probing image '" + b.image.name() + "' failed: " + e);
         }
     }
 
@@ -313,6 +315,59 @@ public final class Vm implements AutoCloseable {
         } finally {
             destroyed.complete(null);
             onDestroyed.accept(this);
+        }
+    }
+
+    /** Pushes the lease end forward when due (see {@link LeasedVms#renew}); a no-op for a VM without a lease or not running. */
+    public void renewLease(Instant now) {
+        try {
+            LeasedVms.renew(b, now);
+        } catch (InterruptedException e) { // "cancelled": a destroy or leave-running began; neither needs a lease
+        } catch (Exception e) {
+            LOG.log(Level.WARNING, "[" + id() + "] renewing the lease failed; trying again", e);
+        }
+    }
+
+    /**
+     * For an engine that closes while this leased VM runs: lets go of what ties the VM to this
+     * JVM (QMP connection, SSH sessions) and leaves QEMU, its network helper, its folder and its
+     * record in place, so an engine of the same owner id can adopt it until the lease ends (after
+     * which the reaper removes it). A VM that is not leased or not running is destroyed instead.
+     * Returns whether the VM was left running.
+     */
+    public boolean leaveRunning() {
+        boolean leave;
+        synchronized (b.resources) {
+            leave = b.leased && b.phase == Phase.RUNNING && b.resources.beginClosing();
+            if (leave) {
+                b.cancelled = true;
+                b.phase = Phase.LEFT_RUNNING;
+            }
+        }
+        if (!leave) {
+            destroy();
+            return false;
+        }
+        try {
+            VmRecord r = b.currentRecord();
+            if (r != null) {
+                // Says "let go on purpose": adoptable even by an engine in this same JVM (a restart inside it).
+                writeQuietly(r.withReleased());
+            }
+            b.resources.detachAll();
+            LOG.info("[" + id() + "] left running for the next engine of its owner id; its lease ends at " + (r == null ? "?" : r.leaseUntil()));
+        } finally {
+            destroyed.complete(null);
+            onDestroyed.accept(this);
+        }
+        return true;
+    }
+
+    private void writeQuietly(VmRecord r) {
+        try {
+            b.ctx().states().write(r);
+        } catch (IOException e) {
+            LOG.warning("[" + id() + "] cannot mark the VM as released in its record: " + e.getMessage());
         }
     }
 

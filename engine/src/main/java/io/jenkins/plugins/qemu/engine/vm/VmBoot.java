@@ -45,6 +45,8 @@ final class VmBoot {
     final Resources resources;
     private final EngineContext ctx;
     private final boolean warmPrep;
+    /** Started to outlive this engine (see VmSpec#lease); never a warm-snapshot boot, which no one adopts. */
+    final boolean leased;
 
     volatile boolean cancelled;
     volatile Phase phase = Phase.PREPARE;
@@ -54,6 +56,8 @@ final class VmBoot {
     volatile AccelDecision accel;
     volatile SshKeyPair clientKey;
     volatile SshKeyPair hostKey;
+    /** The pinned host key of an adopted VM, whose private half this engine never had. */
+    volatile java.security.PublicKey adoptedHostKey;
     volatile Overlay overlay;
     private volatile GuestIdentity seed;
     volatile VmProcess process;
@@ -73,6 +77,7 @@ final class VmBoot {
         this.spec = spec;
         this.ctx = ctx;
         this.warmPrep = warmPrep;
+        this.leased = spec.leased() && !warmPrep;
         this.dir = new VmDir(ctx.config().stateDir(), spec.vmId());
         this.resources = new Resources(spec.vmId());
     }
@@ -134,7 +139,9 @@ final class VmBoot {
         dir.create();
         resources.add("state folder " + dir, this::removeFolder);
         // Written before QEMU exists, so a JVM that dies from here on leaves a record the reaper finds.
-        writeRecord(VmRecord.create(spec.vmId(), ctx.owner(), dir.qmpSocket(), dir.overlay(), dir.seed(), dir.console(), Instant.now()));
+        VmRecord r = VmRecord.create(spec.vmId(), ctx.owner(), dir.qmpSocket(), dir.overlay(), dir.seed(), dir.console(), Instant.now())
+                .withGuest(spec.image(), spec.user());
+        writeRecord(leased ? r.withLease(spec.lease(), Instant.now().plus(spec.lease())) : r);
         image = ctx.catalog().resolve(spec.image());
         accel = ctx.probe().decide(spec.accel(), image);
     }
@@ -185,7 +192,7 @@ final class VmBoot {
         GuestNetwork n = new GuestNetwork(spec.egress(), dir.netSocket(), dir.netStderr(), ctx.config().passtBinary(), spec.vmId());
         resources.add("network " + dir.netSocket(), n::close);
         network = n;
-        n.start(ctx.spawner()::start, this::recordHelper, deadline);
+        n.start((builder, argv) -> ctx.spawner().start(builder, argv, !leased), this::recordHelper, deadline);
     }
 
     private void recordHelper(long pid) throws IOException, InterruptedException {
@@ -221,7 +228,7 @@ final class VmBoot {
             return;
         }
         AutoCloseable r = ctx.ssh().relayHostPorts(sshTarget(), ports, remaining(deadline, Duration.ofSeconds(30)));
-        resources.add("host port relay " + ports, r::close);
+        resources.add("host port relay " + ports, r::close, r::close);
         LOG.fine(() -> "[" + spec.vmId() + "] host ports " + ports + " reachable at the guest's 127.0.0.1");
     }
 
@@ -233,7 +240,7 @@ final class VmBoot {
             throw new IOException("QEMU binary " + ctx.config().qemuBinary() + " is missing or not executable");
         }
         LOG.fine(() -> "[" + spec.vmId() + "] " + String.join(" ", argv));
-        VmProcess p = VmProcess.start(argv, dir.stderr(), ctx.spawner(), stdin);
+        VmProcess p = VmProcess.start(argv, dir.stderr(), ctx.spawner(), stdin, !leased);
         resources.add("QEMU pid " + p.pid(), () -> QemuControl.kill(spec.vmId(), p));
         process = p;
         long startTime = ctx.proc().stat(p.pid()).map(ProcessStat::startTime).orElse(0L);
@@ -265,7 +272,7 @@ final class VmBoot {
             } finally {
                 q.close();
             }
-        });
+        }, q::close);
         qmp = q;
     }
 
@@ -292,7 +299,7 @@ final class VmBoot {
             }
             return cancelled || !p.isAlive() || n != null && n.failure() != null;
         }, listening);
-        resources.add("SSH session to " + sshTarget().port(), c::close);
+        resources.add("SSH session to " + sshTarget().port(), c::close, c::close);
         session = c;
     }
 
@@ -313,12 +320,12 @@ final class VmBoot {
         return c != null && c.isOpen() ? c.borrowed() : ctx.ssh().connect(sshTarget(), timeout);
     }
 
-    GuestSsh ctxSsh() {
-        return ctx.ssh();
+    EngineContext ctx() {
+        return ctx;
     }
 
     GuestSsh.Target sshTarget() {
-        return new GuestSsh.Target("127.0.0.1", sshPort, spec.user(), clientKey, hostKey.publicKey());
+        return new GuestSsh.Target("127.0.0.1", sshPort, spec.user(), clientKey, hostKey != null ? hostKey.publicKey() : adoptedHostKey);
     }
 
     /** After a failed restore: what the attempt made goes (back to {@code mark}), so the cold boot starts clean. */
@@ -338,7 +345,7 @@ final class VmBoot {
     }
 
     /** The folder goes last, after QEMU is gone; a kept console is moved out first. */
-    private void removeFolder() {
+    void removeFolder() {
         if (spec.keepConsole()) {
             try {
                 keptConsole = dir.keepConsole();
@@ -352,14 +359,14 @@ final class VmBoot {
         }
     }
 
-    private VmRecord currentRecord() {
+    VmRecord currentRecord() {
         synchronized (resources) {
             return record;
         }
     }
 
     /** Never after destroy() began, so no record reappears in a folder being deleted. */
-    private void writeRecord(VmRecord r) throws Exception {
+    void writeRecord(VmRecord r) throws Exception {
         resources.whileOpen(() -> {
             try {
                 ctx.states().write(r);
@@ -368,25 +375,6 @@ final class VmBoot {
             }
             record = r;
         });
-    }
-
-    /** Why a boot failed, in words: a cancel, QEMU's exit, the deadline, or the error itself. */
-    String reason(Exception e, Instant deadline) {
-        VmProcess p = process;
-        if (cancelled) {
-            return "cancelled (destroy was called during boot)";
-        }
-        if (p != null && !p.isAlive()) {
-            return "QEMU exited with code " + p.exitCode() + " (" + e.getMessage() + ")";
-        }
-        GuestNetwork n = network;
-        if (n != null && n.failure() != null) {
-            return "the guest's network is gone: " + n.failure() + " (" + e.getMessage() + ")";
-        }
-        if (!Instant.now().isBefore(deadline)) {
-            return "timed out after " + spec.bootTimeout().toSeconds() + " s: " + e.getMessage();
-        }
-        return e.getMessage() == null ? e.toString() : e.getMessage();
     }
 
     private static long sizeOf(Path file) {

@@ -38,6 +38,8 @@ public final class VmSpec implements Serializable {
     private final boolean warmStart;
     /** Null only in a spec serialised before this field existed: read as the default. */
     private final EgressPolicy egress;
+    /** Null: the VM dies with its engine. */
+    private final Duration lease;
 
     private VmSpec(Builder b) {
         this.vmId = b.vmId == null ? newVmId() : Validation.hostname("vmId", b.vmId);
@@ -62,6 +64,7 @@ public final class VmSpec implements Serializable {
         this.keepConsole = b.keepConsole;
         this.warmStart = b.warmStart;
         this.egress = Validation.required("egress", b.egress);
+        this.lease = b.lease == null ? null : Validation.positive("lease", b.lease);
         if (egress.internet() && !sudo) {
             throw new io.jenkins.plugins.qemu.engine.config.InvalidInputException("egress", egress,
                     "needs sudo for the agent user: the engine configures the guest's egress NIC with it; enable sudo or use egress 'none'");
@@ -100,11 +103,18 @@ public final class VmSpec implements Serializable {
     public boolean warmStart() { return warmStart; }
     /** What the guest may reach on the network besides its SSH forward. */
     public EgressPolicy egress() { return egress == null ? EgressPolicy.DEFAULT : egress; }
+    /**
+     * How long the VM outlives an engine that is gone (a controller restart) before it may be
+     * reaped; null when it dies with its engine. The live engine keeps renewing it, and an engine
+     * of the same owner id may adopt the VM while it runs ({@code QemuEngine.adopt}).
+     */
+    public Duration lease() { return lease; }
+    public boolean leased() { return lease != null; }
 
     public Builder toBuilder() {
         return new Builder().vmId(vmId).image(image).cpus(cpus).memoryMiB(memoryMiB).diskSizeMiB(diskSizeMiB).machine(machine)
                 .accel(accel).hostname(hostname).user(user).sudo(sudo).extraUserData(extraUserData).bootTimeout(bootTimeout)
-                .shutdownGrace(shutdownGrace).keepConsole(keepConsole).warmStart(warmStart).egress(egress()).agentJar(agentJar);
+                .shutdownGrace(shutdownGrace).keepConsole(keepConsole).warmStart(warmStart).egress(egress()).agentJar(agentJar).lease(lease);
     }
 
     @Override
@@ -119,7 +129,7 @@ public final class VmSpec implements Serializable {
         return o instanceof VmSpec s && s.toString().equals(toString()) && Objects.equals(s.extraUserData, extraUserData)
                 && s.bootTimeout.equals(bootTimeout) && s.shutdownGrace.equals(shutdownGrace) && s.hostname.equals(hostname)
                 && s.sudo == sudo && s.keepConsole == keepConsole && s.warmStart == warmStart
-                && Objects.equals(s.agentJar, agentJar);
+                && Objects.equals(s.agentJar, agentJar) && Objects.equals(s.lease, lease);
     }
 
     @Override
@@ -149,6 +159,7 @@ public final class VmSpec implements Serializable {
         private boolean warmStart;
         private EgressPolicy egress = EgressPolicy.DEFAULT;
         private AgentJar agentJar;
+        private Duration lease;
 
         public Builder vmId(String v) { vmId = v; return this; }
         public Builder image(String v) { image = v; return this; }
@@ -169,6 +180,8 @@ public final class VmSpec implements Serializable {
         public Builder warmStart(boolean v) { warmStart = v; return this; }
         public Builder egress(EgressPolicy v) { egress = v; return this; }
         public Builder agentJar(AgentJar v) { agentJar = v; return this; }
+        /** See {@link VmSpec#lease()}; null (the default) for none. */
+        public Builder lease(Duration v) { lease = v; return this; }
         /** The text form ({@link EgressPolicy#parse}), checked here so every caller gets the same error. */
         public Builder egress(String v) { egress = EgressPolicy.parse("egress", v); return this; }
 

@@ -87,8 +87,8 @@ class ReaperTest {
         assertEquals(555, proc.stat(77).orElseThrow().startTime());
         assertTrue(proc.stat(77).orElseThrow().zombie());
         assertEquals(List.of("qemu", "-name", "qa-x,process=qemu-qa-x"), proc.cmdline(77));
-        assertTrue(Reaper.namesVm(proc.cmdline(77), "qa-x"));
-        assertFalse(Reaper.namesVm(proc.cmdline(77), "qa-"));
+        assertTrue(ProcessProof.namesVm(proc.cmdline(77), "qa-x"));
+        assertFalse(ProcessProof.namesVm(proc.cmdline(77), "qa-"));
         assertTrue(proc.stat(78).isEmpty());
     }
 

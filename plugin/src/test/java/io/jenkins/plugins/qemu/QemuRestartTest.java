@@ -1,0 +1,76 @@
+package io.jenkins.plugins.qemu;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import io.jenkins.plugins.qemu.engine.state.StateStore;
+import io.jenkins.plugins.qemu.engine.state.VmRecord;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition;
+import org.jenkinsci.plugins.workflow.job.WorkflowJob;
+import org.jenkinsci.plugins.workflow.job.WorkflowRun;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+import org.jvnet.hudson.test.JenkinsSessionRule;
+
+/**
+ * Issue 14 point 6: a pipeline's {@code sh} step on a QEMU agent survives a controller restart.
+ * The first session starts the build and is shut down while the step sleeps (Jenkins runs its
+ * terminators, as on a safe or a plain restart); between the sessions the VM keeps running; the
+ * second session re-attaches it, the agent reconnects, the build finishes, and the one-shot agent
+ * and its VM go. The VM's key is in the node's {@code config.xml} only as a {@code Secret}.
+ * Skipped without QEMU and the test image (see {@link RealVms}). What the engine does (lease,
+ * leave running, adoption with ownership proof) is tested in the engine against real QEMU.
+ */
+public class QemuRestartTest {
+    @Rule
+    public JenkinsSessionRule sessions = new JenkinsSessionRule();
+
+    @Rule
+    public TemporaryFolder tmp = new TemporaryFolder(new java.io.File("/tmp"));
+
+    @Test
+    public void aRunningShStepOnAQemuAgentSurvivesARestart() throws Throwable {
+        RealVms.assumeAvailable();
+        Path stateDir = tmp.newFolder("qa").toPath();
+        String[] vmId = new String[1];
+        sessions.then(j -> {
+            j.jenkins.clouds.add(RealVms.cloud(stateDir, 1));
+            j.jenkins.save();
+            WorkflowJob p = j.createProject(WorkflowJob.class, "p");
+            p.setDefinition(new CpsFlowDefinition("node('" + RealVms.IMAGE + "') { sh 'echo started; sleep 60; echo finished' }", true));
+            WorkflowRun b = p.scheduleBuild2(0).waitForStart();
+            j.waitForMessage("started", b);
+            List<QemuAgent> agents = RealVms.qemuAgents(j);
+            assertEquals(1, agents.size());
+            QemuAgent agent = agents.get(0);
+            vmId[0] = agent.getVmId();
+            String config = Files.readString(j.jenkins.getRootDir().toPath().resolve("nodes").resolve(agent.getNodeName())
+                    .resolve("config.xml"));
+            assertFalse("the VM's private key is never in config.xml in plain text", config.contains("PRIVATE KEY"));
+            assertTrue("it is there as a Secret: " + config, config.contains("<privateKey>{"));
+            assertTrue("with the pinned host key: " + config, config.contains("<hostKey>ssh-ed25519 "));
+        });
+
+        // Between the sessions no controller runs, but the leased VM does.
+        VmRecord r = new StateStore(stateDir).read(stateDir.resolve(vmId[0])).orElseThrow();
+        assertTrue("the VM is leased: " + r, r.leased());
+        assertTrue("QEMU outlived the controller", ProcessHandle.of(r.qemuPid()).map(ProcessHandle::isAlive).orElse(false));
+
+        sessions.then(j -> {
+            WorkflowJob p = j.jenkins.getItemByFullName("p", WorkflowJob.class);
+            WorkflowRun b = p.getBuildByNumber(1);
+            j.waitForCompletion(b);
+            j.assertBuildStatusSuccess(b);
+            j.assertLogContains("Resuming build", b);
+            j.assertLogContains("finished", b);
+            RealVms.assertNoVmLeft(j);
+        });
+        assertFalse("the VM's folder is gone", Files.exists(stateDir.resolve(vmId[0])));
+        assertFalse("and its QEMU", ProcessHandle.of(r.qemuPid()).map(ProcessHandle::isAlive).orElse(false));
+    }
+}
