@@ -28,7 +28,12 @@ public record BuildPhases(Instant queued, Instant provisionStarted, Instant vmOn
         if (queued == null || buildStarted == null) {
             return build + " started on VM " + vmId;
         }
-        boolean vmForThisBuild = provisionStarted != null && !provisionStarted.isBefore(queued);
+        if (provisionStarted == null) {
+            // Boot times are not kept across a controller restart.
+            return build + " on VM " + vmId + ": the VM is from before a controller restart, build started "
+                    + secs(queued, buildStarted) + " after it was queued";
+        }
+        boolean vmForThisBuild = !provisionStarted.isBefore(queued);
         if (!vmForThisBuild) {
             parts.add("the VM was already up (a warm-pool member or an idle agent)");
             parts.add("build started " + secs(queued, buildStarted) + " after it was queued");

@@ -28,6 +28,12 @@ class BuildPhasesTest {
     }
 
     @Test
+    void aVmFromBeforeARestartHasNoBootTimes() {
+        assertEquals("job #7 on VM qa-1: the VM is from before a controller restart, build started 24.5 s after it was queued",
+                new BuildPhases(at(0), null, null, at(20), at(24.5), null).line("job #7", "qa-1"));
+    }
+
+    @Test
     void unknownTimesAreLeftOutNotGuessed() {
         assertEquals("job #5 started on VM qa-1", new BuildPhases(null, at(0), at(1), at(2), at(3), null).line("job #5", "qa-1"));
         BuildPhases noConnect = new BuildPhases(at(0), at(1), at(5), null, at(6), null);
