@@ -3,11 +3,8 @@ package io.jenkins.plugins.qemu.engine.seed;
 import io.jenkins.plugins.qemu.engine.config.QemuArgs;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,16 +48,11 @@ public final class FwCfgIdentity implements GuestIdentity {
         if (growFs) {
             values.put("grow_fs", "yes");
         }
-        Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        OwnerOnlyItems.makeDir(dir);
         Map<String, Path> items = new LinkedHashMap<>();
         FwCfgIdentity identity = new FwCfgIdentity(dir, items);
         try {
-            for (Map.Entry<String, String> e : values.entrySet()) {
-                Path file = dir.resolve(e.getKey());
-                Files.write(file, e.getValue().getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-                items.put(PREFIX + e.getKey(), file);
-            }
+            OwnerOnlyItems.write(dir, values, PREFIX, items);
         } catch (IOException | RuntimeException e) {
             identity.close();
             throw e;

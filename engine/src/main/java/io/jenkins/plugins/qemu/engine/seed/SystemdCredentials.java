@@ -7,8 +7,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -55,16 +53,11 @@ public final class SystemdCredentials implements GuestIdentity {
             boolean sudo) throws IOException {
         Validation.hostname("hostname", hostname);
         Map<String, String> values = contents(hostname, Validation.userName("user", user), authorizedKey, hostKey, sudo);
-        Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        OwnerOnlyItems.makeDir(dir);
         Map<String, Path> items = new LinkedHashMap<>();
         SystemdCredentials identity = new SystemdCredentials(dir, items, hostname);
         try {
-            for (Map.Entry<String, String> e : values.entrySet()) {
-                Path file = dir.resolve(e.getKey());
-                Files.write(file, e.getValue().getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-                items.put(PREFIX + e.getKey(), file);
-            }
+            OwnerOnlyItems.write(dir, values, PREFIX, items);
         } catch (IOException | RuntimeException e) {
             identity.close();
             throw e;
