@@ -106,7 +106,7 @@ public class QemuAgentLauncher extends ComputerLauncher {
             // archive, say) on stdout, which is the channel: one such line and the launch fails.
             // Stderr is the agent log.
             List<String> options = new ArrayList<>(List.of("-XX:+DisplayVMOutputToStderr", "-Xlog:disable", "-Xlog:all=warning:stderr"));
-            options.addAll(jar.jvmOptions());
+            options.addAll(jar.jvmOptions(vm.accelerator().accel()));
             if (jvmOptions != null && !jvmOptions.isBlank()) {
                 options.add(jvmOptions);
             }

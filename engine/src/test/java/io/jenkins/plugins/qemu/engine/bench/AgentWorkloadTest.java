@@ -27,6 +27,16 @@ class AgentWorkloadTest {
     }
 
     @Test
+    void underTcgTheAgentJvmCompilesWithC1OnlyAndTemplateOptionsComeAfter() throws Exception {
+        AgentJar jar = AgentWorkload.writeJar(dir.resolve("c1.jar"));
+        assertEquals(jar.jvmOptions(), jar.jvmOptions(io.jenkins.plugins.qemu.engine.vm.Accel.KVM));
+        List<String> tcg = jar.jvmOptions(io.jenkins.plugins.qemu.engine.vm.Accel.TCG);
+        assertEquals("-XX:TieredStopAtLevel=1", tcg.get(tcg.size() - 1));
+        assertTrue(jar.remotingCommand(List.of(String.join(" ", tcg), "-XX:TieredStopAtLevel=4"), "/w")
+                .matches(".*TieredStopAtLevel=1 -XX:TieredStopAtLevel=4 -jar .*"), "a template's option comes last and wins");
+    }
+
+    @Test
     void javaDashJarOfItAnswersEveryLineOnStdoutUntilEndOfFile() throws Exception {
         AgentJar jar = AgentWorkload.writeJar(dir.resolve("echo.jar"));
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
