@@ -61,12 +61,12 @@ public final class QemuEngines {
     }
 
     /**
-     * The request for one VM of {@code template}: the template's spec with Jenkins' own
-     * remoting.jar as its agent jar. Every VM a template boots (agent, Test button, warm-up) asks
-     * with the same jar, so all of them match the same warm snapshot, which carries the jar.
+     * {@code spec} (one VM of a template) with Jenkins' own remoting.jar as its agent jar. Every
+     * VM a template boots (agent, Test button, warm-up) asks with the same jar, so all of them
+     * match the same warm snapshot, which carries the jar.
      */
-    VmSpec agentSpec(TemplateSpec template, String vmId) throws IOException {
-        return template.toVmSpec(vmId).toBuilder().agentJar(remotingJar()).build();
+    VmSpec withRemotingJar(VmSpec spec) throws IOException {
+        return spec.toBuilder().agentJar(remotingJar()).build();
     }
 
     /** Hashed once per jar file; the controller's remoting.jar only changes with a Jenkins upgrade, i.e. a restart. */
