@@ -102,11 +102,7 @@ public class QemuAgentLauncher extends ComputerLauncher {
             long placed = System.nanoTime();
             log.println("VM " + vm.id() + ": agent jar " + (copied ? "copied in " : vm.restored() ? "already in the warm clone, "
                     : "already in place, checked in ") + millis(placed - start));
-            // The JVM prints its own messages and its unified-logging warnings (an unusable CDS
-            // archive, say) on stdout, which is the channel: one such line and the launch fails.
-            // Stderr is the agent log.
-            List<String> options = new ArrayList<>(List.of("-XX:+DisplayVMOutputToStderr", "-Xlog:disable", "-Xlog:all=warning:stderr"));
-            options.addAll(jar.jvmOptions(vm.accelerator().accel()));
+            List<String> options = new ArrayList<>(jar.jvmOptions(vm.accelerator().accel()));
             if (jvmOptions != null && !jvmOptions.isBlank()) {
                 options.add(jvmOptions);
             }

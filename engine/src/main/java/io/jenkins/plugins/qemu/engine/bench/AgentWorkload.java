@@ -36,7 +36,7 @@ public final class AgentWorkload {
     private final List<String> jvmOptions;
     private final java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
 
-    /** {@code jvmOptions}: the template's own, in front of the jar's archive options. */
+    /** {@code jvmOptions}: the template's own, after the jar's options as in the plugin's launcher. */
     public AgentWorkload(AgentJar jar, List<String> jvmOptions) {
         this.jar = jar;
         this.jvmOptions = List.copyOf(jvmOptions);
@@ -88,8 +88,9 @@ public final class AgentWorkload {
             boolean copied = vm.placeAgentJar(ssh, STEP);
             phases.put("agent_jar", (System.nanoTime() - start) / 1e9);
             phases.put("agent_copied", copied ? 1.0 : 0.0);
-            List<String> options = new ArrayList<>(jvmOptions);
-            options.addAll(jar.jvmOptions());
+            // As the plugin's launcher starts it: the jar's options for this accelerator, then the template's.
+            List<String> options = new ArrayList<>(jar.jvmOptions(vm.accelerator().accel()));
+            options.addAll(jvmOptions);
             // The same JVM without the archive, as Jenkins' launcher starts it, for a same-run
             // comparison; it goes first every other sample, so neither always finds the other's
             // pages cached.

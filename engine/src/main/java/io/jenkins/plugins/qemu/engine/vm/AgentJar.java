@@ -67,15 +67,18 @@ public record AgentJar(Path file, String sha256) {
     }
 
     /**
-     * {@link #jvmOptions()} for an agent on a VM with this accelerator. Under TCG the agent JVM
-     * also compiles with C1 only: C2's compiler threads compete with the agent for an emulated
-     * vCPU while it loads the controller's classes, and an agent JVM mostly moves bytes between
-     * the channel and its processes, where C2 buys little. Measured in a real Jenkins on this
-     * machine, same run: a warm clone's agent connected in 21 s with C1 only against 41-49 s
-     * without. With KVM nothing is added. A template's own options come after these and win.
+     * {@link #jvmOptions()} for an agent whose standard output is its channel, on a VM with this
+     * accelerator. The JVM prints its own messages and unified-logging warnings (an archive it
+     * cannot use, say) on stdout, where one such line breaks the channel; they go to stderr, the
+     * agent's log. Under TCG the agent JVM also compiles with C1 only: C2's compiler threads compete
+     * with the agent for an emulated vCPU while it loads the controller's classes, and an agent JVM
+     * mostly moves bytes between the channel and its processes, where C2 buys little. Measured in a
+     * real Jenkins on this machine, same run: a warm clone's agent connected in 21 s with C1 only
+     * against 41-49 s without. With KVM C2 stays. A template's own options come after these and win.
      */
     public List<String> jvmOptions(Accel accel) {
-        List<String> options = new java.util.ArrayList<>(jvmOptions());
+        List<String> options = new java.util.ArrayList<>(List.of("-XX:+DisplayVMOutputToStderr", "-Xlog:disable", "-Xlog:all=warning:stderr"));
+        options.addAll(jvmOptions());
         if (accel == Accel.TCG) {
             options.add("-XX:TieredStopAtLevel=1");
         }
