@@ -41,6 +41,10 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
     private volatile Instant connectedAt;
     private final AtomicBoolean phasesPrinted = new AtomicBoolean();
     private volatile String lastPhases;
+    private final java.util.concurrent.atomic.AtomicReference<PendingFirstStep> pendingFirstStep = new java.util.concurrent.atomic.AtomicReference<>();
+
+    /** A build started here whose first pipeline step has not started yet. */
+    private record PendingFirstStep(BuildPhases phases, String build, String vmId) {}
 
     public QemuComputer(QemuAgent agent) {
         super(agent);
@@ -122,12 +126,30 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
         if (agent == null) {
             return build + " started on " + getName();
         }
-        String line = agent.phases(queued, connectedAt, Instant.now()).line(build, agent.getVmId());
+        BuildPhases phases = agent.phases(queued, connectedAt, Instant.now());
+        String line = phases.line(build, agent.getVmId());
         lastPhases = line;
+        pendingFirstStep.set(new PendingFirstStep(phases, build, agent.getVmId()));
         if (phasesPrinted.compareAndSet(false, true)) {
             getListener().getLogger().println(line);
             LOGGER.info(line);
         }
+        return line;
+    }
+
+    /**
+     * The phase line with the first step (see {@link BuildPhases#line(String, String, Instant)}),
+     * once per build started here, for the pipeline step that starts first on this agent; null
+     * for every later step.
+     */
+    @CheckForNull
+    String firstStepStarted() {
+        PendingFirstStep p = pendingFirstStep.getAndSet(null);
+        if (p == null) {
+            return null;
+        }
+        String line = p.phases().line(p.build(), p.vmId(), Instant.now());
+        LOGGER.info(line);
         return line;
     }
 

@@ -11,8 +11,7 @@ import hudson.model.listeners.RunListener;
  * Puts the phase line (queued, VM online, agent connected, build started; see
  * {@link io.jenkins.plugins.qemu.engine.cloud.BuildPhases}) at the top of the log of a build that
  * runs on a QEMU agent, where its author looks first. A pipeline's run executes on the
- * controller and only its {@code node} block on the agent, so pipelines get the line in the
- * agent log and the controller log instead.
+ * controller and only its {@code node} block on the agent; {@link QemuStepListener} writes its line.
  */
 @Extension
 public final class QemuRunListener extends RunListener<Run<?, ?>> {

@@ -52,6 +52,21 @@ public record BuildPhases(Instant queued, Instant provisionStarted, Instant vmOn
         return build + " on VM " + vmId + ": " + String.join(", ", parts) + "; " + secs(queued, buildStarted) + " from queue to start";
     }
 
+    /**
+     * {@link #line(String, String)} for a pipeline, whose build starts on the controller and whose
+     * {@code node} block only takes the agent's executor ({@code buildStarted}): the line is
+     * written when the block's first step starts, and adds that step's wait and the whole wait
+     * from the queue to it.
+     */
+    public String line(String build, String vmId, Instant firstStep) {
+        String line = line(build, vmId);
+        if (buildStarted == null || firstStep == null) {
+            return line;
+        }
+        String step = "first step +" + secs(buildStarted, firstStep);
+        return queued == null ? line + ", " + step : line + "; " + step + ", " + secs(queued, firstStep) + " from queue to first step";
+    }
+
     private static String secs(Instant from, Instant to) {
         Duration d = Duration.between(from, to);
         return String.format("%.1f s", Math.max(0, d.toMillis()) / 1000.0);

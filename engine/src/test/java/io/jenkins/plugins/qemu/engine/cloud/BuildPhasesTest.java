@@ -40,4 +40,15 @@ class BuildPhasesTest {
         assertEquals("job #6 on VM qa-1: queued until the boot began 1.0 s, VM online +4.0 s, build started +1.0 s;"
                 + " 6.0 s from queue to start", noConnect.line("job #6", "qa-1"));
     }
+
+    @Test
+    void aPipelinesLineEndsWithItsFirstStepInTheNodeBlock() {
+        BuildPhases p = new BuildPhases(at(0), at(0.4), at(9.0), at(12.5), at(12.9), "warm restore");
+        assertEquals("job #3 on VM qa-1: queued until the boot began 0.4 s, VM online +8.6 s (warm restore),"
+                + " agent connected +3.5 s, build started +0.4 s; 12.9 s from queue to start;"
+                + " first step +1.6 s, 14.5 s from queue to first step", p.line("job #3", "qa-1", at(14.5)));
+        assertEquals("job #5 started on VM qa-1, first step +0.5 s",
+                new BuildPhases(null, at(0), at(1), at(2), at(3), null).line("job #5", "qa-1", at(3.5)));
+        assertEquals(p.line("job #3", "qa-1"), p.line("job #3", "qa-1", null));
+    }
 }
