@@ -1,11 +1,8 @@
 package io.jenkins.plugins.qemu.engine.seed;
 
-import io.jenkins.plugins.qemu.engine.config.QemuArgs;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,11 +21,9 @@ public final class FwCfgIdentity implements GuestIdentity {
     /** Switches cloud-init off and the image's fast-path unit on. */
     public static final String KERNEL_ARGS = "cloud-init=disabled qemu-agents.fastpath=1";
 
-    private final Path dir;
-    private final Map<String, Path> items;
+    private final OwnerOnlyItems items;
 
-    private FwCfgIdentity(Path dir, Map<String, Path> items) {
-        this.dir = dir;
+    private FwCfgIdentity(OwnerOnlyItems items) {
         this.items = items;
     }
 
@@ -48,16 +43,7 @@ public final class FwCfgIdentity implements GuestIdentity {
         if (growFs) {
             values.put("grow_fs", "yes");
         }
-        OwnerOnlyItems.makeDir(dir);
-        Map<String, Path> items = new LinkedHashMap<>();
-        FwCfgIdentity identity = new FwCfgIdentity(dir, items);
-        try {
-            OwnerOnlyItems.write(dir, values, PREFIX, items);
-        } catch (IOException | RuntimeException e) {
-            identity.close();
-            throw e;
-        }
-        return identity;
+        return new FwCfgIdentity(OwnerOnlyItems.write(dir, values, PREFIX));
     }
 
     /**
@@ -76,12 +62,7 @@ public final class FwCfgIdentity implements GuestIdentity {
 
     @Override
     public List<String> qemuArgs() {
-        List<String> args = new ArrayList<>();
-        items.forEach((name, file) -> {
-            args.add("-fw_cfg");
-            args.add("name=" + name + ",file=" + QemuArgs.escape(file));
-        });
-        return args;
+        return items.qemuArgs();
     }
 
     @Override
@@ -91,9 +72,6 @@ public final class FwCfgIdentity implements GuestIdentity {
 
     @Override
     public void close() throws IOException {
-        for (Path file : items.values()) {
-            Files.deleteIfExists(file);
-        }
-        Files.deleteIfExists(dir);
+        items.close();
     }
 }

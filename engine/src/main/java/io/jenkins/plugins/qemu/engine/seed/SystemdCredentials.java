@@ -1,13 +1,10 @@
 package io.jenkins.plugins.qemu.engine.seed;
 
-import io.jenkins.plugins.qemu.engine.config.QemuArgs;
 import io.jenkins.plugins.qemu.engine.config.Validation;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,12 +35,10 @@ public final class SystemdCredentials implements GuestIdentity {
     /** QEMU's limit on a fw_cfg item's name (FW_CFG_MAX_FILE_PATH less the terminating NUL). */
     static final int FW_CFG_NAME_MAX = 55;
 
-    private final Path dir;
-    private final Map<String, Path> items;
+    private final OwnerOnlyItems items;
     private final String hostname;
 
-    private SystemdCredentials(Path dir, Map<String, Path> items, String hostname) {
-        this.dir = dir;
+    private SystemdCredentials(OwnerOnlyItems items, String hostname) {
         this.items = items;
         this.hostname = hostname;
     }
@@ -53,16 +48,7 @@ public final class SystemdCredentials implements GuestIdentity {
             boolean sudo) throws IOException {
         Validation.hostname("hostname", hostname);
         Map<String, String> values = contents(hostname, Validation.userName("user", user), authorizedKey, hostKey, sudo);
-        OwnerOnlyItems.makeDir(dir);
-        Map<String, Path> items = new LinkedHashMap<>();
-        SystemdCredentials identity = new SystemdCredentials(dir, items, hostname);
-        try {
-            OwnerOnlyItems.write(dir, values, PREFIX, items);
-        } catch (IOException | RuntimeException e) {
-            identity.close();
-            throw e;
-        }
-        return identity;
+        return new SystemdCredentials(OwnerOnlyItems.write(dir, values, PREFIX), hostname);
     }
 
     /** The credentials by name; every value that is not ours is base64 in tmpfiles lines, so no value can add a line. */
@@ -105,12 +91,7 @@ public final class SystemdCredentials implements GuestIdentity {
 
     @Override
     public List<String> qemuArgs() {
-        List<String> args = new ArrayList<>();
-        items.forEach((name, file) -> {
-            args.add("-fw_cfg");
-            args.add("name=" + name + ",file=" + QemuArgs.escape(file));
-        });
-        return args;
+        return items.qemuArgs();
     }
 
     @Override
@@ -120,14 +101,11 @@ public final class SystemdCredentials implements GuestIdentity {
 
     @Override
     public String toString() {
-        return "systemd credentials " + dir;
+        return "systemd credentials " + items.dir();
     }
 
     @Override
     public void close() throws IOException {
-        for (Path file : items.values()) {
-            Files.deleteIfExists(file);
-        }
-        Files.deleteIfExists(dir);
+        items.close();
     }
 }
