@@ -64,7 +64,7 @@ class SystemdCredentialsTest {
             try (var files = Files.list(dir)) {
                 files.forEach(f -> assertEquals("rw-------", perms(f), f.toString()));
             }
-            assertEquals("cloud-init=disabled systemd.hostname=h1", id.kernelArgs());
+            assertEquals("cloud-init=disabled systemd.hostname=h1 " + SystemdCredentials.SPARED, id.kernelArgs());
         }
         assertFalse(Files.exists(dir), "closing removes the credentials and their folder");
     }
