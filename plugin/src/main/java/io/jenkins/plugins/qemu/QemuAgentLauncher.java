@@ -113,6 +113,15 @@ public class QemuAgentLauncher extends ComputerLauncher {
             computer.setChannel(running.stdout(), running.stdin(), log, new Channel.Listener() {
                 @Override
                 public void onClosed(Channel channel, IOException cause) {
+                    if (cause != null) {
+                        // Not our own close: the agent JVM may have died; say how, while the VM lives.
+                        Optional<Integer> status = running.awaitExit(EXIT_WAIT);
+                        log.println("VM " + vm.id() + ": the agent's channel broke (" + cause + "); the agent process "
+                                + status.map(st -> "ended with exit status " + st).orElse("has not ended"));
+                        if (status.map(st -> st != 0).orElse(false)) {
+                            copyCrashReports(ssh, log, vm.id());
+                        }
+                    }
                     closeQuietly(running, ssh);
                 }
             });
@@ -124,9 +133,31 @@ public class QemuAgentLauncher extends ComputerLauncher {
                 Optional<Integer> status = agentProcess.awaitExit(EXIT_WAIT);
                 log.println("VM " + vm.id() + ": the agent process " + status.map(s -> "ended with exit status " + s)
                         .orElse("did not end within " + EXIT_WAIT.toSeconds() + " s") + "; the launch failed: " + e);
+                if (status.map(s -> s != 0).orElse(false)) {
+                    copyCrashReports(ssh, log, vm.id());
+                }
             }
             closeQuietly(agentProcess, ssh);
             throw e;
+        }
+    }
+
+    /**
+     * A JVM that crashes writes {@code hs_err_pid*.log} into its working directory (the agent
+     * user's home here) and the VM, with it, is destroyed moments later; its first 64 KiB go into
+     * the agent log, where the registers and the code around the crash can still be read.
+     */
+    private static void copyCrashReports(GuestSsh.Connection ssh, PrintStream log, String vmId) {
+        try {
+            java.io.ByteArrayOutputStream report = new java.io.ByteArrayOutputStream();
+            ssh.exec("for f in hs_err_pid*.log; do [ -f \"$f\" ] && { echo \"== $f\"; head -c 65536 \"$f\"; }; done; true",
+                    null, report, java.io.OutputStream.nullOutputStream(), Duration.ofSeconds(10));
+            if (report.size() > 0) {
+                log.println("VM " + vmId + ": the agent JVM left a crash report:");
+                log.println(report.toString(java.nio.charset.StandardCharsets.UTF_8));
+            }
+        } catch (IOException | RuntimeException e) {
+            log.println("VM " + vmId + ": could not look for the agent JVM's crash report: " + e);
         }
     }
 
