@@ -3,6 +3,7 @@ package io.jenkins.plugins.qemu;
 import edu.umd.cs.findbugs.annotations.CheckForNull;
 import edu.umd.cs.findbugs.annotations.NonNull;
 import hudson.Extension;
+import hudson.model.Computer;
 import hudson.model.Descriptor;
 import hudson.model.TaskListener;
 import hudson.remoting.Channel;
@@ -41,6 +42,7 @@ public class QemuAgentLauncher extends ComputerLauncher {
     private static final Duration STEP = Duration.ofSeconds(60);
     /** How long a failed launch waits for the agent process's exit status and last words. */
     private static final Duration EXIT_WAIT = Duration.ofSeconds(5);
+    private static final Duration CRASH_WAIT = Duration.ofSeconds(60);
 
     private final String remoteFs;
     private final String jvmOptions;
@@ -113,16 +115,22 @@ public class QemuAgentLauncher extends ComputerLauncher {
             computer.setChannel(running.stdout(), running.stdin(), log, new Channel.Listener() {
                 @Override
                 public void onClosed(Channel channel, IOException cause) {
-                    if (cause != null) {
-                        // Not our own close: the agent JVM may have died; say how, while the VM lives.
-                        Optional<Integer> status = running.awaitExit(EXIT_WAIT);
+                    if (cause == null) {
+                        closeQuietly(running, ssh);
+                        return;
+                    }
+                    // Not our own close: the agent JVM may have died. A crashing JVM writes its
+                    // report before it exits, which takes seconds under TCG; wait for that off
+                    // the channel's thread, then say how it ended while the VM still lives.
+                    Computer.threadPoolForRemoting.submit(() -> {
+                        Optional<Integer> status = running.awaitExit(CRASH_WAIT);
                         log.println("VM " + vm.id() + ": the agent's channel broke (" + cause + "); the agent process "
-                                + status.map(st -> "ended with exit status " + st).orElse("has not ended"));
+                                + status.map(st -> "ended with exit status " + st).orElse("had not ended after " + CRASH_WAIT.toSeconds() + " s"));
                         if (status.map(st -> st != 0).orElse(false)) {
                             copyCrashReports(ssh, log, vm.id());
                         }
-                    }
-                    closeQuietly(running, ssh);
+                        closeQuietly(running, ssh);
+                    });
                 }
             });
             log.println("VM " + vm.id() + ": agent connected " + millis(System.nanoTime() - start) + " after the launch began");
