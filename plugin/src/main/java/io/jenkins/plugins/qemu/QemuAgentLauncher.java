@@ -42,7 +42,7 @@ public class QemuAgentLauncher extends ComputerLauncher {
     private static final Duration STEP = Duration.ofSeconds(60);
     /** How long a failed launch waits for the agent process's exit status and last words. */
     private static final Duration EXIT_WAIT = Duration.ofSeconds(5);
-    private static final Duration CRASH_WAIT = Duration.ofSeconds(60);
+    private static final Duration CRASH_WAIT = Duration.ofSeconds(15);
 
     private final String remoteFs;
     private final String jvmOptions;
@@ -126,7 +126,8 @@ public class QemuAgentLauncher extends ComputerLauncher {
                         Optional<Integer> status = running.awaitExit(CRASH_WAIT);
                         log.println("VM " + vm.id() + ": the agent's channel broke (" + cause + "); the agent process "
                                 + status.map(st -> "ended with exit status " + st).orElse("had not ended after " + CRASH_WAIT.toSeconds() + " s"));
-                        if (status.map(st -> st != 0).orElse(false)) {
+                        // A JVM still busy with its crash report has no exit status yet: look too.
+                        if (status.map(st -> st != 0).orElse(true)) {
                             copyCrashReports(ssh, log, vm.id());
                         }
                         closeQuietly(running, ssh);
