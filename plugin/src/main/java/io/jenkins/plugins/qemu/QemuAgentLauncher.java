@@ -126,10 +126,7 @@ public class QemuAgentLauncher extends ComputerLauncher {
                         Optional<Integer> status = running.awaitExit(CRASH_WAIT);
                         log.println("VM " + vm.id() + ": the agent's channel broke (" + cause + "); the agent process "
                                 + status.map(st -> "ended with exit status " + st).orElse("had not ended after " + CRASH_WAIT.toSeconds() + " s"));
-                        // A JVM still busy with its crash report has no exit status yet: look too.
-                        if (status.map(st -> st != 0).orElse(true)) {
-                            copyCrashReports(ssh, log, vm.id());
-                        }
+                        copyCrashReports(status, ssh, log, vm.id());
                         closeQuietly(running, ssh);
                     });
                 }
@@ -142,9 +139,7 @@ public class QemuAgentLauncher extends ComputerLauncher {
                 Optional<Integer> status = agentProcess.awaitExit(EXIT_WAIT);
                 log.println("VM " + vm.id() + ": the agent process " + status.map(s -> "ended with exit status " + s)
                         .orElse("did not end within " + EXIT_WAIT.toSeconds() + " s") + "; the launch failed: " + e);
-                if (status.map(s -> s != 0).orElse(false)) {
-                    copyCrashReports(ssh, log, vm.id());
-                }
+                copyCrashReports(status, ssh, log, vm.id());
             }
             closeQuietly(agentProcess, ssh);
             throw e;
@@ -154,9 +149,14 @@ public class QemuAgentLauncher extends ComputerLauncher {
     /**
      * A JVM that crashes writes {@code hs_err_pid*.log} into its working directory (the agent
      * user's home here) and the VM, with it, is destroyed moments later; its first 64 KiB go into
-     * the agent log, where the registers and the code around the crash can still be read.
+     * the agent log, where the registers and the code around the crash can still be read. Asked
+     * after every abnormal end, by a broken channel and by a failed launch alike.
      */
-    private static void copyCrashReports(GuestSsh.Connection ssh, PrintStream log, String vmId) {
+    private static void copyCrashReports(Optional<Integer> status, GuestSsh.Connection ssh, PrintStream log, String vmId) {
+        // A clean exit leaves none; a JVM still busy writing its report has no exit status yet.
+        if (status.isPresent() && status.get() == 0) {
+            return;
+        }
         try {
             java.io.ByteArrayOutputStream report = new java.io.ByteArrayOutputStream();
             ssh.exec("for f in hs_err_pid*.log; do [ -f \"$f\" ] && { echo \"== $f\"; head -c 65536 \"$f\"; }; done; true",
