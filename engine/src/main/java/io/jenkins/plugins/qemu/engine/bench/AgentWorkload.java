@@ -1,25 +1,22 @@
 package io.jenkins.plugins.qemu.engine.bench;
 
+import io.jenkins.plugins.qemu.engine.ssh.GuestProcess;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.vm.AgentJar;
+import io.jenkins.plugins.qemu.engine.vm.AgentPrestart;
+import io.jenkins.plugins.qemu.engine.vm.ClassJar;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.jar.Attributes;
-import java.util.jar.JarEntry;
-import java.util.jar.JarOutputStream;
-import java.util.jar.Manifest;
+import java.util.Optional;
 
 /**
  * The benchmark's agent workload: once a VM is online, what Jenkins' SSH launcher does next, over
@@ -36,9 +33,13 @@ public final class AgentWorkload {
     private final List<String> jvmOptions;
     private final java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
 
-    /** {@code jvmOptions}: the template's own, after the jar's options as in the plugin's launcher. */
+    /**
+     * {@code jvmOptions}: the template's own, after the jar's options as in the plugin's launcher;
+     * the jar carries them (and with it the template's spec), as the agent a warm snapshot
+     * pre-starts runs with them.
+     */
     public AgentWorkload(AgentJar jar, List<String> jvmOptions) {
-        this.jar = jar;
+        this.jar = jar.withOptions(jvmOptions);
         this.jvmOptions = List.copyOf(jvmOptions);
     }
 
@@ -48,39 +49,20 @@ public final class AgentWorkload {
 
     /** Writes the echo agent's jar to {@code file}; the same bytes every time. */
     public static AgentJar writeJar(Path file) throws IOException {
-        Manifest m = new Manifest();
-        m.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
-        m.getMainAttributes().put(Attributes.Name.MAIN_CLASS, EchoAgent.class.getName());
-        String entry = EchoAgent.class.getName().replace('.', '/') + ".class";
-        FileTime fixed = FileTime.fromMillis(946684800000L);
-        try (InputStream cls = EchoAgent.class.getResourceAsStream("/" + entry)) {
-            if (cls == null) {
-                throw new IOException("the engine jar lacks " + entry);
-            }
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            try (JarOutputStream out = new JarOutputStream(bytes)) {
-                JarEntry manifest = new JarEntry("META-INF/MANIFEST.MF");
-                manifest.setLastModifiedTime(fixed);
-                out.putNextEntry(manifest);
-                m.write(out);
-                out.closeEntry();
-                JarEntry e = new JarEntry(entry);
-                e.setLastModifiedTime(fixed);
-                out.putNextEntry(e);
-                cls.transferTo(out);
-                out.closeEntry();
-            }
-            Files.write(file, bytes.toByteArray());
-        }
+        Files.write(file, ClassJar.of(EchoAgent.class));
         return AgentJar.of(file);
     }
 
     /**
      * Runs the workload on an online VM (over the VM's own connection, see Vm#connect) and puts its
      * seconds into {@code phases}: {@code agent_jar} (jar in place: nothing to do for a clone of a
-     * snapshot that carries it, a check and a copy otherwise), {@code agent_jvm_plain} (the same
-     * without the class-data-sharing archive, for comparison), {@code agent_jvm} (java started until it answers) and
-     * {@code agent_copied} (1 if the jar had to be copied).
+     * snapshot that carries it, a check and a copy otherwise), {@code agent_jvm} (the agent as the
+     * plugin's launcher gets it, until it answers: a warm clone's pre-started agent, see
+     * AgentPrestart, else java started with the class-data-sharing archive),
+     * {@code agent_prestarted} (1 if it was pre-started), and for same-run comparisons on the same
+     * VM {@code agent_jvm_cds} (a fresh java with the archive) and {@code agent_jvm_plain} (a fresh
+     * java without it, as Jenkins' own SSH launcher starts one); {@code agent_copied} is 1 if the
+     * jar had to be copied.
      */
     public void run(Vm vm, Map<String, Double> phases) throws IOException {
         long start = System.nanoTime();
@@ -88,21 +70,42 @@ public final class AgentWorkload {
             boolean copied = vm.placeAgentJar(ssh, STEP);
             phases.put("agent_jar", (System.nanoTime() - start) / 1e9);
             phases.put("agent_copied", copied ? 1.0 : 0.0);
-            // As the plugin's launcher starts it: the jar's options for this accelerator, then the template's.
-            List<String> options = new ArrayList<>(jar.jvmOptions(vm.accelerator().accel()));
-            options.addAll(jvmOptions);
-            // The same JVM without the archive, as Jenkins' launcher starts it, for a same-run
-            // comparison; it goes first every other sample, so neither always finds the other's
-            // pages cached.
+            List<String> options = jar.jvmOptions(vm.accelerator().accel());
+            long launch = System.nanoTime();
+            Optional<GuestProcess> prestarted = new AgentPrestart(jar, vm.accelerator().accel()).connect(ssh, List.of(), STEP);
+            phases.put("agent_prestarted", prestarted.isPresent() ? 1.0 : 0.0);
+            if (prestarted.isPresent()) {
+                try (GuestProcess agent = prestarted.get()) {
+                    phases.put("agent_jvm", answer(agent, launch));
+                }
+            } else {
+                phases.put("agent_jvm", answer(ssh, options));
+            }
+            // The fresh JVMs go in turns, so neither always finds the other's pages cached.
             boolean plainFirst = runs.getAndIncrement() % 2 == 1;
             if (plainFirst) {
                 phases.put("agent_jvm_plain", answer(ssh, jvmOptions));
             }
-            phases.put("agent_jvm", answer(ssh, options));
+            phases.put("agent_jvm_cds", answer(ssh, options));
             if (!plainFirst) {
                 phases.put("agent_jvm_plain", answer(ssh, jvmOptions));
             }
         }
+    }
+
+    /** Seconds from {@code start} until the connected agent answers a line. */
+    private static double answer(GuestProcess agent, long start) throws IOException {
+        FirstLine out = new FirstLine();
+        agent.stdin().write((PING + "\n").getBytes(StandardCharsets.UTF_8));
+        agent.stdin().flush();
+        byte[] buf = new byte[256];
+        for (int n; out.line() == null && (n = agent.stdout().read(buf)) > 0; ) {
+            out.write(buf, 0, n);
+        }
+        if (!PING.equals(out.line())) {
+            throw new IOException("the pre-started agent did not answer '" + PING + "' (stdout '" + out.line() + "')");
+        }
+        return (out.at() - start) / 1e9;
     }
 
     /** Seconds from starting the agent JVM with {@code options} until it answers a line. */

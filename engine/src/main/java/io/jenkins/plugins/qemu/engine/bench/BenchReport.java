@@ -86,8 +86,9 @@ public final class BenchReport {
 
     /**
      * The agent workload's phases per config (empty without it): online, the agent jar in place
-     * (one SSH connection, a check and, if missing, the copy), the agent JVM started until it
-     * answers, and the whole from the VM request to that answer, each as median / p95 seconds.
+     * (one SSH connection, a check and, if missing, the copy), the agent as the launcher gets it
+     * until it answers, and the whole from the VM request to that answer, each as median / p95
+     * seconds; then, same VM, a fresh JVM with and without the archive for comparison.
      */
     String agentTable() {
         StringBuilder b = new StringBuilder();
@@ -98,20 +99,23 @@ public final class BenchReport {
                 continue;
             }
             if (b.isEmpty()) {
-                b.append(String.format(Locale.ROOT, "%n%-20s %3s | %-13s | %-13s | %-13s | %-13s | %-13s | %6s | %7s%n", "agent workload", "ok",
-                        "online", "jar in place", "JVM answers", "request->ans.", "JVM w/o CDS", "copied", "RSS MiB"));
+                b.append(String.format(Locale.ROOT, "%n%-20s %3s | %-13s | %-13s | %-13s | %-13s | %-13s | %-13s | %6s | %6s | %7s%n",
+                        "agent workload", "ok", "online", "jar in place", "agent answers", "request->ans.", "fresh JVM+CDS", "JVM w/o CDS",
+                        "pre", "copied", "RSS MiB"));
             }
             Stats total = stats(c, s -> s.online() + s.phases().getOrDefault("agent_jar", Double.NaN)
                     + s.phases().getOrDefault("agent_jvm", Double.NaN));
-            b.append(String.format(Locale.ROOT, "%-20s %3d | %s | %s | %s | %s | %s | %6s | %7s%n", c, jvm.n(), medP95(online(c)),
-                    medP95(phase(c, "agent_jar")), medP95(jvm), medP95(total), medP95(phase(c, "agent_jvm_plain")), num(sum(c, "agent_copied")),
+            b.append(String.format(Locale.ROOT, "%-20s %3d | %s | %s | %s | %s | %s | %s | %6s | %6s | %7s%n", c, jvm.n(), medP95(online(c)),
+                    medP95(phase(c, "agent_jar")), medP95(jvm), medP95(total), medP95(phase(c, "agent_jvm_cds")),
+                    medP95(phase(c, "agent_jvm_plain")), num(sum(c, "agent_prestarted")), num(sum(c, "agent_copied")),
                     num(phase(c, "agent_rss_mib").median())));
         }
         if (!b.isEmpty()) {
             b.append("seconds as median / p95, over the VM's own SSH connection; jar in place: check and copy, nothing for a clone of a\n")
-                    .append("snapshot that carries it ('copied': median of 1 = copied); JVM answers: java -jar with the snapshot's CDS archive\n")
-                    .append("started until its first line on stdout; request->ans.: VM request to that line; JVM w/o CDS: the same JVM\n")
-                    .append("without the archive (Jenkins' plain java -jar), same VM; RSS: QEMU's after the JVMs ran.\n");
+                    .append("snapshot that carries it ('copied': median of 1 = copied); agent answers: the agent as the launcher gets it, a warm\n")
+                    .append("clone's pre-started one ('pre': median of 1 = pre-started) or else java -jar with the CDS archive, until its first\n")
+                    .append("line on stdout; request->ans.: VM request to that line; fresh JVM+CDS: java -jar with the archive, same VM; JVM w/o\n")
+                    .append("CDS: the same without it (Jenkins' plain java -jar); RSS: QEMU's after the JVMs ran.\n");
         }
         return b.toString();
     }

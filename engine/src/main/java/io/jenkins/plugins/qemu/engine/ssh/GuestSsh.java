@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.apache.sshd.client.SshClient;
+import org.apache.sshd.client.channel.ChannelDirectTcpip;
 import org.apache.sshd.client.channel.ChannelExec;
 import org.apache.sshd.client.channel.ClientChannelEvent;
 import org.apache.sshd.client.future.ConnectFuture;
@@ -200,6 +201,26 @@ public final class GuestSsh implements AutoCloseable {
             } catch (IOException | RuntimeException e) {
                 channel.close(true);
                 throw new IOException("cannot start '" + command + "' on " + target.endpoint() + ": " + e.getMessage(), e);
+            }
+        }
+
+        /**
+         * Connects to {@code port} of the guest's loopback through this session (SSH direct
+         * port forwarding, which sshd allows by default): a process in the guest that listens
+         * there, reached without a port on the host and without a command run for it. On
+         * failure (nothing listens, forwarding refused) nothing is left open.
+         */
+        public GuestProcess forward(int port, Duration timeout) throws IOException {
+            org.apache.sshd.common.util.net.SshdSocketAddress loopback = new org.apache.sshd.common.util.net.SshdSocketAddress("127.0.0.1", port);
+            ChannelDirectTcpip channel = session.createDirectTcpipChannel(
+                    new org.apache.sshd.common.util.net.SshdSocketAddress("127.0.0.1", 0), loopback);
+            try {
+                channel.open().verify(timeout);
+                return new GuestProcess(channel, "connection to the guest's 127.0.0.1:" + port);
+            } catch (IOException | RuntimeException e) {
+                channel.close(true);
+                throw new IOException("cannot connect to the guest's 127.0.0.1:" + port + " through " + target.endpoint()
+                        + ": " + e.getMessage(), e);
             }
         }
 

@@ -25,13 +25,28 @@ import java.util.List;
  * {@link #place}, in one SSH command and no SFTP. Paths are relative to the agent user's home,
  * where SSH commands start.
  */
-public record AgentJar(Path file, String sha256) {
-    private static final String DIR = ".cache/qemu-agents";
+public record AgentJar(Path file, String sha256, List<String> options) {
+    static final String DIR = ".cache/qemu-agents";
 
     public AgentJar {
         if (sha256 == null || !sha256.matches("[0-9a-f]{64}")) {
             throw new InvalidInputException("agent jar sha256", sha256, "must be 64 lower-case hex digits");
         }
+        options = List.copyOf(options);
+    }
+
+    /** The jar without JVM options of a template's own. */
+    public AgentJar(Path file, String sha256) {
+        this(file, sha256, List.of());
+    }
+
+    /**
+     * The same jar for a template whose agent JVM gets {@code templateOptions} after the jar's
+     * own (see {@link #jvmOptions(Accel)}): the agent a warm snapshot pre-starts runs with them,
+     * so they are part of the snapshot's key. Blank entries are dropped.
+     */
+    public AgentJar withOptions(List<String> templateOptions) {
+        return new AgentJar(file, sha256, templateOptions.stream().filter(o -> !o.isBlank()).toList());
     }
 
     /** The jar at {@code file}, hashed now. */
@@ -74,7 +89,8 @@ public record AgentJar(Path file, String sha256) {
      * with the agent for an emulated vCPU while it loads the controller's classes, and an agent JVM
      * mostly moves bytes between the channel and its processes, where C2 buys little. Measured in a
      * real Jenkins on this machine, same run: a warm clone's agent connected in 21 s with C1 only
-     * against 41-49 s without. With KVM C2 stays. A template's own options come after these and win.
+     * against 41-49 s without. With KVM C2 stays. The template's own {@link #options()} come
+     * last and win.
      */
     public List<String> jvmOptions(Accel accel) {
         List<String> options = new java.util.ArrayList<>(List.of("-XX:+DisplayVMOutputToStderr", "-Xlog:disable", "-Xlog:all=warning:stderr"));
@@ -82,6 +98,7 @@ public record AgentJar(Path file, String sha256) {
         if (accel == Accel.TCG) {
             options.add("-XX:TieredStopAtLevel=1");
         }
+        options.addAll(this.options);
         return List.copyOf(options);
     }
 
@@ -98,7 +115,12 @@ public record AgentJar(Path file, String sha256) {
      * relative path, and a JVM whose class path is spelled differently does not use it.
      */
     public String remotingCommand(List<String> options, String workDir) {
-        return "mkdir -p " + workDir + " && " + javaCommand(options) + " -workDir " + workDir + " -jar-cache " + workDir + "/remoting/jarCache";
+        return "mkdir -p " + workDir + " && " + javaCommand(options) + " " + String.join(" ", remotingArguments(workDir));
+    }
+
+    /** The remoting agent's own arguments for {@code workDir}: its work directory and jar cache there. */
+    public static List<String> remotingArguments(String workDir) {
+        return List.of("-workDir", workDir, "-jar-cache", workDir + "/remoting/jarCache");
     }
 
     /**

@@ -3,6 +3,7 @@ package io.jenkins.plugins.qemu.engine.warm;
 import io.jenkins.plugins.qemu.engine.qmp.QmpClient;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.vm.AgentJar;
+import io.jenkins.plugins.qemu.engine.vm.AgentPrestart;
 import io.jenkins.plugins.qemu.engine.vm.Phase;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import java.io.ByteArrayOutputStream;
@@ -76,8 +77,9 @@ final class SnapshotSaver {
      * What every clone would otherwise do after its restore is done once here, over one SSH
      * connection: the agent's jar and class-data-sharing archive are put in place (see AgentJar).
      * Then the guest's page cache is dropped and its memory compacted, so the pages the boot read
-     * and freed are reported free and not saved, and with an agent jar the agent runs once more,
-     * so exactly what an agent start reads is cached in the snapshot. Dropping needs root, i.e. sudo.
+     * and freed are reported free and not saved; with an agent jar the agent is then started and
+     * left waiting for its launcher ({@link AgentPrestart}), so every clone has it running and
+     * what a fresh agent start reads cached. Dropping needs root, i.e. sudo.
      */
     private static boolean prepareGuest(Vm vm, Duration timeout) throws IOException {
         AgentJar agent = vm.spec().agentJar();
@@ -97,9 +99,9 @@ final class SnapshotSaver {
                     throw new IOException("dropping the guest's page cache failed (exit " + rc + "): " + err.toString(StandardCharsets.UTF_8).strip());
                 }
             }
-            if (agent != null && drop) {
-                ssh.exec(agent.javaCommand(agent.jvmOptions()) + " </dev/null >/dev/null 2>&1", null, OutputStream.nullOutputStream(),
-                        OutputStream.nullOutputStream(), timeout);
+            if (agent != null) {
+                // After the drop, so what an agent's start reads is what stays cached.
+                new AgentPrestart(agent, vm.accelerator().accel()).start(ssh, timeout);
             }
         }
         return drop;

@@ -46,13 +46,15 @@ class BenchReportTest {
         String t = r.agentTable();
         // Per sample 3.25, 4.25 and 4.5 s; the median of the sums, not the sum of the medians (4.0).
         assertTrue(t.lines().anyMatch(l -> l.startsWith("restore-agent") && l.contains(" 4.25 /  4.50 ")), t);
-        assertTrue(t.lines().anyMatch(l -> l.startsWith("sequential-agent") && l.contains("24.00 / 24.00 |  4.00 /  4.00 |   1.00 |")), t);
+        assertTrue(t.lines().anyMatch(l -> l.startsWith("sequential-agent") && l.contains("24.00 / 24.00 |  3.50 /  3.50 |  4.00 /  4.00 |   0.00 |   1.00 |")), t);
+        assertTrue(t.lines().anyMatch(l -> l.startsWith("restore-agent") && l.contains("|   1.00 |   0.00 |")), "pre-started, not copied: " + t);
         assertTrue(r.table().contains("agent workload"), r.table());
     }
 
     private static Sample agentSample(String config, double online, double jar, double jvm, int copied) {
         return new Sample(config, 0, true, online, 1, Double.NaN, 0.02, 1000, 1 << 20,
-                Map.of("agent_jar", jar, "agent_jvm", jvm, "agent_jvm_plain", jvm + 1, "agent_copied", (double) copied, "agent_rss_mib", 300.0), null);
+                Map.of("agent_jar", jar, "agent_jvm", jvm, "agent_jvm_cds", jvm + 0.5, "agent_jvm_plain", jvm + 1, "agent_copied", (double) copied,
+                        "agent_prestarted", copied == 0 ? 1.0 : 0.0, "agent_rss_mib", 300.0), null);
     }
 
     private static Sample sample(String config, double online) {

@@ -282,6 +282,24 @@ abstract class WarmStartScenarios {
             try (GuestSsh.Connection ssh = vm.connect(Duration.ofMinutes(1))) {
                 assertFalse(vm.placeAgentJar(ssh, Duration.ofMinutes(1)), "a clone of the snapshot has the jar already");
             }
+            // The snapshot's agent runs in the clone: claimed through the VM's session, once, and
+            // only by a launcher with its options.
+            io.jenkins.plugins.qemu.engine.vm.AgentPrestart prestart = new io.jenkins.plugins.qemu.engine.vm.AgentPrestart(
+                    jar, vm.accelerator().accel());
+            try (GuestSsh.Connection ssh = vm.connect(Duration.ofMinutes(1))) {
+                assertTrue(new io.jenkins.plugins.qemu.engine.vm.AgentPrestart(jar.withOptions(List.of("-Xmx96m")), vm.accelerator().accel())
+                        .connect(ssh, List.of(), Duration.ofSeconds(30)).isEmpty(), "another template's options: not this agent");
+                java.util.Optional<io.jenkins.plugins.qemu.engine.ssh.GuestProcess> claimed = prestart.connect(ssh, List.of("arg"),
+                        Duration.ofSeconds(30));
+                assertTrue(claimed.isPresent(), "the clone's agent was pre-started; its log: " + prestart.logTail(ssh, Duration.ofSeconds(30)));
+                try (io.jenkins.plugins.qemu.engine.ssh.GuestProcess agent = claimed.get()) {
+                    agent.stdin().write("restored\n".getBytes(StandardCharsets.UTF_8));
+                    agent.stdin().flush();
+                    assertEquals("restored", new java.io.BufferedReader(new java.io.InputStreamReader(agent.stdout(), StandardCharsets.UTF_8))
+                            .readLine(), "the pre-started agent answers on the forwarded connection");
+                }
+                assertTrue(prestart.connect(ssh, List.of(), Duration.ofSeconds(30)).isEmpty(), "claimed once, then nothing listens");
+            }
             assertEquals(jar.sha256() + "  " + jar.guestPath(), TestImages.run(vm, "sha256sum " + jar.guestPath()));
             // -Xshare:on fails instead of falling back, so an answer proves the archive maps.
             assertEquals("ping", TestImages.run(vm, "echo ping | java -XX:SharedArchiveFile=" + jar.archivePath()
