@@ -68,7 +68,7 @@ final class ProvisioningTask extends FutureTask<Node> {
             QemuEngine engine = engines.engine(config);
             Instant requested = Instant.now();
             // Leased: the VM outlives a controller restart, which re-attaches it (QemuAgent#reattach).
-            VmSpec spec = engines.withRemotingJar(template.toAgentVmSpec(vmId));
+            VmSpec spec = engines.withRemotingJar(template.toAgentVmSpec(vmId), template.jvmOptions());
             log.add("Provisioning " + spec + " for cloud " + cloudName);
             vm = engine.create(spec, log::add);
             vm.boot();

@@ -13,12 +13,12 @@ import hudson.util.Secret;
 import io.jenkins.plugins.qemu.engine.ssh.GuestProcess;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.vm.AgentJar;
+import io.jenkins.plugins.qemu.engine.vm.AgentPrestart;
 import io.jenkins.plugins.qemu.engine.vm.PhaseTimings;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.logging.Level;
@@ -29,7 +29,9 @@ import java.util.logging.Logger;
  * with, host key pinned and key in memory, so a launch pays for no new handshake. Jenkins'
  * remoting.jar is already in a warm clone (it rides in the template's snapshot, with a
  * class-data-sharing archive, keyed by the jar's hash) and is copied in one command otherwise; the
- * agent JVM's stdio becomes the channel. ssh-slaves' launcher would open a second connection,
+ * agent JVM's stdio becomes the channel. A warm clone's agent JVM is running already: the snapshot
+ * started it with the template's options ({@link AgentPrestart}), and the launch claims it
+ * through the same connection instead of starting {@code java}. ssh-slaves' launcher would open a second connection,
  * print the environment, and read the whole jar back over SFTP to compare hashes before every
  * start. The VM comes from the agent: the one booted for it or, after a controller restart, the
  * leased VM re-attached with the key and host key kept here ({@link QemuAgent#reattach}); the key
@@ -95,23 +97,35 @@ public class QemuAgentLauncher extends ComputerLauncher {
             return;
         }
         // A VM re-attached after a restart has no jar in its spec; its guest has the jar from before.
-        AgentJar jar = vm.spec().agentJar() != null ? vm.spec().agentJar() : QemuEngines.get().remotingJar();
+        AgentJar jar = vm.spec().agentJar() != null ? vm.spec().agentJar() : QemuEngines.get().remotingJar(jvmOptions);
         long start = System.nanoTime();
         GuestSsh.Connection ssh = vm.connect(STEP);
         GuestProcess agentProcess = null;
+        AgentPrestart prestart = null;
         try {
             boolean copied = vm.spec().agentJar() != null ? vm.placeAgentJar(ssh, STEP) : jar.place(ssh, STEP);
             long placed = System.nanoTime();
             log.println("VM " + vm.id() + ": agent jar " + (copied ? "copied in " : vm.restored() ? "already in the warm clone, "
                     : "already in place, checked in ") + millis(placed - start));
-            List<String> options = new ArrayList<>(jar.jvmOptions(vm.accelerator().accel()));
-            if (jvmOptions != null && !jvmOptions.isBlank()) {
-                options.add(jvmOptions);
+            List<String> options = jar.jvmOptions(vm.accelerator().accel());
+            if (vm.restored() && vm.spec().agentJar() != null) {
+                // The warm snapshot started the agent with these options; claiming it skips the JVM's start.
+                prestart = new AgentPrestart(jar, vm.accelerator().accel());
+                agentProcess = prestart.connect(ssh, AgentJar.remotingArguments(remoteFs), STEP).orElse(null);
+                log.println("VM " + vm.id() + ": " + (agentProcess != null
+                        ? "claimed the agent the warm snapshot started (" + String.join(" ", options) + ") in " + millis(System.nanoTime() - placed)
+                        : "the warm clone has no agent started with these options; starting one"));
+                if (agentProcess == null) {
+                    prestart = null;
+                }
             }
-            String command = jar.remotingCommand(options, remoteFs);
-            log.println("VM " + vm.id() + ": starting the agent: " + command);
-            agentProcess = ssh.start(command, log, STEP);
+            if (agentProcess == null) {
+                String command = jar.remotingCommand(options, remoteFs);
+                log.println("VM " + vm.id() + ": starting the agent: " + command);
+                agentProcess = ssh.start(command, log, STEP);
+            }
             GuestProcess running = agentProcess;
+            AgentPrestart claimed = prestart;
             computer.setChannel(running.stdout(), running.stdin(), log, new Channel.Listener() {
                 @Override
                 public void onClosed(Channel channel, IOException cause) {
@@ -126,7 +140,7 @@ public class QemuAgentLauncher extends ComputerLauncher {
                         Optional<Integer> status = running.awaitExit(CRASH_WAIT);
                         log.println("VM " + vm.id() + ": the agent's channel broke (" + cause + "); the agent process "
                                 + status.map(st -> "ended with exit status " + st).orElse("had not ended after " + CRASH_WAIT.toSeconds() + " s"));
-                        copyCrashReports(status, ssh, log, vm.id());
+                        copyCrashReports(status, ssh, log, vm.id(), claimed);
                         closeQuietly(running, ssh);
                     });
                 }
@@ -139,7 +153,7 @@ public class QemuAgentLauncher extends ComputerLauncher {
                 Optional<Integer> status = agentProcess.awaitExit(EXIT_WAIT);
                 log.println("VM " + vm.id() + ": the agent process " + status.map(s -> "ended with exit status " + s)
                         .orElse("did not end within " + EXIT_WAIT.toSeconds() + " s") + "; the launch failed: " + e);
-                copyCrashReports(status, ssh, log, vm.id());
+                copyCrashReports(status, ssh, log, vm.id(), prestart);
             }
             closeQuietly(agentProcess, ssh);
             throw e;
@@ -150,14 +164,23 @@ public class QemuAgentLauncher extends ComputerLauncher {
      * A JVM that crashes writes {@code hs_err_pid*.log} into its working directory (the agent
      * user's home here) and the VM, with it, is destroyed moments later; its first 64 KiB go into
      * the agent log, where the registers and the code around the crash can still be read. Asked
-     * after every abnormal end, by a broken channel and by a failed launch alike.
+     * after every abnormal end, by a broken channel and by a failed launch alike. A pre-started
+     * agent's standard error went to a file in the guest, not to this log: its tail comes too.
      */
-    private static void copyCrashReports(Optional<Integer> status, GuestSsh.Connection ssh, PrintStream log, String vmId) {
+    private static void copyCrashReports(Optional<Integer> status, GuestSsh.Connection ssh, PrintStream log, String vmId,
+            @CheckForNull AgentPrestart prestarted) {
         // A clean exit leaves none; a JVM still busy writing its report has no exit status yet.
         if (status.isPresent() && status.get() == 0) {
             return;
         }
         try {
+            if (prestarted != null) {
+                String stderr = prestarted.logTail(ssh, Duration.ofSeconds(10));
+                if (!stderr.isEmpty()) {
+                    log.println("VM " + vmId + ": the agent's standard error (" + prestarted.logPath() + " in the guest):");
+                    log.println(stderr);
+                }
+            }
             java.io.ByteArrayOutputStream report = new java.io.ByteArrayOutputStream();
             ssh.exec("for f in hs_err_pid*.log; do [ -f \"$f\" ] && { echo \"== $f\"; head -c 65536 \"$f\"; }; done; true",
                     null, report, java.io.OutputStream.nullOutputStream(), Duration.ofSeconds(10));

@@ -95,7 +95,7 @@ final class QemuCleanup {
                     if (!spec.warmStart()) {
                         continue;
                     }
-                    String what = engines.engine(qemu.engineConfig()).warmUpLater(engines.withRemotingJar(spec.toVmSpec(VmSpec.newVmId())));
+                    String what = engines.engine(qemu.engineConfig()).warmUpLater(engines.withRemotingJar(spec.toVmSpec(VmSpec.newVmId()), spec.jvmOptions()));
                     LOGGER.fine(() -> "Warm snapshot of template '" + t.getLabels() + "' in cloud " + qemu.name + ": " + what);
                 } catch (InvalidInputException | IOException e) {
                     LOGGER.log(Level.FINE, "Template '" + t.getLabels() + "' of cloud " + qemu.name + " cannot be warmed up", e);

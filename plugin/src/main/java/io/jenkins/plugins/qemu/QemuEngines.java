@@ -61,12 +61,18 @@ public final class QemuEngines {
     }
 
     /**
-     * {@code spec} (one VM of a template) with Jenkins' own remoting.jar as its agent jar. Every
-     * VM a template boots (agent, Test button, warm-up) asks with the same jar, so all of them
-     * match the same warm snapshot, which carries the jar.
+     * {@code spec} (one VM of a template) with Jenkins' own remoting.jar as its agent jar, started
+     * with the template's {@code jvmOptions}. Every VM a template boots (agent, Test button,
+     * warm-up) asks with the same jar and options, so all of them match the same warm snapshot,
+     * which carries the jar and the agent already started with those options.
      */
-    VmSpec withRemotingJar(VmSpec spec) throws IOException {
-        return spec.toBuilder().agentJar(remotingJar()).build();
+    VmSpec withRemotingJar(VmSpec spec, @CheckForNull String jvmOptions) throws IOException {
+        return spec.toBuilder().agentJar(remotingJar(jvmOptions)).build();
+    }
+
+    /** {@link #remotingJar()} started with a template's own JVM options (blank: none). */
+    AgentJar remotingJar(@CheckForNull String jvmOptions) throws IOException {
+        return remotingJar().withOptions(jvmOptions == null ? java.util.List.of() : java.util.List.of(jvmOptions.trim()));
     }
 
     /** Hashed once per jar file; the controller's remoting.jar only changes with a Jenkins upgrade, i.e. a restart. */

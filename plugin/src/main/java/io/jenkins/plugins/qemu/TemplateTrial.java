@@ -57,7 +57,7 @@ final class TemplateTrial {
         QemuEngines engines = QemuEngines.get();
         VmSpec spec;
         try {
-            spec = engines.withRemotingJar(template.toVmSpec(VmSpec.newVmId()));
+            spec = engines.withRemotingJar(template.toVmSpec(VmSpec.newVmId()), template.jvmOptions());
         } catch (java.io.IOException e) {
             return FormValidation.error("Jenkins' remoting.jar cannot be read: " + e.getMessage());
         }
