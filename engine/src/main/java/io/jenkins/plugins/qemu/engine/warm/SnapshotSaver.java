@@ -90,6 +90,7 @@ final class SnapshotSaver {
         try (GuestSsh.Connection ssh = vm.connect(timeout)) {
             if (agent != null) {
                 agent.prepareSnapshot(ssh, timeout);
+                agent.seedJarCache(ssh, timeout);
             }
             if (drop) {
                 ByteArrayOutputStream err = new ByteArrayOutputStream();

@@ -171,6 +171,9 @@ public final class WarmStarts implements WarmStart, AutoCloseable {
         env.put("identity service", image.warmStart() ? "the image's own" : WarmGuestSetup.fingerprint());
         // The jar and its class-data-sharing archive are in the saved disk; a new jar needs a new snapshot.
         env.put("agent jar", spec.agentJar() == null ? "none" : "sha256 " + spec.agentJar().sha256());
+        env.put("agent jar cache", spec.agentJar() == null || spec.agentJar().cached().isEmpty() ? "none"
+                : spec.agentJar().cached().stream().map(io.jenkins.plugins.qemu.engine.vm.CachedJar::cachePath).sorted()
+                        .collect(java.util.stream.Collectors.joining(" ")));
         // The agent started in the snapshot runs with the template's JVM options and our bootstrap.
         env.put("agent start", spec.agentJar() == null ? "none"
                 : "pre-started, key " + new io.jenkins.plugins.qemu.engine.vm.AgentPrestart(spec.agentJar(), accel.accel()).key());

@@ -269,7 +269,12 @@ abstract class WarmStartScenarios {
     @Test
     @Order(4)
     void anAgentJarRidesInTheSnapshotWithItsArchiveAndANewJarMakesItStale(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
-        AgentJar jar = io.jenkins.plugins.qemu.engine.bench.AgentWorkload.writeJar(tmp.resolve("echo.jar"));
+        // Two jars of the "controller" for the agent's jar cache: the engine's bootstrap and a larger one.
+        Path big = Files.write(tmp.resolve("big.jar"), new java.util.Random(7).ints(300_000).mapToObj(Integer::toString)
+                .collect(java.util.stream.Collectors.joining("\n")).getBytes(StandardCharsets.UTF_8));
+        List<io.jenkins.plugins.qemu.engine.vm.CachedJar> cached = List.of(io.jenkins.plugins.qemu.engine.vm.CachedJar.of(big),
+                io.jenkins.plugins.qemu.engine.vm.CachedJar.of(Files.write(tmp.resolve("small.jar"), new byte[] {42})));
+        AgentJar jar = io.jenkins.plugins.qemu.engine.bench.AgentWorkload.writeJar(tmp.resolve("echo.jar")).withCachedJars(cached);
         VmSpec s = spec().agentJar(jar).build();
         WarmStarts.Choice without = engine.warmStarts().choose(s);
         assertNull(without.snapshot(), "a snapshot without the jar does not do for a template with one");
@@ -301,6 +306,11 @@ abstract class WarmStartScenarios {
                 assertTrue(prestart.connect(ssh, List.of(), Duration.ofSeconds(30)).isEmpty(), "claimed once, then nothing listens");
             }
             assertEquals(jar.sha256() + "  " + jar.guestPath(), TestImages.run(vm, "sha256sum " + jar.guestPath()));
+            for (io.jenkins.plugins.qemu.engine.vm.CachedJar c : cached) {
+                String inGuest = AgentJar.remotingArguments("/w").get(3) + "/" + c.cachePath();
+                assertEquals(io.jenkins.plugins.qemu.engine.image.Sha256.of(c.file()), TestImages.run(vm, "sha256sum " + inGuest).split(" ")[0],
+                        "the clone's jar cache has " + c.file().getFileName() + " under remoting's name");
+            }
             // -Xshare:on fails instead of falling back, so an answer proves the archive maps.
             assertEquals("ping", TestImages.run(vm, "echo ping | java -XX:SharedArchiveFile=" + jar.archivePath()
                     + " -Xshare:on -jar " + jar.guestPath()));
