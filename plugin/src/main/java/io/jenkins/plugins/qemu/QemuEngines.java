@@ -75,12 +75,16 @@ public final class QemuEngines {
         return remotingJar().withOptions(jvmOptions == null ? java.util.List.of() : java.util.List.of(jvmOptions.trim()));
     }
 
-    /** Hashed once per jar file; the controller's remoting.jar only changes with a Jenkins upgrade, i.e. a restart. */
+    /**
+     * Hashed once per jar file, with the controller's jars for the agent's jar cache
+     * ({@link AgentJarCacheSeeds}); remoting.jar, the core and the plugins only change with a
+     * restart.
+     */
     AgentJar remotingJar() throws IOException {
         java.nio.file.Path file = hudson.remoting.Which.jarFile(hudson.remoting.Channel.class).toPath();
         AgentJar jar = remoting;
         if (jar == null || !jar.file().equals(file)) {
-            jar = AgentJar.of(file);
+            jar = AgentJar.of(file).withCachedJars(AgentJarCacheSeeds.find());
             remoting = jar;
         }
         return jar;
