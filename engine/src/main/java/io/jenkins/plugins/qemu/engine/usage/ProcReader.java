@@ -64,10 +64,13 @@ public final class ProcReader {
         return DEFAULT_CLOCK_TICKS;
     }
 
-    /** The process's start time in clock ticks since boot (its identity with the pid), or UNKNOWN. */
+    /**
+     * The process's start time in clock ticks since boot (its identity with the pid), or UNKNOWN
+     * if it is gone; a zombie counts as gone, its memory and threads are.
+     */
     public long startTime(long pid) {
         String[] f = statFields(root.resolve(Long.toString(pid)).resolve("stat"));
-        return f == null ? VmUsage.UNKNOWN : Long.parseLong(f[19]);
+        return f == null || "ZXx".contains(f[0]) ? VmUsage.UNKNOWN : Long.parseLong(f[19]);
     }
 
     /** User plus system CPU time of the whole process, every thread that ever ran in it included. */

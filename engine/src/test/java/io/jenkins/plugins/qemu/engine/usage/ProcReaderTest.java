@@ -43,6 +43,8 @@ class ProcReaderTest {
         assertEquals(777, new ProcReader(root, 100).startTime(42));
         assertEquals(VmUsage.UNKNOWN, new ProcReader(root, 100).processCpuNanos(43), "a process that is gone");
         assertEquals(VmUsage.UNKNOWN, new ProcReader(root, 100).startTime(43));
+        Files.writeString(root.resolve("42/stat"), stat(250, 50, 777).replace(") S ", ") Z "));
+        assertEquals(VmUsage.UNKNOWN, new ProcReader(root, 100).startTime(42), "a zombie is gone: no memory, no threads");
     }
 
     @Test
