@@ -42,9 +42,9 @@ final class PsCommand {
     static String usage() {
         return String.join("\n",
                 "usage: qemu-agents ps [--state-dir DIR]",
-                "  Lists the VMs of a state directory, of any owner: id, age, image, phase, SSH port on",
-                "  127.0.0.1, owner, and usage read from /proc of their QEMU (vCPU and QEMU CPU time,",
-                "  host RSS now and at its peak, overlay file size).");
+                "  Lists the VMs of a state directory, of any owner: id, age, image, phase,",
+                "  SSH port on 127.0.0.1, owner, and usage read from /proc of their QEMU",
+                "  (vCPU and QEMU CPU time, host RSS now and at its peak, overlay file size).");
     }
 
     static int run(List<String> args, PrintStream out, PrintStream err) {
@@ -52,21 +52,24 @@ final class PsCommand {
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
             if (!a.equals("--state-dir") || i + 1 >= args.size()) {
-                throw new InvalidInputException("argument", a, "is not understood by 'ps' (option: --state-dir DIR)");
+                throw new InvalidInputException("argument", a,
+                        "is not understood by 'ps' (option: --state-dir DIR)");
             }
             stateDir = Validation.directory("--state-dir", args.get(++i));
         }
-        EngineConfig config = EngineConfig.defaults(null, "cli-ps-" + ProcessHandle.current().pid());
+        String owner = "cli-ps-" + ProcessHandle.current().pid();
+        EngineConfig config = EngineConfig.defaults(null, owner);
         if (stateDir != null) {
             config = config.withStateDir(stateDir);
         }
         Clock clock = Clock.systemUTC();
-        PsCommand ps = new PsCommand(new StateStore(config.stateDir()), new ProcFs(), new UsageProbe(new ProcReader(), clock), clock);
-        return ps.print(out, err);
+        UsageProbe probe = new UsageProbe(new ProcReader(), clock);
+        return new PsCommand(new StateStore(config.stateDir()), new ProcFs(), probe, clock).print(out, err);
     }
 
     /** One listed VM; {@code usage} is null when its QEMU does not run. */
-    record Row(String vmId, Duration age, String image, String phase, int port, String owner, VmUsage usage) {}
+    record Row(String vmId, Duration age, String image, String phase, int port, String owner,
+            VmUsage usage) {}
 
     int print(PrintStream out, PrintStream err) {
         List<String> unreadable = new ArrayList<>();
@@ -92,7 +95,7 @@ final class PsCommand {
             try {
                 var read = store.read(dir);
                 if (read.isEmpty()) {
-                    continue; // a folder whose record is not written yet, or a leftover the reaper handles
+                    continue; // no record yet, or a leftover the reaper handles
                 }
                 r = read.get();
             } catch (IOException e) {
@@ -102,15 +105,17 @@ final class PsCommand {
             VmUsage u = null;
             if (bootId.equals(r.bootId()) && r.qemuPid() > 0) {
                 try {
-                    u = probe.sample(r.qemuPid(), r.qemuStartTime(), null, Path.of(r.overlay()), VmUsage.UNKNOWN);
+                    u = probe.sample(r.qemuPid(), r.qemuStartTime(), null, Path.of(r.overlay()),
+                            VmUsage.UNKNOWN);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IOException("interrupted", e);
                 }
             }
             String owner = r.ownerId() + (r.owner().isAlive(proc, bootId) ? "" : " (gone)");
-            rows.add(new Row(r.vmId(), Duration.between(r.created(), now), r.image() == null ? "?" : r.image(),
-                    phase(r, u != null), r.sshPort(), owner, u));
+            String image = r.image() == null ? "?" : r.image();
+            rows.add(new Row(r.vmId(), Duration.between(r.created(), now), image, phase(r, u != null),
+                    r.sshPort(), owner, u));
         }
         return rows;
     }
@@ -138,14 +143,15 @@ final class PsCommand {
             return "no VMs\n";
         }
         String f = "%-24s %8s %-18s %-9s %5s %-20s %8s %8s %9s %9s %9s%n";
-        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, f, "VM", "AGE", "IMAGE", "PHASE", "PORT", "OWNER",
-                "VCPU", "QEMU-CPU", "RSS", "PEAK-RSS", "OVERLAY"));
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, f, "VM", "AGE", "IMAGE", "PHASE",
+                "PORT", "OWNER", "VCPU", "QEMU-CPU", "RSS", "PEAK-RSS", "OVERLAY"));
         for (Row r : rows) {
             VmUsage u = r.usage();
-            b.append(String.format(Locale.ROOT, f, r.vmId(), age(r.age()), r.image(), r.phase(), r.port() > 0 ? r.port() : "-",
-                    r.owner(), u == null ? "-" : seconds(u.vcpuNanos()), u == null ? "-" : seconds(u.qemuCpuNanos()),
-                    u == null ? "-" : mib(u.rssBytes()), u == null ? "-" : mib(u.peakRssBytes()),
-                    u == null ? "-" : mib(u.overlayBytes())));
+            Object port = r.port() > 0 ? r.port() : "-";
+            b.append(String.format(Locale.ROOT, f, r.vmId(), age(r.age()), r.image(), r.phase(), port,
+                    r.owner(), u == null ? "-" : seconds(u.vcpuNanos()),
+                    u == null ? "-" : seconds(u.qemuCpuNanos()), u == null ? "-" : mib(u.rssBytes()),
+                    u == null ? "-" : mib(u.peakRssBytes()), u == null ? "-" : mib(u.overlayBytes())));
         }
         return b.toString();
     }

@@ -1,9 +1,10 @@
 package io.jenkins.plugins.qemu.engine.usage;
 
+import static java.nio.charset.StandardCharsets.ISO_8859_1;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,10 +19,10 @@ import java.util.regex.Pattern;
  * The root is injectable so the parsing is tested against hand-made files.
  */
 public final class ProcReader {
-    /** What the kernel reports when {@code /proc/self/auxv} cannot be read: USER_HZ on every common architecture. */
+    /** Used when {@code /proc/self/auxv} cannot be read: USER_HZ of every common architecture. */
     static final long DEFAULT_CLOCK_TICKS = 100;
     private static final int AT_CLKTCK = 17;
-    /** QEMU's vCPU thread names with {@code -name ...,debug-threads=on}: "CPU 0/TCG", "CPU 1/KVM", "ALL CPUs/TCG". */
+    /** vCPU thread names with {@code -name ...,debug-threads=on}: "CPU 0/TCG", "ALL CPUs/TCG". */
     private static final Pattern VCPU_THREAD = Pattern.compile("(CPU \\d+|ALL CPUs)/[A-Z]+");
 
     private final Path root;
@@ -34,7 +35,8 @@ public final class ProcReader {
 
     public ProcReader(Path root, long ticksPerSecond) {
         if (ticksPerSecond <= 0) {
-            throw new IllegalArgumentException("ticksPerSecond must be positive, not " + ticksPerSecond);
+            throw new IllegalArgumentException(
+                    "ticksPerSecond must be positive, not " + ticksPerSecond);
         }
         this.root = root;
         this.ticksPerSecond = ticksPerSecond;
@@ -69,13 +71,13 @@ public final class ProcReader {
      * if it is gone; a zombie counts as gone, its memory and threads are.
      */
     public long startTime(long pid) {
-        String[] f = statFields(root.resolve(Long.toString(pid)).resolve("stat"));
+        String[] f = statFields(proc(pid).resolve("stat"));
         return f == null || "ZXx".contains(f[0]) ? VmUsage.UNKNOWN : Long.parseLong(f[19]);
     }
 
-    /** User plus system CPU time of the whole process, every thread that ever ran in it included. */
+    /** User plus system CPU time of the whole process, every thread that ever ran in it. */
     public long processCpuNanos(long pid) {
-        return cpuNanos(root.resolve(Long.toString(pid)).resolve("stat"));
+        return cpuNanos(proc(pid).resolve("stat"));
     }
 
     /**
@@ -83,9 +85,9 @@ public final class ProcReader {
      * keeps it, else user plus system time in clock ticks.
      */
     public long threadCpuNanos(long pid, long tid) {
-        Path task = root.resolve(Long.toString(pid)).resolve("task").resolve(Long.toString(tid));
+        Path task = proc(pid).resolve("task").resolve(Long.toString(tid));
         try {
-            String s = Files.readString(task.resolve("schedstat"), StandardCharsets.ISO_8859_1).trim();
+            String s = Files.readString(task.resolve("schedstat"), ISO_8859_1).trim();
             long ns = Long.parseLong(s.split(" +")[0]);
             // "0 0 0" is what a kernel without scheduler statistics prints.
             if (ns > 0) {
@@ -97,13 +99,13 @@ public final class ProcReader {
         return cpuNanos(task.resolve("stat"));
     }
 
-    /** The threads of {@code pid} that QEMU named as vCPU threads; empty without {@code debug-threads=on}. */
+    /** The threads QEMU named as vCPU threads; empty without {@code debug-threads=on}. */
     public List<Long> namedVcpuThreads(long pid) {
         List<Long> tids = new ArrayList<>();
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(root.resolve(Long.toString(pid)).resolve("task"))) {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(proc(pid).resolve("task"))) {
             for (Path t : s) {
                 try {
-                    String comm = Files.readString(t.resolve("comm"), StandardCharsets.ISO_8859_1).strip();
+                    String comm = Files.readString(t.resolve("comm"), ISO_8859_1).strip();
                     if (VCPU_THREAD.matcher(comm).matches()) {
                         tids.add(Long.parseLong(t.getFileName().toString()));
                     }
@@ -118,12 +120,12 @@ public final class ProcReader {
         return tids;
     }
 
-    /** Resident memory now and at its highest ({@code VmRSS}, {@code VmHWM}) in bytes; UNKNOWN each if unreadable. */
+    /** Resident bytes now and at the peak ({@code VmRSS}, {@code VmHWM}); UNKNOWN if unreadable. */
     public long[] residentBytes(long pid) {
         long rss = VmUsage.UNKNOWN;
         long hwm = VmUsage.UNKNOWN;
         try {
-            for (String line : Files.readAllLines(root.resolve(Long.toString(pid)).resolve("status"), StandardCharsets.ISO_8859_1)) {
+            for (String line : Files.readAllLines(proc(pid).resolve("status"), ISO_8859_1)) {
                 if (line.startsWith("VmRSS:")) {
                     rss = kib(line);
                 } else if (line.startsWith("VmHWM:")) {
@@ -148,13 +150,18 @@ public final class ProcReader {
         }
         // f[0] is field 3 (state), so utime (field 14) and stime (field 15) are f[11] and f[12].
         long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
-        return ticks / ticksPerSecond * 1_000_000_000L + ticks % ticksPerSecond * 1_000_000_000L / ticksPerSecond;
+        long perSecond = ticksPerSecond;
+        return ticks / perSecond * 1_000_000_000L + ticks % perSecond * 1_000_000_000L / perSecond;
     }
 
-    /** The fields after the command name, which may hold spaces and parentheses; null if unreadable. */
+    private Path proc(long pid) {
+        return root.resolve(Long.toString(pid));
+    }
+
+    /** The fields after the command name (which may hold spaces and ')'); null if unreadable. */
     private static String[] statFields(Path stat) {
         try {
-            String line = Files.readString(stat, StandardCharsets.ISO_8859_1);
+            String line = Files.readString(stat, ISO_8859_1);
             int close = line.lastIndexOf(')');
             String[] f = close < 0 ? new String[0] : line.substring(close + 1).trim().split(" +");
             return f.length < 20 ? null : f;

@@ -33,7 +33,7 @@ public final class UsageProbe {
         this.clock = clock;
     }
 
-    /** The start time that pins process {@code pid} (see {@link #sample}), or UNKNOWN if it is gone. */
+    /** The start time that pins {@code pid} (see {@link #sample}); UNKNOWN if it is gone. */
     public long startTime(long pid) {
         return pid <= 0 ? VmUsage.UNKNOWN : proc.startTime(pid);
     }
@@ -73,7 +73,7 @@ public final class UsageProbe {
         long growth = size == VmUsage.UNKNOWN || overlayAtStart == VmUsage.UNKNOWN ? VmUsage.UNKNOWN
                 : Math.max(0, size - overlayAtStart);
         long rss = mem[0];
-        long peak = mem[1] == VmUsage.UNKNOWN || rss == VmUsage.UNKNOWN ? mem[1] : Math.max(mem[0], mem[1]);
+        long peak = mem[1] == VmUsage.UNKNOWN || rss == VmUsage.UNKNOWN ? mem[1] : Math.max(rss, mem[1]);
         return new VmUsage(clock.instant(), vcpuNanos, cpu, rss, peak, written, size, growth);
     }
 
@@ -93,7 +93,10 @@ public final class UsageProbe {
         }
     }
 
-    /** The distinct host thread ids of the vCPUs (single-threaded TCG runs all of them on one); null if QMP failed. */
+    /**
+     * The distinct host thread ids of the vCPUs (single-threaded TCG runs them all on one);
+     * null if QMP failed.
+     */
     static List<Long> vcpuThreads(QmpClient qmp) throws InterruptedException {
         try {
             return threadIds(qmp.execute("query-cpus-fast", QMP_TIMEOUT));

@@ -27,7 +27,8 @@ public final class UsageTracker {
     private boolean finished;
     private VmUsage last;
 
-    public UsageTracker(UsageProbe probe, LongSupplier pid, Supplier<QmpClient> qmp, Supplier<Path> overlay) {
+    public UsageTracker(UsageProbe probe, LongSupplier pid, Supplier<QmpClient> qmp,
+            Supplier<Path> overlay) {
         this.probe = probe;
         this.pid = pid;
         this.qmp = qmp;
@@ -35,8 +36,10 @@ public final class UsageTracker {
     }
 
     /** A tracker reading the host's {@code /proc} and the system clock. */
-    public static UsageTracker onHost(LongSupplier pid, Supplier<QmpClient> qmp, Supplier<Path> overlay) {
-        return new UsageTracker(new UsageProbe(new ProcReader(), Clock.systemUTC()), pid, qmp, overlay);
+    public static UsageTracker onHost(LongSupplier pid, Supplier<QmpClient> qmp,
+            Supplier<Path> overlay) {
+        UsageProbe probe = new UsageProbe(new ProcReader(), Clock.systemUTC());
+        return new UsageTracker(probe, pid, qmp, overlay);
     }
 
     /** Starts counting: pins the QEMU process by its start time and the overlay's size now. */
@@ -45,7 +48,7 @@ public final class UsageTracker {
         overlayAtStart = UsageProbe.fileSize(overlay.get());
     }
 
-    /** A fresh sample if the VM is still counted and its QEMU runs, else the last one; null if none was taken. */
+    /** A fresh sample if still counting and QEMU runs, else the last; null if none was taken. */
     public synchronized VmUsage sample() {
         if (!finished) {
             sampleLocked();
@@ -71,7 +74,8 @@ public final class UsageTracker {
         }
         QmpClient q = qmp.get();
         try {
-            VmUsage u = probe.sample(pid.getAsLong(), startTime, q != null && q.isOpen() ? q : null, overlay.get(), overlayAtStart);
+            QmpClient open = q != null && q.isOpen() ? q : null;
+            VmUsage u = probe.sample(pid.getAsLong(), startTime, open, overlay.get(), overlayAtStart);
             if (u != null) {
                 last = last == null ? u : u.withPeakAtLeast(last.peakRssBytes());
             }

@@ -13,11 +13,11 @@ import java.util.Locale;
  * counts what the guest wrote to its disk since QEMU started (QMP {@code query-blockstats}), and
  * {@code overlayGrowthBytes} how much the VM's overlay file grew since the VM came online, with
  * {@code overlayBytes} its size now. Not measured: network bytes (the user-mode and passt network
- * backends keep no counters QEMU reports) and the guest's own memory peak (that needs a balloon
- * device with statistics, which a cold-booted VM does not have, or a guest agent).
+ * backends keep no counters QEMU reports) and the guest's own memory peak (that needs balloon
+ * statistics, and a cold-booted VM has no balloon, or the guest agent, which has no channel).
  */
-public record VmUsage(Instant sampledAt, long vcpuNanos, long qemuCpuNanos, long rssBytes, long peakRssBytes,
-        long diskWrittenBytes, long overlayBytes, long overlayGrowthBytes) {
+public record VmUsage(Instant sampledAt, long vcpuNanos, long qemuCpuNanos, long rssBytes,
+        long peakRssBytes, long diskWrittenBytes, long overlayBytes, long overlayGrowthBytes) {
 
     /** A figure that could not be read. */
     public static final long UNKNOWN = -1;
@@ -34,26 +34,30 @@ public record VmUsage(Instant sampledAt, long vcpuNanos, long qemuCpuNanos, long
         known("overlayBytes", overlayBytes);
         known("overlayGrowthBytes", overlayGrowthBytes);
         if (overlayGrowthBytes != UNKNOWN && overlayBytes == UNKNOWN) {
-            throw new IllegalArgumentException("overlayGrowthBytes " + overlayGrowthBytes + " without overlayBytes");
+            throw new IllegalArgumentException(
+                    "overlayGrowthBytes " + overlayGrowthBytes + " without overlayBytes");
         }
         if (rssBytes != UNKNOWN && peakRssBytes != UNKNOWN && peakRssBytes < rssBytes) {
-            throw new IllegalArgumentException("peakRssBytes " + peakRssBytes + " is below rssBytes " + rssBytes);
+            throw new IllegalArgumentException(
+                    "peakRssBytes " + peakRssBytes + " is below rssBytes " + rssBytes);
         }
     }
 
     private static void known(String field, long value) {
         if (value < UNKNOWN) {
-            throw new IllegalArgumentException(field + " must be " + UNKNOWN + " (unknown) or at least 0, not " + value);
+            throw new IllegalArgumentException(
+                    field + " must be " + UNKNOWN + " (unknown) or at least 0, not " + value);
         }
     }
 
-    /** The same figures with the peak raised to {@code peak} if that is higher (an earlier sample's). */
+    /** The same figures with the peak raised to {@code peak} (an earlier sample's) if higher. */
     public VmUsage withPeakAtLeast(long peak) {
         return peak <= peakRssBytes ? this
-                : new VmUsage(sampledAt, vcpuNanos, qemuCpuNanos, rssBytes, peak, diskWrittenBytes, overlayBytes, overlayGrowthBytes);
+                : new VmUsage(sampledAt, vcpuNanos, qemuCpuNanos, rssBytes, peak, diskWrittenBytes,
+                        overlayBytes, overlayGrowthBytes);
     }
 
-    /** One line for a summary, e.g. {@code vCPU 12.3 s, QEMU CPU 14.0 s, host RSS 512 MiB (peak 530 MiB), ...}. */
+    /** One line for a summary: {@code vCPU 12.3 s, QEMU CPU 14.0 s, host RSS 512 MiB (peak ...}. */
     public String summary() {
         return "vCPU " + seconds(vcpuNanos) + ", QEMU CPU " + seconds(qemuCpuNanos)
                 + ", host RSS " + mib(rssBytes) + " (peak " + mib(peakRssBytes) + ")"
