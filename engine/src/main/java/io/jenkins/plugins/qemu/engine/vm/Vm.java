@@ -58,7 +58,7 @@ public final class Vm implements AutoCloseable {
         this.warmPrep = warmPrep;
         this.b = new VmBoot(spec, ctx, warmPrep);
         this.catalog = ctx.catalog();
-        this.usage = UsageTracker.onHost(this::pid, () -> b.qmp, () -> b.overlay == null ? null : b.overlay.file());
+        this.usage = UsageTracker.onHost(this::pid, () -> b.qmp, b.dir::overlay); // adopted: no Overlay
     }
 
     /**
