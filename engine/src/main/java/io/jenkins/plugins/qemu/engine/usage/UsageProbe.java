@@ -23,7 +23,8 @@ import java.util.TreeSet;
 public final class UsageProbe {
     /** The drive id of the VM's disk on QEMU's command line ({@code QemuCommand}). */
     public static final String DISK_ID = "disk0";
-    private static final Duration QMP_TIMEOUT = Duration.ofSeconds(2);
+    /** A QEMU that does not answer this fast is hung; its destroy must not wait on figures. */
+    private static final Duration QMP_TIMEOUT = Duration.ofSeconds(1);
 
     private final ProcReader proc;
     private final Clock clock;
@@ -50,7 +51,8 @@ public final class UsageProbe {
             return null;
         }
         List<Long> vcpus = qmp != null ? vcpuThreads(qmp) : null;
-        long written = qmp != null ? diskWritten(qmp) : VmUsage.UNKNOWN;
+        // One failed query is enough: a second would only double the wait on a hung QEMU.
+        long written = vcpus != null ? diskWritten(qmp) : VmUsage.UNKNOWN;
         if (vcpus == null) {
             vcpus = proc.namedVcpuThreads(pid);
         }
