@@ -4,6 +4,6 @@
  * io.jenkins.plugins.qemu.engine.usage.VmUsage} is one snapshot, {@link
  * io.jenkins.plugins.qemu.engine.usage.UsageProbe} takes it and {@link
  * io.jenkins.plugins.qemu.engine.usage.UsageTracker} keeps a VM's last one. Points down only, to
- * {@code qmp} and {@code state}.
+ * {@code qmp}.
  */
 package io.jenkins.plugins.qemu.engine.usage;
