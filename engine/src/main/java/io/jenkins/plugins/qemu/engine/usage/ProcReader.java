@@ -99,6 +99,21 @@ public final class ProcReader {
         return cpuNanos(task.resolve("stat"));
     }
 
+    /**
+     * How long one thread was ready to run but waited for a host CPU (the second figure of
+     * {@code schedstat}); UNKNOWN where the kernel keeps no scheduler statistics.
+     */
+    public long threadWaitNanos(long pid, long tid) {
+        Path task = proc(pid).resolve("task").resolve(Long.toString(tid));
+        try {
+            String[] f = Files.readString(task.resolve("schedstat"), ISO_8859_1).trim().split(" +");
+            // A thread that ran has a run time; "0 0 0" is a kernel without the statistics.
+            return Long.parseLong(f[0]) > 0 ? Long.parseLong(f[1]) : VmUsage.UNKNOWN;
+        } catch (IOException | RuntimeException e) {
+            return VmUsage.UNKNOWN;
+        }
+    }
+
     /** The threads QEMU named as vCPU threads; empty without {@code debug-threads=on}. */
     public List<Long> namedVcpuThreads(long pid) {
         List<Long> tids = new ArrayList<>();

@@ -57,13 +57,10 @@ public final class UsageProbe {
             vcpus = proc.namedVcpuThreads(pid);
         }
         long vcpuNanos = vcpus.isEmpty() ? VmUsage.UNKNOWN : 0;
+        long waitNanos = vcpuNanos;
         for (long tid : vcpus) {
-            long t = proc.threadCpuNanos(pid, tid);
-            if (t == VmUsage.UNKNOWN) {
-                vcpuNanos = VmUsage.UNKNOWN;
-                break;
-            }
-            vcpuNanos += t;
+            vcpuNanos = sum(vcpuNanos, proc.threadCpuNanos(pid, tid));
+            waitNanos = sum(waitNanos, proc.threadWaitNanos(pid, tid));
         }
         long cpu = proc.processCpuNanos(pid);
         long[] mem = proc.residentBytes(pid);
@@ -76,7 +73,12 @@ public final class UsageProbe {
                 : Math.max(0, size - overlayAtStart);
         long rss = mem[0];
         long peak = mem[1] == VmUsage.UNKNOWN || rss == VmUsage.UNKNOWN ? mem[1] : Math.max(rss, mem[1]);
-        return new VmUsage(clock.instant(), vcpuNanos, cpu, rss, peak, written, size, growth);
+        return new VmUsage(clock.instant(), vcpuNanos, waitNanos, cpu, rss, peak, written, size, growth);
+    }
+
+    /** A total stays UNKNOWN once one part is. */
+    private static long sum(long total, long part) {
+        return total == VmUsage.UNKNOWN || part == VmUsage.UNKNOWN ? VmUsage.UNKNOWN : total + part;
     }
 
     /**

@@ -6,8 +6,10 @@ import java.util.Locale;
 /**
  * What one VM had used when it was sampled at {@code sampledAt}; every figure is {@link #UNKNOWN}
  * when it could not be read. {@code vcpuNanos} is the CPU time of the vCPU threads (the guest's
- * own work, plus the emulation of it under TCG), {@code qemuCpuNanos} that of the whole QEMU
- * process (vCPUs, I/O threads, main loop), both since QEMU started. {@code rssBytes} and
+ * own work, plus the emulation of it under TCG), {@code vcpuWaitNanos} how long they were ready
+ * to run but waited for a busy host's CPUs (the guest, which has no steal time under TCG, counts
+ * that as its own CPU time), {@code qemuCpuNanos} the CPU time of the whole QEMU process (vCPUs,
+ * I/O threads, main loop), all since QEMU started. {@code rssBytes} and
  * {@code peakRssBytes} are QEMU's resident memory on the host now and at its highest (the
  * kernel's own high-water mark, so no peak is missed between samples). {@code diskWrittenBytes}
  * counts what the guest wrote to its disk since QEMU started (QMP {@code query-blockstats}), and
@@ -16,8 +18,9 @@ import java.util.Locale;
  * backends keep no counters QEMU reports) and the guest's own memory peak (that needs balloon
  * statistics, and a cold-booted VM has no balloon, or the guest agent, which has no channel).
  */
-public record VmUsage(Instant sampledAt, long vcpuNanos, long qemuCpuNanos, long rssBytes,
-        long peakRssBytes, long diskWrittenBytes, long overlayBytes, long overlayGrowthBytes) {
+public record VmUsage(Instant sampledAt, long vcpuNanos, long vcpuWaitNanos, long qemuCpuNanos,
+        long rssBytes, long peakRssBytes, long diskWrittenBytes, long overlayBytes,
+        long overlayGrowthBytes) {
 
     /** A figure that could not be read. */
     public static final long UNKNOWN = -1;
@@ -27,6 +30,7 @@ public record VmUsage(Instant sampledAt, long vcpuNanos, long qemuCpuNanos, long
             throw new IllegalArgumentException("sampledAt is missing");
         }
         known("vcpuNanos", vcpuNanos);
+        known("vcpuWaitNanos", vcpuWaitNanos);
         known("qemuCpuNanos", qemuCpuNanos);
         known("rssBytes", rssBytes);
         known("peakRssBytes", peakRssBytes);
@@ -53,13 +57,14 @@ public record VmUsage(Instant sampledAt, long vcpuNanos, long qemuCpuNanos, long
     /** The same figures with the peak raised to {@code peak} (an earlier sample's) if higher. */
     public VmUsage withPeakAtLeast(long peak) {
         return peak <= peakRssBytes ? this
-                : new VmUsage(sampledAt, vcpuNanos, qemuCpuNanos, rssBytes, peak, diskWrittenBytes,
-                        overlayBytes, overlayGrowthBytes);
+                : new VmUsage(sampledAt, vcpuNanos, vcpuWaitNanos, qemuCpuNanos, rssBytes, peak,
+                        diskWrittenBytes, overlayBytes, overlayGrowthBytes);
     }
 
-    /** One line for a summary: {@code vCPU 12.3 s, QEMU CPU 14.0 s, host RSS 512 MiB (peak ...}. */
+    /** One line for a summary: {@code vCPU 12.3 s (waited 0.2 s for a host CPU), QEMU CPU ...}. */
     public String summary() {
-        return "vCPU " + seconds(vcpuNanos) + ", QEMU CPU " + seconds(qemuCpuNanos)
+        return "vCPU " + seconds(vcpuNanos) + " (waited " + seconds(vcpuWaitNanos) + " for a host CPU)"
+                + ", QEMU CPU " + seconds(qemuCpuNanos)
                 + ", host RSS " + mib(rssBytes) + " (peak " + mib(peakRssBytes) + ")"
                 + ", disk written " + mib(diskWrittenBytes)
                 + ", overlay " + signedMib(overlayGrowthBytes) + " (now " + mib(overlayBytes) + ")";

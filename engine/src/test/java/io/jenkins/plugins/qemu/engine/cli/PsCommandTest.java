@@ -36,7 +36,7 @@ class PsCommandTest {
 
     @Test
     void tableHasOneLinePerVmAndDashesWhereQemuDoesNotRun() {
-        VmUsage u = new VmUsage(Instant.EPOCH, 1_500_000_000L, 2_000_000_000L, 300L << 20, 310L << 20, -1, 50L << 20, -1);
+        VmUsage u = new VmUsage(Instant.EPOCH, 1_500_000_000L, 0, 2_000_000_000L, 300L << 20, 310L << 20, -1, 50L << 20, -1);
         String t = PsCommand.format(List.of(
                 new PsCommand.Row("qa-1", Duration.ofSeconds(70), "debian-12", "running", 34567, "test-1", u),
                 new PsCommand.Row("qa-2", Duration.ofSeconds(5), "?", "exited", -1, "cli-9 (gone)", null)));

@@ -57,6 +57,9 @@ class ProcReaderTest {
         assertEquals(1_200_000_000L, r.threadCpuNanos(42, 44));
         assertEquals(70_000_000L, r.threadCpuNanos(42, 45));
         assertEquals(VmUsage.UNKNOWN, r.threadCpuNanos(42, 46));
+        assertEquals(55, r.threadWaitNanos(42, 43));
+        assertEquals(VmUsage.UNKNOWN, r.threadWaitNanos(42, 44), "no statistics: unknown, not zero");
+        assertEquals(VmUsage.UNKNOWN, r.threadWaitNanos(42, 45));
     }
 
     @Test

@@ -47,11 +47,11 @@ class UsageProbeTest {
         Files.writeString(root.resolve("42/stat"), stat);
         Files.writeString(root.resolve("42/status"), "VmHWM:\t 4 kB\nVmRSS:\t 2 kB\n");
         Files.writeString(root.resolve("42/task/43/comm"), "CPU 0/TCG\n");
-        Files.writeString(root.resolve("42/task/43/schedstat"), "900000000 0 1\n");
+        Files.writeString(root.resolve("42/task/43/schedstat"), "900000000 40000000 1\n");
         Path overlay = Files.write(root.resolve("overlay.qcow2"), new byte[3000]);
         UsageProbe probe = new UsageProbe(new ProcReader(root, 100), Clock.fixed(T, ZoneOffset.UTC));
 
-        assertEquals(new VmUsage(T, 900_000_000L, 2_000_000_000L, 2048, 4096, VmUsage.UNKNOWN, 3000, 1000),
+        assertEquals(new VmUsage(T, 900_000_000L, 40_000_000L, 2_000_000_000L, 2048, 4096, VmUsage.UNKNOWN, 3000, 1000),
                 probe.sample(42, 777, null, overlay, 2000));
         assertEquals(VmUsage.UNKNOWN, probe.sample(42, 777, null, overlay, VmUsage.UNKNOWN).overlayGrowthBytes());
         assertNull(probe.sample(42, 778, null, overlay, 2000), "the pid names another process by now");

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * A real guest that writes 200 MiB and burns CPU: the engine's usage figures must show the
  * overlay grown by at least what was written and vCPU time within 20% of the CPU time the guest
- * measured for its own busy loop; and figures sampled by the engine's housekeeping tick survive
+ * measured for its own busy loop (on a loaded host: vCPU time plus the time the host kept the
+ * vCPU waiting, which the guest cannot tell from its own); and figures sampled by the engine's housekeeping tick survive
  * a QEMU that dies. Timing is never asserted, only amounts of work.
  */
 class UsageRealQemuTest {
@@ -58,11 +59,20 @@ class UsageRealQemuTest {
             double guest = Long.parseLong(m.group(1)) * 60 + Double.parseDouble(m.group(2))
                     + Long.parseLong(m.group(3)) * 60 + Double.parseDouble(m.group(4));
             double vcpu = (after.vcpuNanos() - before.vcpuNanos()) / 1e9;
+            double wait = (after.vcpuWaitNanos() - before.vcpuWaitNanos()) / 1e9;
             double process = (after.qemuCpuNanos() - before.qemuCpuNanos()) / 1e9;
-            System.out.printf("busy loop: guest measured %.2f s user+sys; vCPU threads %.2f s (%+.1f%%); QEMU process %.2f s%n",
-                    guest, vcpu, 100 * (vcpu - guest) / guest, process);
+            System.out.printf("busy loop: guest measured %.2f s user+sys; vCPU threads ran %.2f s (%+.1f%%) and waited"
+                    + " %.2f s for a host CPU (run+wait %+.1f%%); QEMU process %.2f s%n",
+                    guest, vcpu, 100 * (vcpu - guest) / guest, wait, 100 * (vcpu + wait - guest) / guest, process);
             assertTrue(guest >= 3, "the loop burned a few seconds: " + times);
-            assertTrue(Math.abs(vcpu - guest) <= 0.2 * guest, "vCPU time " + vcpu + " s is within 20% of the guest's own " + guest + " s");
+            // Without steal time (TCG has none) the guest counts the time a busy host kept its vCPU
+            // waiting as its own CPU time, so on a loaded host only run + wait matches its figure.
+            assertTrue(Math.abs(vcpu + wait - guest) <= 0.2 * guest,
+                    "vCPU run " + vcpu + " s + wait " + wait + " s is within 20% of the guest's own " + guest + " s");
+            if (wait <= 0.05 * guest) {
+                assertTrue(Math.abs(vcpu - guest) <= 0.2 * guest,
+                        "on a host that hardly made it wait, vCPU time " + vcpu + " s is within 20% of the guest's " + guest + " s");
+            }
             assertTrue(process >= vcpu - 0.05, "the process's CPU time includes its vCPU threads': " + process + " vs " + vcpu);
             assertTrue(after.peakRssBytes() >= after.rssBytes() && after.rssBytes() > 100 * MIB, after.toString());
 
