@@ -7,8 +7,9 @@ import java.util.List;
 
 /**
  * The {@code qemu-agents} command line: {@code run} boots a throw-away VM and runs one command in
- * it; {@code bench}, {@code images}, {@code reap} and {@code ps} (the VMs of a state directory). Usage errors exit with 2, a VM that could not boot with 3, otherwise the command's own exit
- * code is passed through.
+ * it; {@code bench}, {@code images}, {@code reap} and {@code ps} (the VMs of a state directory)
+ * beside it. Usage errors exit with 2, a VM that could not boot with 3, otherwise the command's
+ * own exit code is passed through.
  */
 public final class Main {
     static final int USAGE = 2;

@@ -158,7 +158,7 @@ final class RunCommand {
         err.printf("  %-14s %8s%n", "time-to-online", PhaseTimings.millis(vm.timings().timeToOnline()));
         err.printf("  %-14s %8s%n", "command", PhaseTimings.millis(command));
         err.printf("  %-14s %8s%n", "total", PhaseTimings.millis(total));
-        // Read as the destroy began, so the command's whole work is in it (see README, "Usage").
+        // Read as the destroy began, so the command's whole work is in it (README: "What a VM used").
         VmUsage u = vm.usage();
         err.println("usage of " + vm.id() + ": " + (u == null ? "not read" : u.summary()));
     }
