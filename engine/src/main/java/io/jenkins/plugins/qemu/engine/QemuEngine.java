@@ -65,6 +65,8 @@ public final class QemuEngine implements AutoCloseable {
     public static final Duration BACKGROUND_REAP_INTERVAL = Duration.ofMinutes(10);
     /** How often leased VMs are looked at; a lease is rewritten when a quarter of it has passed (see Vm#renewLease). */
     static final Duration LEASE_TICK = Duration.ofSeconds(5);
+    /** How often running VMs' usage is sampled, so a VM whose QEMU dies still has figures (see Vm#usage). */
+    static final Duration USAGE_TICK = Duration.ofSeconds(15);
 
     private final EngineContext ctx;
     private final Set<Vm> vms = ConcurrentHashMap.newKeySet();
@@ -135,6 +137,14 @@ public final class QemuEngine implements AutoCloseable {
         // removed here too. Only dead owners: without a caller's predicate, every live VM is wanted.
         this.backgroundReap = reapPeriodically(BACKGROUND_REAP_INTERVAL, id -> true);
         housekeeping.scheduleWithFixedDelay(this::renewLeases, LEASE_TICK.toMillis(), LEASE_TICK.toMillis(), TimeUnit.MILLISECONDS);
+        housekeeping.scheduleWithFixedDelay(this::sampleUsage, USAGE_TICK.toMillis(), USAGE_TICK.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Like renewLeases: one pass on the housekeeping thread; a VM not running is not sampled. */
+    private void sampleUsage() {
+        for (Vm vm : vms) {
+            vm.usage();
+        }
     }
 
     /** One pass over every VM on the housekeeping thread: no thread per VM. Never throws (that would end the schedule). */

@@ -7,8 +7,9 @@ import java.util.List;
 
 /**
  * The {@code qemu-agents} command line: {@code run} boots a throw-away VM and runs one command in
- * it. Usage errors exit with 2, a VM that could not boot with 3, otherwise the command's own exit
- * code is passed through.
+ * it; {@code bench}, {@code images}, {@code reap} and {@code ps} (the VMs of a state directory)
+ * beside it. Usage errors exit with 2, a VM that could not boot with 3, otherwise the command's
+ * own exit code is passed through.
  */
 public final class Main {
     static final int USAGE = 2;
@@ -50,6 +51,8 @@ public final class Main {
                     return ImagesCommand.run(rest, out, err);
                 case "reap":
                     return ReapCommand.run(rest, out, err);
+                case "ps":
+                    return PsCommand.run(rest, out, err);
                 default:
                     err.println("unknown command '" + args[0] + "'\n" + usage());
                     return USAGE;
@@ -85,7 +88,7 @@ public final class Main {
     }
 
     static String usage() {
-        return String.join("\n", RUN_USAGE, BENCH_USAGE, ImagesCommand.usage(), ReapCommand.usage());
+        return String.join("\n", RUN_USAGE, BENCH_USAGE, ImagesCommand.usage(), ReapCommand.usage(), PsCommand.usage());
     }
 
     /** The usage of one command, or null for a name that is no command. */
@@ -95,6 +98,7 @@ public final class Main {
             case "bench": return BENCH_USAGE;
             case "images": return ImagesCommand.usage();
             case "reap": return ReapCommand.usage();
+            case "ps": return PsCommand.usage();
             default: return null;
         }
     }

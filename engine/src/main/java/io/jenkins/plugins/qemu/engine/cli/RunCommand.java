@@ -5,6 +5,7 @@ import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.config.Validation;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.net.EgressPolicy;
+import io.jenkins.plugins.qemu.engine.usage.VmUsage;
 import io.jenkins.plugins.qemu.engine.vm.Accel;
 import io.jenkins.plugins.qemu.engine.vm.Phase;
 import io.jenkins.plugins.qemu.engine.vm.PhaseTimings;
@@ -157,6 +158,9 @@ final class RunCommand {
         err.printf("  %-14s %8s%n", "time-to-online", PhaseTimings.millis(vm.timings().timeToOnline()));
         err.printf("  %-14s %8s%n", "command", PhaseTimings.millis(command));
         err.printf("  %-14s %8s%n", "total", PhaseTimings.millis(total));
+        // Read as the destroy began, so the command's whole work is in it (README: "What a VM used").
+        VmUsage u = vm.usage();
+        err.println("usage of " + vm.id() + ": " + (u == null ? "not read" : u.summary()));
     }
 
     /** The remote side runs a login shell; quote each word so arguments arrive as given. */

@@ -63,8 +63,9 @@ public final class QemuCommand {
         List<String> a = new ArrayList<>();
         a.add(qemu.toString());
         // The VM id on the command line is one of the proofs of ownership the reaper relies on.
+        // Named threads ("CPU 0/TCG") let `ps` find the vCPUs in /proc without the owner's QMP.
         a.add("-name");
-        a.add(spec.vmId() + ",process=qemu-" + spec.vmId());
+        a.add(spec.vmId() + ",process=qemu-" + spec.vmId() + ",debug-threads=on");
         a.add("-nodefaults");
         a.add("-no-user-config");
         a.add("-display");

@@ -8,6 +8,8 @@ import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
 import io.jenkins.plugins.qemu.engine.state.VmDir;
 import io.jenkins.plugins.qemu.engine.state.VmRecord;
+import io.jenkins.plugins.qemu.engine.usage.UsageTracker;
+import io.jenkins.plugins.qemu.engine.usage.VmUsage;
 import java.security.PublicKey;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -46,6 +48,7 @@ public final class Vm implements AutoCloseable {
     private volatile String coldReason;
     /** Where what a boot finds out about its image is kept (see learnImage). */
     private final io.jenkins.plugins.qemu.engine.image.ImageCatalog catalog;
+    private final UsageTracker usage;
 
     public Vm(VmSpec spec, EngineContext ctx, Consumer<String> progress, Consumer<Vm> onDestroyed, WarmStart warm, boolean warmPrep) {
         this.spec = spec;
@@ -55,6 +58,7 @@ public final class Vm implements AutoCloseable {
         this.warmPrep = warmPrep;
         this.b = new VmBoot(spec, ctx, warmPrep);
         this.catalog = ctx.catalog();
+        this.usage = UsageTracker.onHost(this::pid, () -> b.qmp, b.dir::overlay); // adopted: no Overlay
     }
 
     /**
@@ -69,6 +73,7 @@ public final class Vm implements AutoCloseable {
         vm.bootStarted.set(true);
         try {
             LeasedVms.adopt(vm.b, r, clientKey, hostKey, timeout);
+            vm.usage.begin();
         } catch (InterruptedException e) {
             vm.destroy();
             throw e;
@@ -123,6 +128,14 @@ public final class Vm implements AutoCloseable {
     public boolean isAlive() {
         VmProcess p = b.process;
         return p != null && p.isAlive() && !b.cancelled;
+    }
+
+    /**
+     * What this VM used ({@link VmUsage}): sampled now while it runs, else as sampled last (after a
+     * destroy: as the destroy began; if QEMU died, at the last tick); null if never sampled.
+     */
+    public VmUsage usage() {
+        return b.phase == Phase.RUNNING ? usage.sample() : usage.last();
     }
 
     /** The QMP connection of a running VM, for the warm layer that saves it; null before QMP is up. */
@@ -216,6 +229,7 @@ public final class Vm implements AutoCloseable {
             b.relayHostPorts(deadline);
             // A destroy that began during the last SSH attempt wins; never report it as running.
             b.resources.whileOpen(() -> b.phase = Phase.RUNNING);
+            usage.begin();
             say(Level.INFO, "online on 127.0.0.1:" + b.sshPort + " in " + PhaseTimings.millis(b.timings.timeToOnline())
                     + " (" + (restoredFrom != null ? "restored from warm snapshot " + restoredFrom.slot() + ", " : "cold boot, ")
                     + b.accel.accel() + "; " + b.timings + ")");
@@ -306,6 +320,7 @@ public final class Vm implements AutoCloseable {
         Instant start = Instant.now();
         try {
             b.graceful = was == Phase.RUNNING;
+            usage.finish(); // while QEMU and QMP are still there
             b.resources.releaseAll();
             b.timings.record(Phase.DESTROY, Duration.between(start, Instant.now()));
             LOG.info("[" + id() + "] destroyed in " + PhaseTimings.millis(b.timings.get(Phase.DESTROY)));

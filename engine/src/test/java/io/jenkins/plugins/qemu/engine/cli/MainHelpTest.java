@@ -26,6 +26,9 @@ class MainHelpTest {
         "images rm -h, usage: qemu-agents images ",
         "reap --help, usage: qemu-agents reap ",
         "reap -h, usage: qemu-agents reap ",
+        "ps --help, usage: qemu-agents ps ",
+        "ps -h, usage: qemu-agents ps ",
+        "-h, usage: qemu-agents ps ",
         "--help, usage: qemu-agents run ",
         "-h, usage: qemu-agents reap ",
     })

@@ -49,6 +49,10 @@ class RunCommandEndToEndTest {
             List<String> twice = seen.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).toList();
             assertEquals(List.of(), twice, "lines printed more than once:\n" + stderr);
             assertTrue(stderr.lines().filter(l -> l.contains("] online on 127.0.0.1:")).count() == 1, stderr);
+            // The summary's last line: every figure read (none "n/a"), as the destroy began.
+            assertTrue(stderr.lines().anyMatch(l -> l.matches("usage of qa-[0-9a-f]{10}: vCPU \\d+\\.\\d s \\(waited \\d+\\.\\d s for a host CPU\\), QEMU CPU \\d+\\.\\d s, "
+                    + "host RSS [1-9]\\d+ MiB \\(peak [1-9]\\d+ MiB\\), disk written \\d+ MiB, overlay \\+\\d+ MiB \\(now [1-9]\\d* MiB\\)")),
+                    stderr);
             assertEquals(List.of(), TestImages.filesBelow(stateDir.resolve("state")), "run leaves nothing in its state directory");
         } finally {
             FileTree.delete(stateDir);

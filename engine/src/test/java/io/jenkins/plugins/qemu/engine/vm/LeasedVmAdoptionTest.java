@@ -92,6 +92,11 @@ class LeasedVmAdoptionTest {
             VmRecord taken = new StateStore(stateDir).read(stateDir.resolve(id)).orElseThrow();
             assertTrue(taken.owner().sameIncarnation(OwnerIdentity.current(config.ownerId(), proc)), taken.toString());
             assertEquals("debian-12", taken.image());
+            // The adopting engine reads the usage too: the overlay by its path, QMP through its own connection.
+            TestImages.run(adopted, "dd if=/dev/urandom of=/var/tmp/y bs=1M count=8 oflag=direct status=none");
+            io.jenkins.plugins.qemu.engine.usage.VmUsage u = adopted.usage();
+            assertTrue(u != null && u.vcpuNanos() > 0 && u.diskWrittenBytes() >= 8 << 20 && u.overlayGrowthBytes() >= 8 << 20,
+                    "usage of an adopted VM: " + u);
 
             adopted.destroy();
             assertFalse(alive(qemuPid), "destroying the adopted VM ends its QEMU");

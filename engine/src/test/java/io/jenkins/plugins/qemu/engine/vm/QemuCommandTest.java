@@ -39,7 +39,7 @@ class QemuCommandTest {
         List<String> argv = QemuCommand.build(Path.of("/usr/bin/qemu-system-x86_64"), spec, image,
                 new AccelDecision(Accel.TCG, "test"), files, seed, true);
         assertEquals("/usr/bin/qemu-system-x86_64", argv.get(0));
-        assertEquals("qa-0123456789,process=qemu-qa-0123456789", after(argv, "-name"));
+        assertEquals("qa-0123456789,process=qemu-qa-0123456789,debug-threads=on", after(argv, "-name"));
         // The SSH NIC carries nothing but the forward; the default policy's egress is a second NIC on passt.
         assertEquals("user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:0-:22", after(argv, "-netdev"));
         assertTrue(argv.contains("stream,id=egress0,server=off,addr.type=unix,addr.path=/s/qa-1/net.sock"), argv.toString());

@@ -1,0 +1,89 @@
+package io.jenkins.plugins.qemu.engine.usage;
+
+import io.jenkins.plugins.qemu.engine.qmp.QmpClient;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One VM's usage over its life: {@link #begin()} when it comes online, {@link #sample()} whenever
+ * a figure is wanted (the engine's housekeeping tick, a caller), {@link #finish()} as its destroy
+ * begins, while QEMU and QMP are still there. It keeps the last sample, so the figures of a VM
+ * whose QEMU died stay readable up to the last tick, and the final ones after the destroy. It
+ * owns nothing: the process, QMP connection and overlay are the VM's, read through suppliers.
+ */
+public final class UsageTracker {
+    private static final Logger LOG = Logger.getLogger(UsageTracker.class.getName());
+
+    private final UsageProbe probe;
+    private final LongSupplier pid;
+    private final Supplier<QmpClient> qmp;
+    private final Supplier<Path> overlay;
+    private long startTime = VmUsage.UNKNOWN;
+    private long overlayAtStart = VmUsage.UNKNOWN;
+    private boolean finished;
+    private VmUsage last;
+
+    public UsageTracker(UsageProbe probe, LongSupplier pid, Supplier<QmpClient> qmp,
+            Supplier<Path> overlay) {
+        this.probe = probe;
+        this.pid = pid;
+        this.qmp = qmp;
+        this.overlay = overlay;
+    }
+
+    /** A tracker reading the host's {@code /proc} and the system clock. */
+    public static UsageTracker onHost(LongSupplier pid, Supplier<QmpClient> qmp,
+            Supplier<Path> overlay) {
+        UsageProbe probe = new UsageProbe(new ProcReader(), Clock.systemUTC());
+        return new UsageTracker(probe, pid, qmp, overlay);
+    }
+
+    /** Starts counting: pins the QEMU process by its start time and the overlay's size now. */
+    public synchronized void begin() {
+        startTime = probe.startTime(pid.getAsLong());
+        overlayAtStart = UsageProbe.fileSize(overlay.get());
+    }
+
+    /** A fresh sample if still counting and QEMU runs, else the last; null if none was taken. */
+    public synchronized VmUsage sample() {
+        if (!finished) {
+            sampleLocked();
+        }
+        return last;
+    }
+
+    /** The final sample; nothing is sampled after it, and {@link #last()} keeps returning it. */
+    public synchronized VmUsage finish() {
+        VmUsage u = sample();
+        finished = true;
+        return u;
+    }
+
+    /** The last sample taken, without taking one; null if none was. */
+    public synchronized VmUsage last() {
+        return last;
+    }
+
+    private void sampleLocked() {
+        if (startTime == VmUsage.UNKNOWN) {
+            return;
+        }
+        QmpClient q = qmp.get();
+        try {
+            QmpClient open = q != null && q.isOpen() ? q : null;
+            VmUsage u = probe.sample(pid.getAsLong(), startTime, open, overlay.get(), overlayAtStart);
+            if (u != null) {
+                last = last == null ? u : u.withPeakAtLeast(last.peakRssBytes());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            // A figure is never worth failing a build or a destroy for.
+            LOG.log(Level.FINE, "sampling usage failed", e);
+        }
+    }
+}

@@ -1,0 +1,100 @@
+package io.jenkins.plugins.qemu.engine.usage;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jenkins.plugins.qemu.engine.testing.TestEngine;
+import io.jenkins.plugins.qemu.engine.testing.TestImages;
+import io.jenkins.plugins.qemu.engine.vm.Vm;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * A real guest that writes 200 MiB and burns CPU: the engine's usage figures must show the
+ * overlay grown by at least what was written and vCPU time within 20% of the CPU time the guest
+ * measured for its own busy loop (on a loaded host: vCPU time plus the time the host kept the
+ * vCPU waiting, which the guest cannot tell from its own); and figures sampled by the engine's housekeeping tick survive
+ * a QEMU that dies. Timing is never asserted, only amounts of work.
+ */
+class UsageRealQemuTest {
+    @RegisterExtension
+    static final TestEngine ENGINE = new TestEngine();
+
+    private static final long MIB = 1 << 20;
+    /** bash's {@code times}: the shell's own user and system time on the first line. */
+    private static final Pattern TIMES = Pattern.compile("(\\d+)m([0-9.]+)s (\\d+)m([0-9.]+)s");
+
+    @Test
+    void writesAndCpuBurnOfTheGuestShowInItsUsage() throws Exception {
+        Vm vm = ENGINE.engine().boot(TestImages.guestSpec().build(), line -> { });
+        long pid = vm.pid();
+        try {
+            VmUsage online = vm.usage();
+            assertNotNull(online);
+            for (long figure : List.of(online.vcpuNanos(), online.qemuCpuNanos(), online.rssBytes(), online.peakRssBytes(),
+                    online.diskWrittenBytes(), online.overlayBytes(), online.overlayGrowthBytes())) {
+                assertTrue(figure >= 0, "every figure is read from a running VM: " + online);
+            }
+
+            assertEquals("209715200", run(vm, "dd if=/dev/urandom of=/var/tmp/x bs=1M count=200 oflag=direct status=none"
+                    + " && sync && stat -c %s /var/tmp/x"));
+            VmUsage written = vm.usage();
+            System.out.println("after writing 200 MiB: " + written.summary());
+            assertTrue(written.overlayGrowthBytes() >= 200 * MIB, "overlay grew by at least what was written: " + written);
+            assertTrue(written.diskWrittenBytes() - online.diskWrittenBytes() >= 200 * MIB,
+                    "QEMU counted the guest's writes: " + online + " -> " + written);
+
+            VmUsage before = vm.usage();
+            String times = run(vm, "bash -c 'end=$((SECONDS+8)); while (( SECONDS < end )); do :; done; times'");
+            VmUsage after = vm.usage();
+            Matcher m = TIMES.matcher(times);
+            assertTrue(m.find(), times);
+            double guest = Long.parseLong(m.group(1)) * 60 + Double.parseDouble(m.group(2))
+                    + Long.parseLong(m.group(3)) * 60 + Double.parseDouble(m.group(4));
+            double vcpu = (after.vcpuNanos() - before.vcpuNanos()) / 1e9;
+            double wait = (after.vcpuWaitNanos() - before.vcpuWaitNanos()) / 1e9;
+            double process = (after.qemuCpuNanos() - before.qemuCpuNanos()) / 1e9;
+            System.out.printf("busy loop: guest measured %.2f s user+sys; vCPU threads ran %.2f s (%+.1f%%) and waited"
+                    + " %.2f s for a host CPU (run+wait %+.1f%%); QEMU process %.2f s%n",
+                    guest, vcpu, 100 * (vcpu - guest) / guest, wait, 100 * (vcpu + wait - guest) / guest, process);
+            assertTrue(guest >= 3, "the loop burned a few seconds: " + times);
+            // Without steal time (TCG has none) the guest counts the time a busy host kept its vCPU
+            // waiting as its own CPU time, so on a loaded host only run + wait matches its figure.
+            assertTrue(Math.abs(vcpu + wait - guest) <= 0.2 * guest,
+                    "vCPU run " + vcpu + " s + wait " + wait + " s is within 20% of the guest's own " + guest + " s");
+            if (wait <= 0.05 * guest) {
+                assertTrue(Math.abs(vcpu - guest) <= 0.2 * guest,
+                        "on a host that hardly made it wait, vCPU time " + vcpu + " s is within 20% of the guest's " + guest + " s");
+            }
+            assertTrue(process >= vcpu - 0.05, "the process's CPU time includes its vCPU threads': " + process + " vs " + vcpu);
+            assertTrue(after.peakRssBytes() >= after.rssBytes() && after.rssBytes() > 100 * MIB, after.toString());
+
+            // Only the housekeeping tick samples from here on; QEMU then dies behind the engine's back.
+            VmUsage lastAsked = vm.usage();
+            Thread.sleep(2 * 15_000 + 5_000);
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            assertTrue(vm.awaitExit(Duration.ofSeconds(30)), "QEMU was killed");
+            VmUsage kept = vm.usage();
+            assertTrue(kept.sampledAt().isAfter(lastAsked.sampledAt()), "the tick sampled: " + lastAsked + " then " + kept);
+            assertTrue(kept.vcpuNanos() >= lastAsked.vcpuNanos(), kept.toString());
+        } finally {
+            vm.destroy();
+        }
+        assertEquals(List.of(), TestImages.processesMentioning(vm.id()));
+    }
+
+    private static String run(Vm vm, String command) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc = vm.exec(command, out, err, Duration.ofMinutes(15));
+        assertEquals(0, rc, "'" + command + "' failed: " + err.toString(StandardCharsets.UTF_8));
+        return out.toString(StandardCharsets.UTF_8).strip();
+    }
+}
