@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 
 /**
  * What the engine writes down about one VM before its QEMU starts, so that whoever finds the VM
@@ -18,7 +19,8 @@ import java.time.Instant;
  * same owner id can adopt it. {@code released} says the owner let the VM go on purpose (its engine
  * closed leaving it running): it is adoptable even if the owner's process still runs (a controller
  * restarted inside the same JVM, as test harnesses do). Schema 1 records read with these fields
- * empty: no lease.
+ * empty: no lease. {@code hostPorts} are the host ports relayed into the guest, which an adopting
+ * engine relays again; null in a record written before they were recorded.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record VmRecord(
@@ -43,9 +45,19 @@ public record VmRecord(
         String user,
         long leaseSeconds,
         String leaseUntil,
-        boolean released) {
+        boolean released,
+        List<Integer> hostPorts) {
 
     public static final int SCHEMA = 2;
+
+    /** A record without relayed host ports (also what a record written before they were recorded reads as). */
+    public VmRecord(int schema, String vmId, String ownerId, long ownerPid, long ownerStartTime, String bootId, long qemuPid,
+            long qemuStartTime, String qmpSocket, String overlay, String seed, String console, int sshPort, String createdAt,
+            long helperPid, long helperStartTime, long ownerJvmStart, String image, String user, long leaseSeconds, String leaseUntil,
+            boolean released) {
+        this(schema, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay, seed, console, sshPort,
+                createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released, null);
+    }
 
     /** A record without a network helper (also what a record written before helpers existed reads as). */
     public VmRecord(int schema, String vmId, String ownerId, long ownerPid, long ownerStartTime, String bootId, long qemuPid,
@@ -64,44 +76,59 @@ public record VmRecord(
 
     public VmRecord withQemu(long pid, long startTime) {
         return new VmRecord(schema, vmId, ownerId, ownerPid, ownerStartTime, bootId, pid, startTime, qmpSocket, overlay, seed,
-                console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released);
+                console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released, hostPorts);
     }
 
     public VmRecord withSshPort(int port) {
         return new VmRecord(schema, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay,
-                seed, console, port, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released);
+                seed, console, port, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released, hostPorts);
     }
 
     /** Set as soon as the helper exists, before QEMU starts; a retried helper replaces the earlier one's pid. */
     public VmRecord withHelper(long pid, long startTime) {
         return new VmRecord(schema, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay,
-                seed, console, sshPort, createdAt, pid, startTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released);
+                seed, console, sshPort, createdAt, pid, startTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released, hostPorts);
     }
 
     /** What the VM runs and who logs in; for an engine that adopts it. */
     public VmRecord withGuest(String imageName, String userName) {
         return new VmRecord(SCHEMA, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay,
-                seed, console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, imageName, userName, leaseSeconds, leaseUntil, released);
+                seed, console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, imageName, userName, leaseSeconds, leaseUntil, released, hostPorts);
+    }
+
+    /**
+     * The host ports relayed into the guest (its egress policy's {@code allow:PORT}s), so an
+     * engine that adopts the VM makes the relays again; they lived in the old owner's SSH session.
+     */
+    public VmRecord withHostPorts(List<Integer> ports) {
+        return new VmRecord(SCHEMA, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay,
+                seed, console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released,
+                List.copyOf(ports));
+    }
+
+    /** The relayed host ports; empty for none and for a record written before they were recorded. */
+    public List<Integer> relayedHostPorts() {
+        return hostPorts == null ? List.of() : hostPorts;
     }
 
     /** A lease of {@code lease} that runs until {@code until}; written again by the live owner before it ends. */
     public VmRecord withLease(Duration lease, Instant until) {
         return new VmRecord(SCHEMA, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay,
                 seed, console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, lease.toSeconds(),
-                until.toString(), released);
+                until.toString(), released, hostPorts);
     }
 
     /** The same VM, now owned by {@code owner} (an engine that adopted it). */
     public VmRecord withOwner(OwnerIdentity owner) {
         return new VmRecord(SCHEMA, vmId, owner.ownerId(), owner.pid(), owner.startTime(), owner.bootId(), qemuPid, qemuStartTime,
                 qmpSocket, overlay, seed, console, sshPort, createdAt, helperPid, helperStartTime, owner.jvmStart(), image, user,
-                leaseSeconds, leaseUntil, false);
+                leaseSeconds, leaseUntil, false, hostPorts);
     }
 
     /** Written by an owner that closes leaving this leased VM running for its next incarnation. */
     public VmRecord withReleased() {
         return new VmRecord(SCHEMA, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay,
-                seed, console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, true);
+                seed, console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, true, hostPorts);
     }
 
     public OwnerIdentity owner() {

@@ -14,8 +14,8 @@ import java.util.Optional;
  * What a lease adds to a VM's life (see {@link VmSpec#lease()}): renewing it while the engine
  * lives, and taking over a leased VM an earlier incarnation of the same owner left running.
  * Takeover assumes the ownership proof was made (the reaper's {@code proveAdoptable}); it then
- * holds the running processes by pid and start time, connects QMP and checks the VM's name, and
- * writes the record as this engine's. Every piece goes to the VM's {@link Resources} as it is
+ * holds the running processes by pid and start time, connects QMP and checks the VM's name,
+ * writes the record as this engine's and relays the VM's host ports again. Every piece goes to the VM's {@link Resources} as it is
  * taken, so a destroy, or a takeover that fails half-way, releases exactly what was taken.
  */
 final class LeasedVms {
@@ -75,5 +75,16 @@ final class LeasedVms {
         b.clientKey = clientKey;
         b.adoptedHostKey = hostKey;
         b.resources.whileOpen(() -> b.phase = Phase.RUNNING);
+        // The relays lived in the old owner's SSH session, gone with it; the guest expects its ports.
+        b.relayHostPorts(Instant.now().plus(timeout));
+    }
+
+    /**
+     * What the record says of the VM, as a spec: image, user, lease and the host ports relayed into
+     * it. Its NICs were set up at boot and stay; only the relays are this engine's to make again.
+     */
+    static VmSpec specOf(VmRecord r) {
+        return VmSpec.builder().vmId(r.vmId()).image(r.image()).user(r.user()).lease(r.lease())
+                .egress(new io.jenkins.plugins.qemu.engine.net.EgressPolicy(false, r.relayedHostPorts())).build();
     }
 }

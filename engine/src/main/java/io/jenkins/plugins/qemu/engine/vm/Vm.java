@@ -68,8 +68,7 @@ public final class Vm implements AutoCloseable {
      */
     public static Vm adopt(VmRecord r, SshKeyPair clientKey, PublicKey hostKey, EngineContext ctx, Consumer<Vm> onDestroyed,
             Duration timeout) throws IOException, InterruptedException {
-        VmSpec spec = VmSpec.builder().vmId(r.vmId()).image(r.image()).user(r.user()).lease(r.lease()).build();
-        Vm vm = new Vm(spec, ctx, null, onDestroyed, null, false);
+        Vm vm = new Vm(LeasedVms.specOf(r), ctx, null, onDestroyed, null, false);
         vm.bootStarted.set(true);
         try {
             LeasedVms.adopt(vm.b, r, clientKey, hostKey, timeout);
