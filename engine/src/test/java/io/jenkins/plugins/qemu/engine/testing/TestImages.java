@@ -150,9 +150,14 @@ public final class TestImages {
 
     /** Runs {@code command} in the guest, asserts it succeeded and returns its trimmed output. */
     public static String run(Vm vm, String command) throws Exception {
+        return run(vm, command, Duration.ofMinutes(2));
+    }
+
+    /** {@link #run(Vm, String)} for a command that may take up to {@code timeout}. */
+    public static String run(Vm vm, String command, Duration timeout) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int rc = vm.exec(command, out, err, Duration.ofMinutes(2));
+        int rc = vm.exec(command, out, err, timeout);
         assertEquals(0, rc, "'" + command + "' failed: " + err.toString(StandardCharsets.UTF_8));
         return out.toString(StandardCharsets.UTF_8).strip();
     }
