@@ -139,7 +139,7 @@ public class QemuAgentLauncher extends ComputerLauncher {
                     Computer.threadPoolForRemoting.submit(() -> {
                         Optional<Integer> status = running.awaitExit(CRASH_WAIT);
                         log.println("VM " + vm.id() + ": the agent's channel broke (" + cause + "); the agent process "
-                                + status.map(st -> "ended with exit status " + st).orElse("had not ended after " + CRASH_WAIT.toSeconds() + " s"));
+                                + howItEnded(status, running, claimed != null, CRASH_WAIT));
                         copyCrashReports(status, ssh, log, vm.id(), claimed);
                         closeQuietly(running, ssh);
                     });
@@ -151,8 +151,8 @@ public class QemuAgentLauncher extends ComputerLauncher {
                 // Often the JVM refused to start (a bad JVM option): its exit status, and its
                 // stderr above, say why better than the channel's end-of-file.
                 Optional<Integer> status = agentProcess.awaitExit(EXIT_WAIT);
-                log.println("VM " + vm.id() + ": the agent process " + status.map(s -> "ended with exit status " + s)
-                        .orElse("did not end within " + EXIT_WAIT.toSeconds() + " s") + "; the launch failed: " + e);
+                log.println("VM " + vm.id() + ": the agent process " + howItEnded(status, agentProcess, prestart != null, EXIT_WAIT)
+                        + "; the launch failed: " + e);
                 copyCrashReports(status, ssh, log, vm.id(), prestart);
             }
             closeQuietly(agentProcess, ssh);
@@ -191,6 +191,21 @@ public class QemuAgentLauncher extends ComputerLauncher {
         } catch (IOException | RuntimeException e) {
             log.println("VM " + vmId + ": could not look for the agent JVM's crash report: " + e);
         }
+    }
+
+    /**
+     * How the agent process ended, after waiting up to {@code waited}: its exit status, or for a
+     * claimed pre-started agent (a forwarded connection, which has none) whether it closed.
+     */
+    private static String howItEnded(Optional<Integer> status, GuestProcess process, boolean claimed, Duration waited) {
+        if (status.isPresent()) {
+            return "ended with exit status " + status.get();
+        }
+        if (claimed) {
+            return process.isOpen() ? "(pre-started) still held its connection after " + waited.toSeconds() + " s"
+                    : "(pre-started) closed its connection; it has no exit status";
+        }
+        return "had not ended after " + waited.toSeconds() + " s";
     }
 
     private static String millis(long nanos) {
