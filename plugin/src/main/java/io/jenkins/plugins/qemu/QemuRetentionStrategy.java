@@ -112,6 +112,15 @@ public class QemuRetentionStrategy extends CloudRetentionStrategy implements Exe
             return;
         }
         Queue.Executable exec = executor.getCurrentExecutable();
+        if (!(exec instanceof hudson.model.Run)) {
+            // A pipeline's node block: its run gets the VM's usage here, while the VM lives (a
+            // freestyle build gets it, and the line in its log, in QemuRunListener#onCompleted).
+            QemuVmUsageAction usage = QemuVmUsageAction.read(qemu, exec);
+            if (usage != null) {
+                QemuVmUsageAction.runOf(exec).addAction(usage);
+                qemu.getListener().getLogger().println(usage.line());
+            }
+        }
         boolean flyweight = executor instanceof OneOffExecutor;
         boolean willContinue = exec instanceof ContinuableExecutable continuable && continuable.willContinue();
         switch (policy().onTaskEnd(flyweight, willContinue, qemu.busyExecutorsOtherThan(executor))) {

@@ -12,6 +12,7 @@ import hudson.model.listeners.RunListener;
  * {@link io.jenkins.plugins.qemu.engine.cloud.BuildPhases}) at the top of the log of a build that
  * runs on a QEMU agent, where its author looks first. A pipeline's run executes on the
  * controller and only its {@code node} block on the agent; {@link QemuStepListener} writes its line.
+ * At the end the build's log and page get what its VM used ({@link QemuVmUsageAction}).
  */
 @Extension
 public final class QemuRunListener extends RunListener<Run<?, ?>> {
@@ -22,6 +23,19 @@ public final class QemuRunListener extends RunListener<Run<?, ?>> {
             String line = qemu.lastPhases();
             if (line != null) {
                 listener.getLogger().println(line);
+            }
+        }
+    }
+
+    /** The build's last log line and its page say what its VM used (the VM goes right after). */
+    @Override
+    public void onCompleted(@NonNull Run<?, ?> run, @NonNull TaskListener listener) {
+        Executor executor = run.getExecutor();
+        if (executor != null && executor.getOwner() instanceof QemuComputer qemu) {
+            QemuVmUsageAction usage = QemuVmUsageAction.read(qemu, executor.getCurrentExecutable());
+            if (usage != null) {
+                run.addAction(usage);
+                listener.getLogger().println(usage.line());
             }
         }
     }
