@@ -2,11 +2,9 @@ package io.jenkins.plugins.qemu.engine.vm;
 
 import io.jenkins.plugins.qemu.engine.image.Sha256;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
+import java.util.HexFormat;
 import java.util.Locale;
 
 /**
@@ -27,14 +25,7 @@ public record CachedJar(Path file, String cachePath) {
 
     /** The jar at {@code file}, hashed now. */
     public static CachedJar of(Path file) throws IOException {
-        MessageDigest d = Sha256.newDigest();
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] buf = new byte[1 << 16];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                d.update(buf, 0, n);
-            }
-        }
-        return new CachedJar(file, cachePath(d.digest()));
+        return new CachedJar(file, cachePath(HexFormat.of().parseHex(Sha256.of(file))));
     }
 
     /** Remoting's cache path for a jar with this SHA-256. */
