@@ -1,6 +1,7 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.image.Sha256;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -9,10 +10,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -62,16 +60,7 @@ public record AgentJar(Path file, String sha256, List<String> options, List<Cach
 
     /** The jar at {@code file}, hashed now. */
     public static AgentJar of(Path file) throws IOException {
-        try (InputStream in = Files.newInputStream(file)) {
-            MessageDigest d = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 16];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                d.update(buf, 0, n);
-            }
-            return new AgentJar(file, HexFormat.of().formatHex(d.digest()));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return new AgentJar(file, Sha256.of(file));
     }
 
     /** Where the jar lives in the guest, relative to the agent user's home. */
@@ -142,24 +131,14 @@ public record AgentJar(Path file, String sha256, List<String> options, List<Cach
      * For the warm snapshot's boot: each of {@link #cached()} copied into the agent's jar cache
      * under remoting's name for it, written beside and renamed like the agent jar, so a clone's
      * agent loads the controller's classes from its own disk instead of fetching the jars
-     * over its channel. Returns the bytes copied.
+     * over its channel.
      */
-    public long seedJarCache(GuestSsh.Connection ssh, Duration timeout) throws IOException {
-        long bytes = 0;
+    public void seedJarCache(GuestSsh.Connection ssh, Duration timeout) throws IOException {
         for (CachedJar jar : cached) {
-            String target = JAR_CACHE + "/" + jar.cachePath();
-            ByteArrayOutputStream err = new ByteArrayOutputStream();
             try (InputStream in = Files.newInputStream(jar.file())) {
-                int rc = ssh.exec("mkdir -p " + target.substring(0, target.lastIndexOf('/')) + " && cat > " + target + ".part && mv -f "
-                        + target + ".part " + target, in, OutputStream.nullOutputStream(), err, timeout);
-                if (rc != 0) {
-                    throw new IOException("copying " + jar.file() + " into the agent's jar cache failed (exit " + rc + "): "
-                            + err.toString(StandardCharsets.UTF_8).strip());
-                }
+                write(ssh, in, JAR_CACHE + "/" + jar.cachePath(), jar.file() + " into the agent's jar cache", timeout);
             }
-            bytes += Files.size(jar.file());
         }
-        return bytes;
     }
 
     /**
@@ -173,15 +152,25 @@ public record AgentJar(Path file, String sha256, List<String> options, List<Cach
         if (rc == 0) {
             return false;
         }
-        String tmp = guestPath() + ".part";
         try (InputStream in = Files.newInputStream(file)) {
-            rc = ssh.exec("mkdir -p " + DIR + " && cat > " + tmp + " && mv -f " + tmp + " " + guestPath(), in,
-                    OutputStream.nullOutputStream(), err, timeout);
-        }
-        if (rc != 0) {
-            throw new IOException("copying the agent jar to the guest failed (exit " + rc + "): " + err.toString(StandardCharsets.UTF_8).strip());
+            write(ssh, in, guestPath(), "the agent jar to the guest", timeout);
         }
         return true;
+    }
+
+    /**
+     * Writes {@code in} to {@code target} in the guest (relative to the home), its folder made,
+     * written beside and renamed so a half-copied file is never used; {@code what} names the copy
+     * in the error.
+     */
+    static void write(GuestSsh.Connection ssh, InputStream in, String target, String what, Duration timeout) throws IOException {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        String tmp = target + ".part";
+        int rc = ssh.exec("mkdir -p " + target.substring(0, target.lastIndexOf('/')) + " && cat > " + tmp + " && mv -f " + tmp + " "
+                + target, in, OutputStream.nullOutputStream(), err, timeout);
+        if (rc != 0) {
+            throw new IOException("copying " + what + " failed (exit " + rc + "): " + err.toString(StandardCharsets.UTF_8).strip());
+        }
     }
 
     /**

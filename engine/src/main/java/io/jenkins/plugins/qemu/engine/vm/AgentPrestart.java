@@ -78,16 +78,12 @@ public final class AgentPrestart {
      * listens, or fails with the tail of its log.
      */
     public void start(GuestSsh.Connection ssh, Duration timeout) throws IOException {
+        AgentJar.write(ssh, new ByteArrayInputStream(bootstrap), bootstrapPath(), "the agent bootstrap to the guest", timeout);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int rc = ssh.exec("mkdir -p " + AgentJar.DIR + " && cat > " + bootstrapPath(), new ByteArrayInputStream(bootstrap),
-                OutputStream.nullOutputStream(), out, timeout);
-        if (rc != 0) {
-            throw new IOException("copying the agent bootstrap to the guest failed (exit " + rc + "): " + text(out));
-        }
         long tenths = Math.max(1, (timeout.compareTo(READY) < 0 ? timeout : READY).toMillis() / 100);
         String java = "java " + String.join(" ", options) + " -cp " + bootstrapPath() + ":" + jar.guestPath() + " "
                 + AgentBootstrap.class.getName() + " " + PORT + " " + key + " " + jar.guestPath() + " " + readyPath();
-        rc = ssh.exec("rm -f " + readyPath() + "; setsid " + java + " </dev/null >/dev/null 2>" + logPath() + " & pid=$!;"
+        int rc = ssh.exec("rm -f " + readyPath() + "; setsid " + java + " </dev/null >/dev/null 2>" + logPath() + " & pid=$!;"
                 + " for i in $(seq " + tenths + "); do test -s " + readyPath() + " && exit 0;"
                 + " kill -0 $pid 2>/dev/null || break; sleep 0.1; done; kill $pid 2>/dev/null; tail -c 2000 " + logPath() + "; exit 1",
                 null, out, out, timeout.plusSeconds(10));
