@@ -21,11 +21,20 @@ public record ProcessStat(long pid, char state, long startTime) {
         if (close < 0 || close + 2 > line.length()) {
             throw new IllegalArgumentException("not a /proc stat line: " + line);
         }
-        String[] f = line.substring(close + 1).trim().split(" +");
+        String[] f = fields(line);
         // f[0] is field 3 (state); starttime is field 22.
         if (f.length < 20 || f[0].isEmpty()) {
             throw new IllegalArgumentException("short /proc stat line: " + line);
         }
         return new ProcessStat(pid, f[0].charAt(0), Long.parseLong(f[19]));
+    }
+
+    /**
+     * The fields of a {@code stat} line after the command name, from field 3 (the state) on, so
+     * field N is at index N - 3; none if the line has no command name.
+     */
+    public static String[] fields(String line) {
+        int close = line.lastIndexOf(')');
+        return close < 0 ? new String[0] : line.substring(close + 1).trim().split(" +");
     }
 }

@@ -2,6 +2,8 @@ package io.jenkins.plugins.qemu.engine.usage;
 
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
 
+import io.jenkins.plugins.qemu.engine.state.ProcFs;
+import io.jenkins.plugins.qemu.engine.state.ProcessStat;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -26,6 +28,7 @@ public final class ProcReader {
     private static final Pattern VCPU_THREAD = Pattern.compile("(CPU \\d+|ALL CPUs)/[A-Z]+");
 
     private final Path root;
+    private final ProcFs procFs;
     private final long ticksPerSecond;
 
     /** The host's {@code /proc}, with the clock tick the kernel gave this process. */
@@ -39,6 +42,7 @@ public final class ProcReader {
                     "ticksPerSecond must be positive, not " + ticksPerSecond);
         }
         this.root = root;
+        this.procFs = new ProcFs(root);
         this.ticksPerSecond = ticksPerSecond;
     }
 
@@ -71,8 +75,7 @@ public final class ProcReader {
      * if it is gone; a zombie counts as gone, its memory and threads are.
      */
     public long startTime(long pid) {
-        String[] f = statFields(proc(pid).resolve("stat"));
-        return f == null || "ZXx".contains(f[0]) ? VmUsage.UNKNOWN : Long.parseLong(f[19]);
+        return procFs.stat(pid).filter(s -> !s.zombie()).map(ProcessStat::startTime).orElse(VmUsage.UNKNOWN);
     }
 
     /** User plus system CPU time of the whole process, every thread that ever ran in it. */
@@ -176,9 +179,7 @@ public final class ProcReader {
     /** The fields after the command name (which may hold spaces and ')'); null if unreadable. */
     private static String[] statFields(Path stat) {
         try {
-            String line = Files.readString(stat, ISO_8859_1);
-            int close = line.lastIndexOf(')');
-            String[] f = close < 0 ? new String[0] : line.substring(close + 1).trim().split(" +");
+            String[] f = ProcessStat.fields(Files.readString(stat, ISO_8859_1));
             return f.length < 20 ? null : f;
         } catch (IOException e) {
             return null;
