@@ -101,7 +101,8 @@ public class QemuAgentLauncher extends ComputerLauncher {
         long start = System.nanoTime();
         GuestSsh.Connection ssh = vm.connect(STEP);
         GuestProcess agentProcess = null;
-        AgentPrestart prestart = null;
+        // The snapshot's agent once this launch claimed it: its stderr is a file in the guest.
+        AgentPrestart claimed = null;
         try {
             boolean copied = vm.spec().agentJar() != null ? vm.placeAgentJar(ssh, STEP) : jar.place(ssh, STEP);
             long placed = System.nanoTime();
@@ -110,14 +111,12 @@ public class QemuAgentLauncher extends ComputerLauncher {
             List<String> options = jar.jvmOptions(vm.accelerator().accel());
             if (vm.restored() && vm.spec().agentJar() != null) {
                 // The warm snapshot started the agent with these options; claiming it skips the JVM's start.
-                prestart = new AgentPrestart(jar, vm.accelerator().accel());
+                AgentPrestart prestart = new AgentPrestart(jar, vm.accelerator().accel());
                 agentProcess = prestart.connect(ssh, AgentJar.remotingArguments(remoteFs), STEP).orElse(null);
+                claimed = agentProcess == null ? null : prestart;
                 log.println("VM " + vm.id() + ": " + (agentProcess != null
                         ? "claimed the agent the warm snapshot started (" + String.join(" ", options) + ") in " + millis(System.nanoTime() - placed)
                         : "the warm clone has no agent started with these options; starting one"));
-                if (agentProcess == null) {
-                    prestart = null;
-                }
             }
             if (agentProcess == null) {
                 String command = jar.remotingCommand(options, remoteFs);
@@ -125,7 +124,7 @@ public class QemuAgentLauncher extends ComputerLauncher {
                 agentProcess = ssh.start(command, log, STEP);
             }
             GuestProcess running = agentProcess;
-            AgentPrestart claimed = prestart;
+            AgentPrestart claimedAgent = claimed;
             computer.setChannel(running.stdout(), running.stdin(), log, new Channel.Listener() {
                 @Override
                 public void onClosed(Channel channel, IOException cause) {
@@ -139,8 +138,8 @@ public class QemuAgentLauncher extends ComputerLauncher {
                     Computer.threadPoolForRemoting.submit(() -> {
                         Optional<Integer> status = running.awaitExit(CRASH_WAIT);
                         log.println("VM " + vm.id() + ": the agent's channel broke (" + cause + "); the agent process "
-                                + howItEnded(status, running, claimed != null, CRASH_WAIT));
-                        copyCrashReports(status, ssh, log, vm.id(), claimed);
+                                + howItEnded(status, running, claimedAgent != null, CRASH_WAIT));
+                        copyCrashReports(status, ssh, log, vm.id(), claimedAgent);
                         closeQuietly(running, ssh);
                     });
                 }
@@ -151,9 +150,9 @@ public class QemuAgentLauncher extends ComputerLauncher {
                 // Often the JVM refused to start (a bad JVM option): its exit status, and its
                 // stderr above, say why better than the channel's end-of-file.
                 Optional<Integer> status = agentProcess.awaitExit(EXIT_WAIT);
-                log.println("VM " + vm.id() + ": the agent process " + howItEnded(status, agentProcess, prestart != null, EXIT_WAIT)
+                log.println("VM " + vm.id() + ": the agent process " + howItEnded(status, agentProcess, claimed != null, EXIT_WAIT)
                         + "; the launch failed: " + e);
-                copyCrashReports(status, ssh, log, vm.id(), prestart);
+                copyCrashReports(status, ssh, log, vm.id(), claimed);
             }
             closeQuietly(agentProcess, ssh);
             throw e;
