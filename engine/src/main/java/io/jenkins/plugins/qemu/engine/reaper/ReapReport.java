@@ -1,5 +1,6 @@
 package io.jenkins.plugins.qemu.engine.reaper;
 
+import java.io.Serializable;
 import java.util.List;
 import java.util.Locale;
 
@@ -8,7 +9,8 @@ import java.util.Locale;
  * that are gone afterwards (record and files removed, QEMU killed where it was proven ours), so a
  * caller can drop whatever it still associates with them; in a dry run it lists what would go.
  */
-public record ReapReport(boolean dryRun, List<Entry> entries) {
+public record ReapReport(boolean dryRun, List<Entry> entries) implements Serializable {
+    private static final long serialVersionUID = 1L;
 
     public ReapReport {
         entries = List.copyOf(entries);
@@ -43,7 +45,9 @@ public record ReapReport(boolean dryRun, List<Entry> entries) {
     }
 
     /** One VM folder: its id, what was done, the pid concerned (0 if none) and why. */
-    public record Entry(String vmId, Outcome outcome, ProcessOutcome process, long pid, String reason) {}
+    public record Entry(String vmId, Outcome outcome, ProcessOutcome process, long pid, String reason) implements Serializable {
+        private static final long serialVersionUID = 1L;
+    }
 
     public List<String> reaped() {
         return ids(Outcome.REAPED);

@@ -43,6 +43,8 @@ public final class VmDir {
     /** Folders of the state directory that are never a VM: kept consoles and warm snapshots. */
     public static final String CONSOLES = "consoles";
     public static final String SNAPSHOTS = "snapshots";
+    /** Agent jars a QEMU host was sent by its controller, by SHA-256 (see {@code host.JarStore}). */
+    public static final String JARS = "jars";
     /** The length of {@code VmSpec.newVmId()}, the id the state directory's check assumes. */
     private static final int GENERATED_ID_LENGTH = 13;
     /** The longest socket name decides whether a folder's sockets fit. */
@@ -178,9 +180,9 @@ public final class VmDir {
         return last;
     }
 
-    /** Whether a folder of this name below the state directory is never a VM (kept consoles, snapshots, accelerator probes). */
+    /** Whether a folder of this name below the state directory is never a VM (kept consoles, snapshots, a host's jars, accelerator probes). */
     public static boolean isNonVmFolder(String name) {
-        return name.equals(CONSOLES) || name.equals(SNAPSHOTS) || name.startsWith("accel-probe");
+        return name.equals(CONSOLES) || name.equals(SNAPSHOTS) || name.equals(JARS) || name.startsWith("accel-probe");
     }
 
     /** The names in {@code dir} that no VM folder holds; empty for a folder of ours. */

@@ -12,6 +12,9 @@ import io.jenkins.plugins.qemu.engine.image.ImageUsage;
 import io.jenkins.plugins.qemu.engine.image.PullRequest;
 import io.jenkins.plugins.qemu.engine.image.QemuImg;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.OwnerIdentity;
+import io.jenkins.plugins.qemu.engine.state.ProcFs;
+import io.jenkins.plugins.qemu.engine.state.ProcessStat;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.ByteArrayOutputStream;
@@ -80,6 +83,17 @@ public final class TestImages {
     /** State under /tmp keeps socket paths far below the Unix limit. */
     public static EngineConfig config(Path stateDir) {
         return EngineConfig.defaults(imagesDir(), "test-" + ProcessHandle.current().pid()).withStateDir(stateDir);
+    }
+
+    /**
+     * This process as it was {@code seconds} before this JVM image started: an owner incarnation
+     * that is gone, for an engine playing a controller before its restart or a host agent that died.
+     */
+    public static OwnerIdentity earlierIncarnation(String ownerId, int seconds) {
+        ProcFs proc = new ProcFs();
+        ProcessStat self = proc.self();
+        return new OwnerIdentity(ownerId, self.pid(), self.startTime(), proc.bootId(),
+                java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime() - seconds * 1000L);
     }
 
     public static Path shortTempDir() throws IOException {

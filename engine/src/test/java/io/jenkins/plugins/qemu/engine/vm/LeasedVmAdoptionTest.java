@@ -10,12 +10,10 @@ import io.jenkins.plugins.qemu.engine.reaper.ReapReport;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.state.OwnerIdentity;
 import io.jenkins.plugins.qemu.engine.state.ProcFs;
-import io.jenkins.plugins.qemu.engine.state.ProcessStat;
 import io.jenkins.plugins.qemu.engine.state.StateStore;
 import io.jenkins.plugins.qemu.engine.state.VmRecord;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,13 +32,6 @@ import org.junit.jupiter.api.Test;
 class LeasedVmAdoptionTest {
     private final ProcFs proc = new ProcFs();
 
-    /** This process as it was {@code seconds} before this JVM image started: an incarnation that is gone. */
-    private OwnerIdentity earlierIncarnation(String ownerId, int seconds) {
-        ProcessStat self = proc.self();
-        return new OwnerIdentity(ownerId, self.pid(), self.startTime(), proc.bootId(),
-                ManagementFactory.getRuntimeMXBean().getStartTime() - seconds * 1000L);
-    }
-
     private boolean alive(long pid) {
         return proc.stat(pid).map(s -> !s.zombie()).orElse(false);
     }
@@ -56,7 +47,7 @@ class LeasedVmAdoptionTest {
         try (java.net.ServerSocket hostService = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
             int servicePort = hostService.getLocalPort();
             String reach = "timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + servicePort + "' 2>/dev/null && echo reached || echo refused";
-            a = new QemuEngine(config, SnapshotBuildGate.ALWAYS, earlierIncarnation(config.ownerId(), 60));
+            a = new QemuEngine(config, SnapshotBuildGate.ALWAYS, TestImages.earlierIncarnation(config.ownerId(), 60));
             Vm leased = a.boot(TestImages.guestSpec().lease(Duration.ofMinutes(5)).egress("none+allow:" + servicePort).build(), line -> { });
             assertEquals("reached", TestImages.run(leased, reach), "the relay works before the restart");
             Vm plain = a.boot(TestImages.guestSpec().build(), line -> { });
@@ -126,7 +117,7 @@ class LeasedVmAdoptionTest {
         QemuEngine a = null;
         long qemuPid = -1;
         try {
-            a = new QemuEngine(config, SnapshotBuildGate.ALWAYS, earlierIncarnation(config.ownerId(), 60));
+            a = new QemuEngine(config, SnapshotBuildGate.ALWAYS, TestImages.earlierIncarnation(config.ownerId(), 60));
             Instant bootStart = Instant.now();
             Vm vm = a.boot(TestImages.guestSpec().lease(lease).build(), line -> { });
             qemuPid = vm.pid();
