@@ -20,6 +20,8 @@ public final class CloudValidation {
 
     public static final int MAX_EXECUTORS = 64;
     public static final int MAX_IDLE_MINUTES = 7 * 24 * 60;
+    /** A kept VM holds its share of the caps; a day is enough to look into a failure. */
+    public static final int MAX_KEEP_FAILED_MINUTES = 24 * 60;
     public static final int MAX_INSTANCE_CAP = 1000;
     public static final int MAX_HOST_CPUS = 4096;
     public static final long MIN_DISK_MIB = Validation.MIN_DISK_MIB;
@@ -82,6 +84,15 @@ public final class CloudValidation {
         if (minutes < 0 || minutes > MAX_IDLE_MINUTES) {
             throw new InvalidInputException(field, minutes,
                     "is out of range: use 0 for one-shot agents or up to " + MAX_IDLE_MINUTES + " minutes of idle time");
+        }
+        return minutes;
+    }
+
+    /** 0 means a failed build's VM goes like any other; otherwise how long it is kept for debugging. */
+    public static int keepFailedMinutes(String field, int minutes) {
+        if (minutes < 0 || minutes > MAX_KEEP_FAILED_MINUTES) {
+            throw new InvalidInputException(field, minutes,
+                    "is out of range: use 0 (do not keep) or up to " + MAX_KEEP_FAILED_MINUTES + " minutes");
         }
         return minutes;
     }

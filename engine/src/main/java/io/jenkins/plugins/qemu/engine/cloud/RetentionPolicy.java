@@ -10,9 +10,12 @@ import java.util.Objects;
  * still runs one; otherwise the VM is kept until it has been idle that long. A running build is never
  * ended by this policy, whatever marks an admin or a node monitor put on the agent. A lost agent
  * channel is reconnected while its VM lives, a bounded number of times; a launch that hangs is given
- * up after the launch timeout. Jenkins-free, so every rule is tested here as a table.
+ * up after the launch timeout. With {@code keepFailed} set, a one-shot agent whose build failed is
+ * kept that long for a person to look into its VM (counted against the caps all the while), then
+ * ended; for a pipeline, whose result is known only when it ends, the agent waits for the result
+ * at most that long. Jenkins-free, so every rule is tested here as a table.
  */
-public record RetentionPolicy(int idleMinutes, Duration launchTimeout) implements Serializable {
+public record RetentionPolicy(int idleMinutes, Duration launchTimeout, Duration keepFailed) implements Serializable {
     /** How long a one-shot agent may wait for the build it was made for before it is given up. */
     public static final Duration UNUSED_ONE_SHOT_GRACE = Duration.ofMinutes(10);
     /** How long an idle agent an admin or a monitor marked offline is kept, so the mark can be undone. */
@@ -24,14 +27,26 @@ public record RetentionPolicy(int idleMinutes, Duration launchTimeout) implement
 
     public RetentionPolicy {
         CloudValidation.idleMinutes("idleMinutes", idleMinutes);
+        Objects.requireNonNull(keepFailed, "keepFailed");
+        CloudValidation.keepFailedMinutes("keepFailedMinutes", (int) keepFailed.toMinutes());
         Objects.requireNonNull(launchTimeout, "launchTimeout");
         if (launchTimeout.isNegative() || launchTimeout.isZero()) {
             throw new IllegalArgumentException("launchTimeout must be positive: " + launchTimeout);
         }
     }
 
+    /** A policy that keeps no failed build's VM. */
+    public RetentionPolicy(int idleMinutes, Duration launchTimeout) {
+        this(idleMinutes, launchTimeout, Duration.ZERO);
+    }
+
     public static RetentionPolicy of(int idleMinutes) {
         return new RetentionPolicy(idleMinutes, DEFAULT_LAUNCH_TIMEOUT);
+    }
+
+    /** Whether a failed build's VM is kept for debugging. */
+    public boolean keepsFailed() {
+        return !keepFailed.isZero();
     }
 
     public boolean oneShot() {
@@ -48,7 +63,9 @@ public record RetentionPolicy(int idleMinutes, Duration launchTimeout) implement
         TERMINATE_DONE("its one build is over"),
         TERMINATE_UNUSED("it is a one-shot agent that got no build within " + UNUSED_ONE_SHOT_GRACE.toMinutes() + " minutes"),
         TERMINATE_MARKED_OFFLINE("it was marked offline and stayed idle for " + MARKED_OFFLINE_GRACE.toMinutes() + " minutes"),
-        TERMINATE_IDLE("it was idle for longer than its idle time");
+        TERMINATE_IDLE("it was idle for longer than its idle time"),
+        TERMINATE_KEPT_OVER("it was kept for debugging after its build failed, and its keep time is over"),
+        TERMINATE_OUTCOME_LATE("its build did not end within the keep time, so it is not known to have failed");
 
         private final String reason;
 
@@ -88,13 +105,23 @@ public record RetentionPolicy(int idleMinutes, Duration launchTimeout) implement
      * @param usedUp         a one-shot agent whose build is over: it takes no new build
      * @param idleFor        how long all executors have been idle
      * @param pooled         a member of its template's warm pool that has taken no build yet: it waits on purpose
+     * @param awaitingOutcomeFor how long a used-up agent has waited for its pipeline's result; zero when not waiting
+     * @param keptFor        how long the agent has been kept after its build failed; zero when not kept
      */
     public record Observation(boolean vmAlive, Link link, Duration inLinkStateFor, int failedLaunches,
-            Duration markedOfflineFor, int busyExecutors, boolean usedUp, Duration idleFor, boolean pooled) {
+            Duration markedOfflineFor, int busyExecutors, boolean usedUp, Duration idleFor, boolean pooled,
+            Duration awaitingOutcomeFor, Duration keptFor) {
         /** An agent that is not a warm-pool member. */
         public Observation(boolean vmAlive, Link link, Duration inLinkStateFor, int failedLaunches,
                 Duration markedOfflineFor, int busyExecutors, boolean usedUp, Duration idleFor) {
             this(vmAlive, link, inLinkStateFor, failedLaunches, markedOfflineFor, busyExecutors, usedUp, idleFor, false);
+        }
+
+        /** An agent that is neither waiting for its build's outcome nor kept after a failure. */
+        public Observation(boolean vmAlive, Link link, Duration inLinkStateFor, int failedLaunches,
+                Duration markedOfflineFor, int busyExecutors, boolean usedUp, Duration idleFor, boolean pooled) {
+            this(vmAlive, link, inLinkStateFor, failedLaunches, markedOfflineFor, busyExecutors, usedUp, idleFor, pooled,
+                    Duration.ZERO, Duration.ZERO);
         }
 
         public Observation {
@@ -102,6 +129,8 @@ public record RetentionPolicy(int idleMinutes, Duration launchTimeout) implement
             Objects.requireNonNull(inLinkStateFor, "inLinkStateFor");
             Objects.requireNonNull(markedOfflineFor, "markedOfflineFor");
             Objects.requireNonNull(idleFor, "idleFor");
+            Objects.requireNonNull(awaitingOutcomeFor, "awaitingOutcomeFor");
+            Objects.requireNonNull(keptFor, "keptFor");
         }
 
         public boolean markedOffline() {
@@ -112,6 +141,13 @@ public record RetentionPolicy(int idleMinutes, Duration launchTimeout) implement
     public Decision decide(Observation o) {
         if (!o.vmAlive()) {
             return Decision.TERMINATE_VM_GONE;
+        }
+        // Held on purpose, whatever the link or the marks: a person may be looking into it.
+        if (!o.keptFor().isZero()) {
+            return o.keptFor().compareTo(keepFailed) >= 0 ? Decision.TERMINATE_KEPT_OVER : Decision.KEEP;
+        }
+        if (!o.awaitingOutcomeFor().isZero()) {
+            return o.awaitingOutcomeFor().compareTo(keepFailed) >= 0 ? Decision.TERMINATE_OUTCOME_LATE : Decision.KEEP;
         }
         switch (o.link()) {
             case CONNECTING:
@@ -158,7 +194,19 @@ public record RetentionPolicy(int idleMinutes, Duration launchTimeout) implement
         /** Take no new build; end the VM when the builds still running on its other executors are over. */
         DRAIN,
         /** Take no new build and end the VM now. */
-        TERMINATE
+        TERMINATE,
+        /** Take no new build; keep the VM until the build's result says whether it failed (a pipeline). */
+        AWAIT_OUTCOME,
+        /** Take no new build; keep the VM for debugging, for the keep time: its build failed. */
+        KEEP_FAILED
+    }
+
+    /** What is known of the build's result when one of its tasks ends. */
+    public enum Outcome {
+        SUCCEEDED,
+        FAILED,
+        /** The build goes on (a pipeline after its {@code node} block): its result comes later. */
+        NOT_YET_KNOWN
     }
 
     /**
@@ -170,14 +218,29 @@ public record RetentionPolicy(int idleMinutes, Duration launchTimeout) implement
      * @param otherBusyExecutors executors other than the finishing one that still run a build
      */
     public TaskEnd onTaskEnd(boolean flyweight, boolean willContinue, int otherBusyExecutors) {
+        return onTaskEnd(flyweight, willContinue, otherBusyExecutors, Outcome.SUCCEEDED);
+    }
+
+    /**
+     * As above, for a policy that may keep a failed build's VM: a one-shot agent whose build
+     * failed is kept, one whose build's result is not known yet waits for it. An agent shared by
+     * several builds (other executors busy) is drained as before, never kept.
+     */
+    public TaskEnd onTaskEnd(boolean flyweight, boolean willContinue, int otherBusyExecutors, Outcome outcome) {
         if (!oneShot() || flyweight || willContinue) {
             return TaskEnd.NOTHING;
         }
-        return otherBusyExecutors > 0 ? TaskEnd.DRAIN : TaskEnd.TERMINATE;
+        if (otherBusyExecutors > 0) {
+            return TaskEnd.DRAIN;
+        }
+        if (keepsFailed() && outcome == Outcome.FAILED) {
+            return TaskEnd.KEEP_FAILED;
+        }
+        return keepsFailed() && outcome == Outcome.NOT_YET_KNOWN ? TaskEnd.AWAIT_OUTCOME : TaskEnd.TERMINATE;
     }
 
     @Override
     public String toString() {
-        return oneShot() ? "one-shot" : "idle " + idleMinutes + "m";
+        return (oneShot() ? "one-shot" : "idle " + idleMinutes + "m") + (keepsFailed() ? ", failed kept " + keepFailed.toMinutes() + "m" : "");
     }
 }

@@ -84,6 +84,54 @@ class RetentionPolicyTest {
         assertEquals(expected, RetentionPolicy.of(idleMinutes).onTaskEnd(flyweight, continues, others), name);
     }
 
+    /** Keep-on-failure, 30 minutes: what ends a task, by build outcome. */
+    @ParameterizedTest(name = "[{index}] {0}")
+    @CsvSource(delimiter = '|', textBlock = """
+        # case                                              |idle|keep|continues|others|outcome      |expected
+        a failed freestyle build's VM is kept               | 0  | 30 |false    | 0    |FAILED       |KEEP_FAILED
+        a successful build's VM goes as usual               | 0  | 30 |false    | 0    |SUCCEEDED    |TERMINATE
+        a pipeline's node block: wait for the result        | 0  | 30 |false    | 0    |NOT_YET_KNOWN|AWAIT_OUTCOME
+        keep off: a failed build's VM goes                  | 0  | 0  |false    | 0    |FAILED       |TERMINATE
+        keep off: nobody waits for a pipeline's result      | 0  | 0  |false    | 0    |NOT_YET_KNOWN|TERMINATE
+        a shared agent drains, it is never kept             | 0  | 30 |false    | 1    |FAILED       |DRAIN
+        a node block that resumes keeps nothing             | 0  | 30 |true     | 0    |FAILED       |NOTHING
+        a reusable agent stays in any case                  | 10 | 30 |false    | 0    |FAILED       |NOTHING
+        """)
+    void keepsAFailedBuildsVm(String name, int idleMinutes, int keep, boolean continues, int others, RetentionPolicy.Outcome outcome,
+            TaskEnd expected) {
+        RetentionPolicy policy = new RetentionPolicy(idleMinutes, RetentionPolicy.DEFAULT_LAUNCH_TIMEOUT, Duration.ofMinutes(keep));
+        assertEquals(expected, policy.onTaskEnd(false, continues, others, outcome), name);
+    }
+
+    /** Keep-on-failure, 30 minutes: a kept or waiting agent is held whatever its link or marks, until its time is over. */
+    @ParameterizedTest(name = "[{index}] {0}")
+    @CsvSource(delimiter = '|', textBlock = """
+        # case                                              |vm   |link        |marked|awaiting|kept |expected
+        kept, within its time                               |true |CONNECTED   | 0    | 0      | 1799|KEEP
+        kept, its time is over                              |true |CONNECTED   | 0    | 0      | 1800|TERMINATE_KEPT_OVER
+        kept and marked offline by a monitor: still kept    |true |CONNECTED   | 3600 | 0      | 60  |KEEP
+        kept with its channel gone: no reconnect, kept      |true |DISCONNECTED| 0    | 0      | 60  |KEEP
+        kept but its VM died                                |false|CONNECTED   | 0    | 0      | 60  |TERMINATE_VM_GONE
+        waiting for the pipeline's result                   |true |CONNECTED   | 0    | 600    | 0   |KEEP
+        the pipeline did not end within the keep time       |true |CONNECTED   | 0    | 1800   | 0   |TERMINATE_OUTCOME_LATE
+        neither: a used-up agent goes                       |true |CONNECTED   | 0    | 0      | 0   |TERMINATE_DONE
+        """)
+    void holdsAKeptAgentForItsTime(String name, boolean vmAlive, Link link, long marked, long awaiting, long kept, Decision expected) {
+        RetentionPolicy policy = new RetentionPolicy(0, RetentionPolicy.DEFAULT_LAUNCH_TIMEOUT, Duration.ofMinutes(30));
+        RetentionPolicy.Observation o = new RetentionPolicy.Observation(vmAlive, link, Duration.ofSeconds(5), 0, Duration.ofSeconds(marked),
+                0, true, Duration.ofSeconds(60), false, Duration.ofSeconds(awaiting), Duration.ofSeconds(kept));
+        assertEquals(expected, policy.decide(o), name);
+    }
+
+    @Test
+    void theKeepTimeIsBounded() {
+        assertEquals("keepFailedMinutes", assertThrows(InvalidInputException.class,
+                () -> new RetentionPolicy(0, RetentionPolicy.DEFAULT_LAUNCH_TIMEOUT, Duration.ofMinutes(-1))).field());
+        assertEquals("keepFailedMinutes", assertThrows(InvalidInputException.class,
+                () -> new RetentionPolicy(0, RetentionPolicy.DEFAULT_LAUNCH_TIMEOUT, Duration.ofHours(25))).field());
+        assertEquals("one-shot, failed kept 30m", new RetentionPolicy(0, RetentionPolicy.DEFAULT_LAUNCH_TIMEOUT, Duration.ofMinutes(30)).toString());
+    }
+
     @Test
     void aWarmPoolMemberWaitsIdleButStillGoesWhenItsVmDiesOrItIsMarkedOfflineForLong() {
         Duration hours = Duration.ofHours(5);

@@ -100,6 +100,9 @@ class TwoHostsTest {
                 List<String> listed = hosts.get(host).call(new ProbeHost()).vms().stream().map(VmSummary::vmId).toList();
                 assertEquals(List.of(b.vmId()), listed, host);
                 assertTrue(Files.isDirectory((host.equals("host-a") ? stateA : stateB).resolve(b.vmId())), host);
+                String console = hosts.get(host).call(new ConsoleTail(b.vmId(), 2048));
+                assertTrue(!console.isBlank() && console.length() <= 2048, "the console's tail comes from the host: " + console);
+                assertEquals("warm start is off", hosts.get(host).call(new WarmUpLater(TestImages.guestSpec().build(), null)));
             }
 
             // host-b is lost: its VM's room goes back to the cloud at once, and host-b offers none.
@@ -167,7 +170,7 @@ class TwoHostsTest {
     void requestsAndAnswersSurviveSerialisationAndBadOnesAreRefusedBeforeTheyLeave() throws Exception {
         VmSpec spec = TestImages.guestSpec().build();
         List<java.io.Serializable> values = List.of(new ProbeHost(), new BootVm(spec), new DestroyVm("qa-1"), new ReapHost(Set.of("qa-1")),
-                new RunInVm("qa-1", "true", Duration.ofSeconds(5)), new HostSetup("h", null, "/tmp/x", "o"),
+                new RunInVm("qa-1", "true", Duration.ofSeconds(5)), new ConsoleTail("qa-1", 100), new WarmUpLater(spec, null), new HostSetup("h", null, "/tmp/x", "o"),
                 new BootedVm("h", "qa-1", 2222, "key", "ssh-ed25519 AAAA", false, "no snapshot", 1234, List.of("online")),
                 new HostReport("h", null, List.of(IMAGE), 2, 4096, List.of(new VmSummary("qa-1", IMAGE, 1, 1024, "RUNNING", 2222, true, "u")), List.of()),
                 new CommandResult(0, "out", "err"), new MissingJars(List.of(SHA)), new MissingJars.Answer(List.of(SHA)),
