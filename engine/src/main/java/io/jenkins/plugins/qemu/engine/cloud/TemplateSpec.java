@@ -39,6 +39,7 @@ public final class TemplateSpec implements Serializable {
     private final Duration launchTimeout;
     private final int instanceCap;
     private final int warmPool;
+    private final int keepFailedMinutes;
 
     private TemplateSpec(Builder b) {
         this.labels = CloudValidation.labels("labels", b.labels);
@@ -60,6 +61,11 @@ public final class TemplateSpec implements Serializable {
                 b.launchTimeout == null || b.launchTimeout.isBlank() ? DEFAULT_LAUNCH_TIMEOUT_TEXT : b.launchTimeout.trim());
         this.instanceCap = CloudValidation.templateInstanceCap("instanceCap", b.instanceCap);
         this.warmPool = WarmPool.size("warmPool", b.warmPool);
+        this.keepFailedMinutes = CloudValidation.keepFailedMinutes("keepFailedMinutes", b.keepFailedMinutes);
+        if (keepFailedMinutes > 0 && idleMinutes > 0) {
+            throw new io.jenkins.plugins.qemu.engine.config.InvalidInputException("keepFailedMinutes", keepFailedMinutes,
+                    "applies to one-shot agents only (idle minutes 0); a reused VM is not a failed build's alone");
+        }
         if (warmPool > 0 && instanceCap > 0 && warmPool > instanceCap) {
             throw new io.jenkins.plugins.qemu.engine.config.InvalidInputException("warmPool", warmPool,
                     "is more than the template's own instance cap (" + instanceCap + "); the pool counts against it");
@@ -129,6 +135,9 @@ public final class TemplateSpec implements Serializable {
     /** Ready VMs kept idle ahead of demand (see {@link WarmPool}); 0, the default, keeps none. */
     public int warmPool() { return warmPool; }
 
+    /** How long a failed build's VM is kept for debugging; 0, the default, keeps none. */
+    public int keepFailedMinutes() { return keepFailedMinutes; }
+
     /**
      * The template's version: a digest of every setting that shapes its VMs and agents (not its
      * caps or pool size), so a pool member booted for an older version can be told apart.
@@ -136,7 +145,9 @@ public final class TemplateSpec implements Serializable {
     public String digest() {
         String all = String.join("\u0000", labels, image, String.valueOf(cpus), String.valueOf(memoryMiB), String.valueOf(diskSizeMiB),
                 user, remoteFs, String.valueOf(jvmOptions), String.valueOf(extraCloudConfig), String.valueOf(executors),
-                String.valueOf(idleMinutes), bootTimeout.toString(), String.valueOf(warmStart), String.valueOf(egress), launchTimeout.toString());
+                String.valueOf(idleMinutes), bootTimeout.toString(), String.valueOf(warmStart), String.valueOf(egress), launchTimeout.toString())
+                // Only when set, so the digests of templates saved before the setting stay as they were.
+                + (keepFailedMinutes > 0 ? "\u0000keepFailed=" + keepFailedMinutes : "");
         try {
             byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(all.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             return java.util.HexFormat.of().formatHex(d, 0, 8);
@@ -146,7 +157,7 @@ public final class TemplateSpec implements Serializable {
     }
 
     public RetentionPolicy retention() {
-        return new RetentionPolicy(idleMinutes, launchTimeout);
+        return new RetentionPolicy(idleMinutes, launchTimeout, Duration.ofMinutes(keepFailedMinutes));
     }
 
     @Override
@@ -174,6 +185,7 @@ public final class TemplateSpec implements Serializable {
         private String launchTimeout;
         private int instanceCap;
         private int warmPool;
+        private int keepFailedMinutes;
 
         public Builder labels(String v) { labels = v; return this; }
         public Builder image(String v) { image = v; return this; }
@@ -196,6 +208,8 @@ public final class TemplateSpec implements Serializable {
         public Builder instanceCap(int v) { instanceCap = v; return this; }
         /** 0 (the default) keeps no pool. */
         public Builder warmPool(int v) { warmPool = v; return this; }
+        /** 0 (the default) keeps no failed build's VM. */
+        public Builder keepFailedMinutes(int v) { keepFailedMinutes = v; return this; }
 
         public TemplateSpec build() {
             return new TemplateSpec(this);

@@ -69,6 +69,18 @@ class TemplateSpecTest {
     }
 
     @Test
+    void keepFailedMinutesReachTheRetentionOfOneShotTemplatesOnly() {
+        assertFalse(valid().build().retention().keepsFailed(), "off by default");
+        assertEquals(Duration.ofMinutes(45), valid().keepFailedMinutes(45).build().retention().keepFailed());
+        io.jenkins.plugins.qemu.engine.config.InvalidInputException reused = org.junit.jupiter.api.Assertions.assertThrows(
+                io.jenkins.plugins.qemu.engine.config.InvalidInputException.class, () -> valid().idleMinutes(10).keepFailedMinutes(30).build());
+        assertEquals("keepFailedMinutes", reused.field());
+        assertTrue(reused.getMessage().contains("one-shot"), reused.getMessage());
+        assertEquals("keepFailedMinutes", org.junit.jupiter.api.Assertions.assertThrows(
+                io.jenkins.plugins.qemu.engine.config.InvalidInputException.class, () -> valid().keepFailedMinutes(2000).build()).field());
+    }
+
+    @Test
     void emptyLabelsServeUnlabelledJobs() {
         assertEquals(List.of(), valid().labels("   ").build().labelAtoms());
         assertEquals(List.of(), valid().labels(null).build().labelAtoms());
