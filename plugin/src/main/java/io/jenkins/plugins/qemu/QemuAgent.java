@@ -84,7 +84,7 @@ public class QemuAgent extends AbstractCloudSlave {
         setLabelString(template.labels());
         // A labelled VM is made for a labelled build; do not let unlabelled builds take its executor.
         setMode(template.labels().isEmpty() ? Node.Mode.NORMAL : Node.Mode.EXCLUSIVE);
-        setRetentionStrategy(new QemuRetentionStrategy(template.idleMinutes(), template.launchTimeout()));
+        setRetentionStrategy(new QemuRetentionStrategy(template.idleMinutes(), template.launchTimeout(), template.keepFailedMinutes()));
     }
 
     public String getCloudName() {

@@ -43,6 +43,12 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
     private volatile String lastPhases;
     private final java.util.concurrent.atomic.AtomicReference<PendingFirstStep> pendingFirstStep = new java.util.concurrent.atomic.AtomicReference<>();
 
+    /** Kept for debugging after a failed build (see {@link KeptVms}); null when not kept. */
+    private volatile KeptVms.Kept kept;
+    /** The pipeline whose result decides whether this used-up agent is kept; null when none is awaited. */
+    private volatile String awaitedRun;
+    private volatile long awaitingSinceMillis;
+
     /** A build started here whose first pipeline step has not started yet. */
     private record PendingFirstStep(BuildPhases phases, String build, String vmId) {}
 
@@ -86,7 +92,9 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
                 busyExecutorsOtherThan(null),
                 usedUp,
                 Duration.ofMillis(Math.max(0, now - getIdleStartMilliseconds())),
-                agent != null && agent.isPooled());
+                agent != null && agent.isPooled(),
+                awaitedRun == null ? Duration.ZERO : Duration.ofMillis(Math.max(1, now - awaitingSinceMillis)),
+                kept == null ? Duration.ZERO : Duration.ofMillis(Math.max(1, now - kept.since().toEpochMilli())));
     }
 
     /** Records when the channel changed state; the periodic check measures launch and outage times from it. */
@@ -163,6 +171,52 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
     void useUp() {
         usedUp = true;
         setAcceptingTasks(false);
+    }
+
+    /** Keeps the VM for debugging after {@code run} failed: no new build, held for {@code keep} (see {@link RetentionPolicy}). */
+    void keepFailed(@CheckForNull hudson.model.Run<?, ?> run, Duration keep) {
+        useUp();
+        Instant now = Instant.now();
+        kept = new KeptVms.Kept(run == null ? "its build" : run.getFullDisplayName(), now, now.plus(keep));
+        awaitedRun = null;
+        LOGGER.info(() -> getName() + ": kept for debugging until " + kept.until() + " after " + kept.build() + " failed");
+    }
+
+    /** Takes no new build and waits for {@code run}'s result to know whether to keep the VM. */
+    void awaitOutcome(hudson.model.Run<?, ?> run) {
+        useUp();
+        awaitingSinceMillis = System.currentTimeMillis();
+        awaitedRun = run.getExternalizableId();
+    }
+
+    /** Whether this agent waits for the result of the run with this id. */
+    boolean awaits(String runId) {
+        return runId.equals(awaitedRun);
+    }
+
+    /** How this agent is kept; null when it is not. */
+    @CheckForNull
+    KeptVms.Kept kept() {
+        return kept;
+    }
+
+    /** This agent's retention strategy (every QEMU agent has one). */
+    QemuRetentionStrategy retention() {
+        QemuAgent agent = getNode();
+        return agent != null && agent.getRetentionStrategy() instanceof QemuRetentionStrategy s ? s
+                : new QemuRetentionStrategy(0, io.jenkins.plugins.qemu.engine.cloud.RetentionPolicy.DEFAULT_LAUNCH_TIMEOUT, 0);
+    }
+
+    /** The executable of this computer's executor that runs {@code run} or a block of it; null when none does. */
+    @CheckForNull
+    hudson.model.Queue.Executable currentExecutableOf(hudson.model.Run<?, ?> run) {
+        for (Executor e : getExecutors()) {
+            hudson.model.Queue.Executable x = e.getCurrentExecutable();
+            if (x != null && run.equals(QemuVmUsageAction.runOf(x))) {
+                return x;
+            }
+        }
+        return null;
     }
 
     /** Executors other than {@code finishing} (null: all of them) that run a build. */

@@ -33,12 +33,15 @@ public class QemuRetentionStrategy extends CloudRetentionStrategy implements Exe
     private final int idleMinutes;
     /** Seconds; 0 in agents saved before the setting existed, which get the default. */
     private final long launchTimeoutSeconds;
+    /** 0 in agents saved before the setting existed: they keep no failed build's VM. */
+    private final int keepFailedMinutes;
     private transient boolean terminating;
 
-    public QemuRetentionStrategy(int idleMinutes, Duration launchTimeout) {
+    public QemuRetentionStrategy(int idleMinutes, Duration launchTimeout, int keepFailedMinutes) {
         super(idleMinutes);
         this.idleMinutes = idleMinutes;
         this.launchTimeoutSeconds = launchTimeout.toSeconds();
+        this.keepFailedMinutes = keepFailedMinutes;
     }
 
     public int getIdleMinutes() {
@@ -47,7 +50,7 @@ public class QemuRetentionStrategy extends CloudRetentionStrategy implements Exe
 
     RetentionPolicy policy() {
         return new RetentionPolicy(idleMinutes, launchTimeoutSeconds > 0 ? Duration.ofSeconds(launchTimeoutSeconds)
-                : RetentionPolicy.DEFAULT_LAUNCH_TIMEOUT);
+                : RetentionPolicy.DEFAULT_LAUNCH_TIMEOUT, Duration.ofMinutes(keepFailedMinutes));
     }
 
     @Override
@@ -123,7 +126,16 @@ public class QemuRetentionStrategy extends CloudRetentionStrategy implements Exe
         }
         boolean flyweight = executor instanceof OneOffExecutor;
         boolean willContinue = exec instanceof ContinuableExecutable continuable && continuable.willContinue();
-        switch (policy().onTaskEnd(flyweight, willContinue, qemu.busyExecutorsOtherThan(executor))) {
+        hudson.model.Run<?, ?> run = exec == null ? null : QemuVmUsageAction.runOf(exec);
+        switch (policy().onTaskEnd(flyweight, willContinue, qemu.busyExecutorsOtherThan(executor), KeptVms.outcome(exec, run))) {
+            case KEEP_FAILED:
+                qemu.keepFailed(run, policy().keepFailed());
+                break;
+            case AWAIT_OUTCOME:
+                qemu.awaitOutcome(run);
+                LOGGER.info(() -> qemu.getName() + ": its node block is over; it waits for the result of " + run.getFullDisplayName()
+                        + " to know whether to keep its VM");
+                break;
             case DRAIN:
                 qemu.useUp();
                 LOGGER.info(() -> qemu.getName() + ": its first build is over; it takes no new build and goes when the others end");
@@ -143,6 +155,10 @@ public class QemuRetentionStrategy extends CloudRetentionStrategy implements Exe
      * finishing the build and the queue lock holder calling {@link #check} must not block on the
      * VM shutdown.
      */
+    void terminateNow(QemuComputer computer, String reason) {
+        terminate(computer, reason);
+    }
+
     private void terminate(QemuComputer computer, String reason) {
         if (QemuEngines.get().shuttingDown()) {
             return; // see apply: the agent and its leased VM are for the controller's next start

@@ -12,7 +12,8 @@ import hudson.model.listeners.RunListener;
  * {@link io.jenkins.plugins.qemu.engine.cloud.BuildPhases}) at the top of the log of a build that
  * runs on a QEMU agent, where its author looks first. A pipeline's run executes on the
  * controller and only its {@code node} block on the agent; {@link QemuStepListener} writes its line.
- * At the end the build's log and page get what its VM used ({@link QemuVmUsageAction}).
+ * At the end the build's log and page get what its VM used ({@link QemuVmUsageAction}), and where
+ * its VM is if it is kept after a failure ({@link KeptVms}).
  */
 @Extension
 public final class QemuRunListener extends RunListener<Run<?, ?>> {
@@ -38,5 +39,6 @@ public final class QemuRunListener extends RunListener<Run<?, ?>> {
                 listener.getLogger().println(usage.line());
             }
         }
+        KeptVms.runCompleted(run, listener, executor != null && executor.getOwner() instanceof QemuComputer qemu ? qemu : null);
     }
 }

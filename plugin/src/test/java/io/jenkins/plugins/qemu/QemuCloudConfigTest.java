@@ -98,7 +98,7 @@ public class QemuCloudConfigTest {
 
     @Test
     public void templateValidationMessages() {
-        QemuTemplate.DescriptorImpl d = j.jenkins.getDescriptorByType(QemuTemplate.DescriptorImpl.class);
+        QemuTemplateDescriptor d = j.jenkins.getDescriptorByType(QemuTemplateDescriptor.class);
         assertEquals(FormValidation.Kind.OK, d.doCheckLabels("debian-12 linux").kind);
         assertEquals(FormValidation.Kind.WARNING, d.doCheckLabels("").kind);
         assertError(d.doCheckLabels("a||b"), "labels: 'a||b' contains '|'");
@@ -121,7 +121,7 @@ public class QemuCloudConfigTest {
     public void validationSaysNothingToNonAdministrators() throws Exception {
         j.jenkins.setSecurityRealm(j.createDummySecurityRealm());
         j.jenkins.setAuthorizationStrategy(new MockAuthorizationStrategy().grant(Jenkins.READ).everywhere().to("reader"));
-        QemuTemplate.DescriptorImpl d = j.jenkins.getDescriptorByType(QemuTemplate.DescriptorImpl.class);
+        QemuTemplateDescriptor d = j.jenkins.getDescriptorByType(QemuTemplateDescriptor.class);
         try (var ignored = hudson.security.ACL.as2(hudson.model.User.getById("reader", true).impersonate2())) {
             assertEquals(FormValidation.Kind.OK, d.doCheckRemoteFs("not absolute").kind);
             assertTrue(d.doFillImageItems("/").isEmpty());

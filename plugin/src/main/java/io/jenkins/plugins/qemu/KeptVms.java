@@ -1,0 +1,88 @@
+package io.jenkins.plugins.qemu;
+
+import edu.umd.cs.findbugs.annotations.CheckForNull;
+import hudson.model.Computer;
+import hudson.model.Queue;
+import hudson.model.Result;
+import hudson.model.Run;
+import hudson.model.TaskListener;
+import io.jenkins.plugins.qemu.engine.cloud.RetentionPolicy;
+import io.jenkins.plugins.qemu.engine.vm.Vm;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.logging.Logger;
+import jenkins.model.Jenkins;
+
+/**
+ * Keep-on-failure, the Jenkins side: what a finished task tells about its build's outcome, the
+ * line that tells the build's author where the kept VM is, and the end of a pipeline, whose result
+ * decides about the agents that waited for it. The decisions themselves are the engine's
+ * {@link RetentionPolicy}; how long a kept VM stays is its template's {@code keepFailedMinutes}.
+ */
+final class KeptVms {
+    private static final Logger LOGGER = Logger.getLogger(KeptVms.class.getName());
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm 'UTC'").withZone(ZoneOffset.UTC);
+
+    /** A VM kept after {@code build} failed, from {@code since} until {@code until}. */
+    record Kept(String build, Instant since, Instant until) {}
+
+    private KeptVms() {}
+
+    /** Failed means a result a person wants to look into: failure or unstable (not aborted, not success). */
+    static boolean failed(@CheckForNull Result result) {
+        return result == Result.FAILURE || result == Result.UNSTABLE;
+    }
+
+    /** What is known of the build's outcome when {@code exec} ends: a build's own result, or not yet for a pipeline's block. */
+    static RetentionPolicy.Outcome outcome(@CheckForNull Queue.Executable exec, @CheckForNull Run<?, ?> run) {
+        if (exec instanceof Run<?, ?> build) {
+            return failed(build.getResult()) ? RetentionPolicy.Outcome.FAILED : RetentionPolicy.Outcome.SUCCEEDED;
+        }
+        return run == null ? RetentionPolicy.Outcome.SUCCEEDED : RetentionPolicy.Outcome.NOT_YET_KNOWN;
+    }
+
+    /** The build log's line about a kept VM: where it runs, how to reach it, until when. */
+    static String line(QemuComputer qemu, Instant until) {
+        QemuAgent agent = qemu.getNode();
+        Vm vm = agent == null ? null : agent.liveVm();
+        if (vm == null) {
+            return "The VM of this failed build was to be kept for debugging, but it is gone.";
+        }
+        String url = Jenkins.get().getRootUrl();
+        String page = (url == null ? "/" : url) + qemu.getUrl() + KeptVmAction.URL + "/";
+        return "The VM " + vm.id() + " of this failed build is kept for debugging until " + TIME.format(until)
+                + ": it runs on the Jenkins controller's machine, SSH on 127.0.0.1:" + vm.sshPort() + " as user "
+                + vm.spec().user() + ". " + page + " has its key (Agent/Configure permission) and a button to discard it sooner.";
+    }
+
+    /**
+     * A build ended: a freestyle build's VM is about to be kept (its task end comes next and keeps
+     * it; its log is still open only now), and the agents that waited for a pipeline's result are
+     * kept or ended now.
+     */
+    static void runCompleted(Run<?, ?> run, TaskListener listener, @CheckForNull QemuComputer ranOn) {
+        if (ranOn != null && run.equals(QemuVmUsageAction.runOf(ranOn.currentExecutableOf(run)))) {
+            RetentionPolicy policy = ranOn.retention().policy();
+            if (failed(run.getResult()) && policy.onTaskEnd(false, false, 0, RetentionPolicy.Outcome.FAILED)
+                    == RetentionPolicy.TaskEnd.KEEP_FAILED) {
+                listener.getLogger().println(line(ranOn, Instant.now().plus(policy.keepFailed())));
+            }
+        }
+        String id = run.getExternalizableId();
+        for (Computer c : Jenkins.get().getComputers()) {
+            if (c instanceof QemuComputer qemu && qemu.awaits(id)) {
+                QemuRetentionStrategy strategy = qemu.retention();
+                Duration keep = strategy.policy().keepFailed();
+                if (failed(run.getResult())) {
+                    qemu.keepFailed(run, keep);
+                    listener.getLogger().println(line(qemu, Instant.now().plus(keep)));
+                } else {
+                    LOGGER.fine(() -> qemu.getName() + ": " + run.getFullDisplayName() + " ended " + run.getResult() + "; its VM goes");
+                    strategy.terminateNow(qemu, RetentionPolicy.Decision.TERMINATE_DONE.reason());
+                }
+            }
+        }
+    }
+}
