@@ -60,13 +60,13 @@ public final class GuestConsoleAction implements Action {
         rsp.getOutputStream().write(computer.guestConsoleTail().getBytes(StandardCharsets.UTF_8));
     }
 
-    /** Adds the action to every QEMU agent's computer. */
+    /** Adds the agent page's actions of ours to every QEMU agent's computer: this one and {@link KeptVmAction}. */
     @Extension
     public static final class Factory extends TransientComputerActionFactory {
         @NonNull
         @Override
         public Collection<? extends Action> createFor(@NonNull Computer target) {
-            return target instanceof QemuComputer qemu ? List.of(new GuestConsoleAction(qemu)) : List.of();
+            return target instanceof QemuComputer qemu ? List.of(new GuestConsoleAction(qemu), new KeptVmAction(qemu)) : List.of();
         }
     }
 }

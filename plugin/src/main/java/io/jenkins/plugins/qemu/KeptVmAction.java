@@ -1,17 +1,11 @@
 package io.jenkins.plugins.qemu;
 
 import edu.umd.cs.findbugs.annotations.CheckForNull;
-import edu.umd.cs.findbugs.annotations.NonNull;
-import hudson.Extension;
 import hudson.model.Action;
 import hudson.model.Computer;
-import hudson.model.TransientComputerActionFactory;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.Collection;
-import java.util.List;
-import org.kohsuke.stapler.HttpResponses;
 import org.kohsuke.stapler.StaplerRequest2;
 import org.kohsuke.stapler.StaplerResponse2;
 import org.kohsuke.stapler.verb.POST;
@@ -20,7 +14,7 @@ import org.kohsuke.stapler.verb.POST;
  * "Kept VM" on the page of an agent kept after its build failed (see {@link KeptVms}): where the VM
  * runs, how to log in, and until when. The VM's SSH key is given only to users who may configure
  * the agent (Agent/Configure); discarding the VM before its time needs Agent/Disconnect and a POST.
- * The link shows only while the agent is kept.
+ * The link shows only while the agent is kept; {@link GuestConsoleAction.Factory} adds it to every QEMU agent.
  */
 public final class KeptVmAction implements Action {
     static final String URL = "kept-vm";
@@ -93,15 +87,5 @@ public final class KeptVmAction implements Action {
             computer.retention().terminateNow(computer, "a user discarded the VM kept for debugging");
         }
         rsp.sendRedirect2(req.getContextPath() + "/" + computer.getUrl());
-    }
-
-    /** Adds the action to every QEMU agent's computer; it shows only while the agent is kept. */
-    @Extension
-    public static final class Factory extends TransientComputerActionFactory {
-        @NonNull
-        @Override
-        public Collection<? extends Action> createFor(@NonNull Computer target) {
-            return target instanceof QemuComputer qemu ? List.of(new KeptVmAction(qemu)) : List.of();
-        }
     }
 }
