@@ -40,8 +40,12 @@ public final class TemplateSpec implements Serializable {
     private final int instanceCap;
     private final int warmPool;
     private final int keepFailedMinutes;
+    private final OverrideLimits overrideLimits;
+    /** The raw values this was built from, so {@link #derive} judges a build's template by the same rules. */
+    private final Builder source;
 
     private TemplateSpec(Builder b) {
+        this.source = b.copy();
         this.labels = CloudValidation.labels("labels", b.labels);
         this.image = Validation.imageName("image", b.image == null ? null : b.image.trim());
         this.cpus = Validation.cpus("cpus", b.cpus);
@@ -70,6 +74,8 @@ public final class TemplateSpec implements Serializable {
             throw new io.jenkins.plugins.qemu.engine.config.InvalidInputException("warmPool", warmPool,
                     "is more than the template's own instance cap (" + instanceCap + "); the pool counts against it");
         }
+        this.overrideLimits = OverrideLimits.parse(b.maxCpus, b.maxMemory, b.maxDiskSize, b.overrideImages);
+        overrideLimits.checkAgainst(this);
         // The engine's own checks (cloud-config syntax and keys it reserves, user, sizes) run here
         // too, so a template that saves is a template that can boot.
         toVmSpec(VmSpec.newVmId());
@@ -138,6 +144,58 @@ public final class TemplateSpec implements Serializable {
     /** How long a failed build's VM is kept for debugging; 0, the default, keeps none. */
     public int keepFailedMinutes() { return keepFailedMinutes; }
 
+    /** How far one build may go beyond this template ({@link #derive}). */
+    public OverrideLimits overrideLimits() { return overrideLimits; }
+
+    /**
+     * The one-off template of a build that asks for {@code o}, labelled {@code label} alone: this
+     * template with the build's image, size and keep time, each checked against what this template
+     * allows a build ({@link OverrideLimits}), then judged as a whole like any template. It keeps no
+     * warm pool, allows no further overrides, and restores from a warm snapshot only if its shape
+     * is this template's (a snapshot per one-off size would cost a VM build each).
+     */
+    public TemplateSpec derive(BuildOverride o, String label) {
+        Builder b = source.copy().labels(label).warmPool(0).maxCpus(0).maxMemory(null).maxDiskSize(null).overrideImages(null);
+        if (o.image() != null && !o.image().trim().equals(image)) {
+            String asked = o.image().trim();
+            if (!overrideLimits.images().contains(asked)) {
+                throw new io.jenkins.plugins.qemu.engine.config.InvalidInputException("image", asked, "is not an image this template lets a build ask for"
+                        + " (its own '" + image + "'" + (overrideLimits.images().isEmpty() ? "" : " or " + String.join(", ", overrideLimits.images())) + ")");
+            }
+            b.image(asked);
+        }
+        if (o.cpus() != null) {
+            int asked = Validation.cpus("cpus", o.cpus());
+            atMost("cpus", asked, overrideLimits.cpusUpTo(cpus), asked + "", overrideLimits.cpusUpTo(cpus) + "", "maxCpus");
+            b.cpus(asked);
+        }
+        if (o.memory() != null) {
+            long asked = Validation.memoryMiB("memory", o.memory());
+            long max = overrideLimits.memoryUpTo(memoryMiB);
+            atMost("memory", asked, max, o.memory(), Validation.sizeText(max), "maxMemory");
+            b.memory(o.memory());
+        }
+        if (o.diskSize() != null) {
+            long asked = Validation.diskSizeMiB("diskSize", o.diskSize());
+            long max = overrideLimits.diskUpTo(diskSizeMiB);
+            atMost("diskSize", asked, max, o.diskSize(), max == 0 ? "the image's own size" : Validation.sizeText(max), "maxDiskSize");
+            b.diskSize(o.diskSize());
+        }
+        if (o.keepFailedMinutes() != null) {
+            int max = overrideLimits.keepFailedUpTo(keepFailedMinutes);
+            atMost("keepFailedMinutes", o.keepFailedMinutes(), max, o.keepFailedMinutes() + "", max + " minutes", null);
+            b.keepFailedMinutes(o.keepFailedMinutes());
+        }
+        return b.warmStart(warmStart && o.keepsShape()).build();
+    }
+
+    private static void atMost(String field, long asked, long max, String askedText, String maxText, String limitField) {
+        if (asked > max) {
+            throw new io.jenkins.plugins.qemu.engine.config.InvalidInputException(field, askedText, "is more than this template lets a build ask for (at most "
+                    + maxText + (limitField == null ? "" : "; an administrator raises it with the template's " + limitField) + ")");
+        }
+    }
+
     /**
      * The template's version: a digest of every setting that shapes its VMs and agents (not its
      * caps or pool size), so a pool member booted for an older version can be told apart.
@@ -167,7 +225,8 @@ public final class TemplateSpec implements Serializable {
     }
 
     /** Collects raw values as a form or YAML gives them; {@link #build()} judges all of them. */
-    public static final class Builder {
+    public static final class Builder implements Serializable {
+        private static final long serialVersionUID = 1L;
         private String labels = "";
         private String image = Defaults.IMAGE;
         private int cpus = Defaults.TEMPLATE_CPUS;
@@ -186,6 +245,20 @@ public final class TemplateSpec implements Serializable {
         private int instanceCap;
         private int warmPool;
         private int keepFailedMinutes;
+        private int maxCpus;
+        private String maxMemory;
+        private String maxDiskSize;
+        private String overrideImages;
+
+        Builder copy() {
+            Builder c = new Builder();
+            c.labels = labels; c.image = image; c.cpus = cpus; c.memory = memory; c.diskSize = diskSize; c.user = user;
+            c.remoteFs = remoteFs; c.jvmOptions = jvmOptions; c.extraCloudConfig = extraCloudConfig; c.executors = executors;
+            c.idleMinutes = idleMinutes; c.bootTimeout = bootTimeout; c.warmStart = warmStart; c.egress = egress;
+            c.launchTimeout = launchTimeout; c.instanceCap = instanceCap; c.warmPool = warmPool; c.keepFailedMinutes = keepFailedMinutes;
+            c.maxCpus = maxCpus; c.maxMemory = maxMemory; c.maxDiskSize = maxDiskSize; c.overrideImages = overrideImages;
+            return c;
+        }
 
         public Builder labels(String v) { labels = v; return this; }
         public Builder image(String v) { image = v; return this; }
@@ -210,6 +283,12 @@ public final class TemplateSpec implements Serializable {
         public Builder warmPool(int v) { warmPool = v; return this; }
         /** 0 (the default) keeps no failed build's VM. */
         public Builder keepFailedMinutes(int v) { keepFailedMinutes = v; return this; }
+        /** What one build may ask for beyond the template (see {@link OverrideLimits}); 0 or blank: no more than the template. */
+        public Builder maxCpus(int v) { maxCpus = v; return this; }
+        public Builder maxMemory(String v) { maxMemory = v; return this; }
+        public Builder maxDiskSize(String v) { maxDiskSize = v; return this; }
+        /** Image names, separated by spaces or commas, a build may ask for instead of the template's. */
+        public Builder overrideImages(String v) { overrideImages = v; return this; }
 
         public TemplateSpec build() {
             return new TemplateSpec(this);
