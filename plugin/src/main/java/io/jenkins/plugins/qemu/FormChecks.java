@@ -36,6 +36,18 @@ final class FormChecks {
         return ifAllowed(() -> check(validation));
     }
 
+    /** Like {@link #field}, for a check that needs other fields too: only an error about {@code field} itself is shown here. */
+    static FormValidation field(String field, Supplier<?> validation) {
+        return ifAllowed(() -> {
+            try {
+                validation.get();
+                return FormValidation.ok();
+            } catch (InvalidInputException e) {
+                return field.equals(e.field()) ? FormValidation.error(e.getMessage()) : FormValidation.ok();
+            }
+        });
+    }
+
     static FormValidation check(Supplier<?> validation) {
         try {
             validation.get();

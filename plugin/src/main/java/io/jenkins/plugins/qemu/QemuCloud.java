@@ -157,7 +157,7 @@ public class QemuCloud extends Cloud {
     /** The first template whose labels satisfy the label; a null label only matches unlabelled templates. */
     @CheckForNull
     public QemuTemplate templateFor(@CheckForNull Label label) {
-        for (QemuTemplate t : templates) {
+        for (QemuTemplate t : candidates()) {
             if (t.matches(label)) {
                 return t;
             }
@@ -165,10 +165,17 @@ public class QemuCloud extends Cloud {
         return null;
     }
 
+    /** Its own templates, then the one-off templates of builds running a {@code qemu} step ({@link OneOffTemplates}). */
+    private List<QemuTemplate> candidates() {
+        List<QemuTemplate> all = new ArrayList<>(templates);
+        all.addAll(OneOffTemplates.get().of(name));
+        return all;
+    }
+
     /** The first template for the label that may boot a VM now (not refused, not backing off). */
     @CheckForNull
     QemuTemplate usableTemplateFor(@CheckForNull Label label) {
-        for (QemuTemplate t : templates) {
+        for (QemuTemplate t : candidates()) {
             if (t.matches(label) && blockage(t) == null) {
                 return t;
             }

@@ -107,6 +107,12 @@ public final class QemuEngines {
         return r.problem();
     }
 
+    /** Forgets what was kept about a template that is gone for good (a build's one-off template). */
+    void forgetTemplate(@NonNull String templateKey) {
+        readiness.remove(templateKey);
+        backoff.succeeded(templateKey);
+    }
+
     /** The engine for these directories, started on first use (by the first caller, without holding this object's lock). */
     public QemuEngine engine(@NonNull EngineConfig config) throws IOException {
         CompletableFuture<QemuEngine> future;

@@ -5,6 +5,8 @@ import hudson.Util;
 import hudson.model.AbstractDescribableImpl;
 import hudson.model.Label;
 import hudson.model.labels.LabelAtom;
+import io.jenkins.plugins.qemu.engine.cloud.BuildOverride;
+import io.jenkins.plugins.qemu.engine.cloud.OverrideLimits;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
 import io.jenkins.plugins.qemu.engine.config.Defaults;
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
@@ -44,6 +46,11 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     private int warmPool;
     /** 0 (also in templates saved before this setting existed): a failed build's VM goes like any other. */
     private int keepFailedMinutes;
+    /** What one build may ask for beyond this template (see {@link OverrideLimits}); 0 or blank: no more. */
+    private int maxCpus;
+    private String maxMemory = "";
+    private String maxDiskSize = "";
+    private String overrideImages = "";
 
     @DataBoundConstructor
     public QemuTemplate(String labels, String image) {
@@ -69,6 +76,10 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     public int getInstanceCap() { return instanceCap; }
     public int getWarmPool() { return warmPool; }
     public int getKeepFailedMinutes() { return keepFailedMinutes; }
+    public int getMaxCpus() { return maxCpus; }
+    public String getMaxMemory() { return maxMemory; }
+    public String getMaxDiskSize() { return maxDiskSize; }
+    public String getOverrideImages() { return overrideImages; }
 
     @DataBoundSetter
     public void setLaunchTimeout(String launchTimeout) {
@@ -78,6 +89,10 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     @DataBoundSetter public void setInstanceCap(int instanceCap) { this.instanceCap = instanceCap; }
     @DataBoundSetter public void setWarmPool(int warmPool) { this.warmPool = warmPool; }
     @DataBoundSetter public void setKeepFailedMinutes(int keepFailedMinutes) { this.keepFailedMinutes = keepFailedMinutes; }
+    @DataBoundSetter public void setMaxCpus(int maxCpus) { this.maxCpus = maxCpus; }
+    @DataBoundSetter public void setMaxMemory(String maxMemory) { this.maxMemory = Util.fixNull(maxMemory).trim(); }
+    @DataBoundSetter public void setMaxDiskSize(String maxDiskSize) { this.maxDiskSize = Util.fixNull(maxDiskSize).trim(); }
+    @DataBoundSetter public void setOverrideImages(String overrideImages) { this.overrideImages = Util.fixNull(overrideImages).trim(); }
 
     /**
      * Defaults for what a configuration saved by an older version, or edited by hand, lacks:
@@ -106,6 +121,9 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
         extraCloudConfig = Util.fixNull(extraCloudConfig);
         egress = Util.fixNull(egress);
         launchTimeout = Util.fixNull(launchTimeout);
+        maxMemory = Util.fixNull(maxMemory);
+        maxDiskSize = Util.fixNull(maxDiskSize);
+        overrideImages = Util.fixNull(overrideImages);
         return this;
     }
 
@@ -177,7 +195,36 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
                 .instanceCap(instanceCap)
                 .warmPool(warmPool)
                 .keepFailedMinutes(keepFailedMinutes)
+                .maxCpus(maxCpus)
+                .maxMemory(maxMemory)
+                .maxDiskSize(maxDiskSize)
+                .overrideImages(overrideImages)
                 .build();
+    }
+
+    /**
+     * The one-off template of a build that asks for {@code o}, labelled {@code label} alone; checked
+     * first by the engine ({@link TemplateSpec#derive}), which names the field a build asked too much of.
+     */
+    QemuTemplate derive(BuildOverride o, String label) {
+        TemplateSpec d = toSpec().derive(o, label);
+        QemuTemplate t = new QemuTemplate(label, d.image());
+        t.cpus = d.cpus();
+        t.memory = o.memory() != null ? o.memory() : memory;
+        t.diskSize = o.diskSize() != null ? o.diskSize() : diskSize;
+        t.user = user;
+        t.remoteFs = remoteFs;
+        t.jvmOptions = jvmOptions;
+        t.extraCloudConfig = extraCloudConfig;
+        t.executors = executors;
+        t.idleMinutes = idleMinutes;
+        t.bootTimeout = bootTimeout;
+        t.warmStart = d.warmStart();
+        t.egress = egress;
+        t.launchTimeout = launchTimeout;
+        t.instanceCap = instanceCap;
+        t.keepFailedMinutes = d.keepFailedMinutes();
+        return t;
     }
 
     /**

@@ -166,8 +166,29 @@ public final class QemuTemplateDescriptor extends Descriptor<QemuTemplate> {
 
     @POST
     public FormValidation doCheckKeepFailedMinutes(@QueryParameter String value, @QueryParameter String idleMinutes) {
-        return FormChecks.field(() -> TemplateSpec.builder().keepFailedMinutes(FormChecks.parseInt("keepFailedMinutes", value))
+        return FormChecks.field("keepFailedMinutes", () -> TemplateSpec.builder().keepFailedMinutes(FormChecks.parseInt("keepFailedMinutes", value))
                 .idleMinutes(FormChecks.parseInt("idleMinutes", idleMinutes)).build());
+    }
+
+    @POST
+    public FormValidation doCheckMaxCpus(@QueryParameter String value, @QueryParameter String cpus) {
+        return FormChecks.field("maxCpus", () -> TemplateSpec.builder().cpus(FormChecks.parseInt("cpus", cpus))
+                .maxCpus(FormChecks.parseInt("maxCpus", value)).build());
+    }
+
+    @POST
+    public FormValidation doCheckMaxMemory(@QueryParameter String value, @QueryParameter String memory) {
+        return FormChecks.field("maxMemory", () -> TemplateSpec.builder().memory(memory).maxMemory(value).build());
+    }
+
+    @POST
+    public FormValidation doCheckMaxDiskSize(@QueryParameter String value, @QueryParameter String diskSize) {
+        return FormChecks.field("maxDiskSize", () -> TemplateSpec.builder().diskSize(diskSize).maxDiskSize(value).build());
+    }
+
+    @POST
+    public FormValidation doCheckOverrideImages(@QueryParameter String value) {
+        return FormChecks.field(() -> TemplateSpec.builder().overrideImages(value).build());
     }
 
     @POST
