@@ -2,15 +2,12 @@ package io.jenkins.plugins.qemu;
 
 import edu.umd.cs.findbugs.annotations.CheckForNull;
 import edu.umd.cs.findbugs.annotations.NonNull;
-import hudson.Extension;
 import hudson.Util;
 import hudson.model.Computer;
-import hudson.model.Descriptor;
 import hudson.model.Label;
 import hudson.model.Node;
 import hudson.slaves.Cloud;
 import hudson.slaves.NodeProvisioner.PlannedNode;
-import hudson.util.FormValidation;
 import io.jenkins.plugins.qemu.engine.cloud.AgentNaming;
 import io.jenkins.plugins.qemu.engine.cloud.CapacityLedger;
 import io.jenkins.plugins.qemu.engine.cloud.CloudValidation;
@@ -19,11 +16,8 @@ import io.jenkins.plugins.qemu.engine.cloud.ProvisioningBackoff;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateReadiness;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
-import io.jenkins.plugins.qemu.engine.image.ImageCatalog;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -33,11 +27,8 @@ import java.util.Optional;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import jenkins.model.Jenkins;
-import org.jenkinsci.Symbol;
 import org.kohsuke.stapler.DataBoundConstructor;
 import org.kohsuke.stapler.DataBoundSetter;
-import org.kohsuke.stapler.QueryParameter;
-import org.kohsuke.stapler.verb.POST;
 
 /**
  * A cloud of throw-away QEMU VMs on the controller's host. For each queued build whose label a
@@ -312,83 +303,6 @@ public class QemuCloud extends Cloud {
         String digest = Util.getDigestOf(home).substring(0, 8);
         return AgentNaming.ownerId(jenkins.getLegacyInstanceId().substring(0, Math.min(32, jenkins.getLegacyInstanceId().length()))
                 + "-" + digest);
-    }
-
-    /** The cloud's settings and its templates: the UI, validation and the JCasC symbol {@code qemu}. */
-    @Extension
-    @Symbol("qemu")
-    public static final class DescriptorImpl extends Descriptor<Cloud> {
-
-        @NonNull
-        @Override
-        public String getDisplayName() {
-            return "QEMU VMs";
-        }
-
-        public int getDefaultInstanceCap() {
-            return DEFAULT_INSTANCE_CAP;
-        }
-
-        @POST
-        public FormValidation doCheckName(@QueryParameter String value) {
-            return FormChecks.field(() -> CloudValidation.cloudName("name", value));
-        }
-
-        @POST
-        public FormValidation doCheckInstanceCap(@QueryParameter String value) {
-            return FormChecks.field(() -> CloudValidation.instanceCap("instanceCap", FormChecks.parseInt("instanceCap", value)));
-        }
-
-        @POST
-        public FormValidation doCheckHostCpus(@QueryParameter String value) {
-            return FormChecks.ifAllowed(() -> {
-                int cpus;
-                try {
-                    cpus = CloudValidation.hostCpus("hostCpus", FormChecks.parseInt("hostCpus", value));
-                } catch (InvalidInputException e) {
-                    return FormValidation.error(e.getMessage());
-                }
-                int host = Runtime.getRuntime().availableProcessors();
-                return cpus > host ? FormValidation.warning("This host has only " + host + " CPUs; the VMs would share them.")
-                        : FormValidation.ok();
-            });
-        }
-
-        @POST
-        public FormValidation doCheckHostMemory(@QueryParameter String value) {
-            return FormChecks.field(() -> CloudValidation.hostMemoryMiB("hostMemory", value));
-        }
-
-        /** Besides the syntax, tells which images the catalog holds, so a wrong directory shows at once. */
-        @POST
-        public FormValidation doCheckImagesDir(@QueryParameter String value) {
-            return FormChecks.ifAllowed(() -> {
-                EngineConfig config;
-                try {
-                    config = engineConfig(value, null);
-                } catch (InvalidInputException e) {
-                    return FormValidation.error(e.getMessage());
-                }
-                Path dir = config.imagesDir();
-                if (!Files.isDirectory(dir)) {
-                    return FormValidation.warning("No image catalog at " + dir + " yet (see the README on how to prepare images).");
-                }
-                try {
-                    List<String> names = new ImageCatalog(dir).names();
-                    return names.isEmpty()
-                            ? FormValidation.warning("The catalog at " + dir + " holds no images yet.")
-                            : FormValidation.ok("Images in " + dir + ": " + String.join(", ", names));
-                } catch (IOException | RuntimeException e) {
-                    return FormValidation.warning("Cannot read the catalog at " + dir + ": " + e.getMessage());
-                }
-            });
-        }
-
-        /** The engine refuses state directories whose QMP socket paths would be too long; say so here. */
-        @POST
-        public FormValidation doCheckStateDir(@QueryParameter String value) {
-            return FormChecks.field(() -> engineConfig(null, value));
-        }
     }
 
     @Override

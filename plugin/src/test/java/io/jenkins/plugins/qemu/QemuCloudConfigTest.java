@@ -83,7 +83,7 @@ public class QemuCloudConfigTest {
 
     @Test
     public void cloudValidationMessages() {
-        QemuCloud.DescriptorImpl d = j.jenkins.getDescriptorByType(QemuCloud.DescriptorImpl.class);
+        QemuCloudDescriptor d = j.jenkins.getDescriptorByType(QemuCloudDescriptor.class);
         assertEquals(FormValidation.Kind.OK, d.doCheckName("qemu").kind);
         assertError(d.doCheckName("a/b"), "name: 'a/b' contains '/'");
         assertError(d.doCheckInstanceCap("0"), "instanceCap: '0' is out of range");
