@@ -179,6 +179,19 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
         Instant now = Instant.now();
         kept = new KeptVms.Kept(run == null ? "its build" : run.getFullDisplayName(), now, now.plus(keep));
         awaitedRun = null;
+        QemuAgent agent = getNode();
+        if (agent != null) {
+            // What is kept here is transient; the node is not. Without labels, in exclusive mode, and
+            // saved so, a kept VM takes no build even after a controller restart forgets it was kept
+            // (it then goes as an unused one-shot agent).
+            try {
+                agent.setLabelString("");
+                agent.setMode(hudson.model.Node.Mode.EXCLUSIVE);
+                jenkins.model.Jenkins.get().updateNode(agent);
+            } catch (IOException e) {
+                LOGGER.log(java.util.logging.Level.WARNING, getName() + ": could not save it without labels", e);
+            }
+        }
         LOGGER.info(() -> getName() + ": kept for debugging until " + kept.until() + " after " + kept.build() + " failed");
     }
 
