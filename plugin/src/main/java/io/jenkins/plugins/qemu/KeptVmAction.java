@@ -28,10 +28,30 @@ public final class KeptVmAction implements Action {
         return computer;
     }
 
-    /** How the agent is kept; null when it is not. */
+    /** Whether the agent is kept now (the page's values below are null when it is not). */
+    public boolean isKept() {
+        return computer.kept() != null && getVm() != null;
+    }
+
+    /** The build whose failure the VM is kept for. (Strings for the page: Jelly reads only public types.) */
     @CheckForNull
-    public KeptVms.Kept getKept() {
-        return computer.kept();
+    public String getKeptBuild() {
+        KeptVms.Kept k = computer.kept();
+        return k == null ? null : k.build();
+    }
+
+    /** Until when, as the build log says it. */
+    @CheckForNull
+    public String getKeptUntil() {
+        KeptVms.Kept k = computer.kept();
+        return k == null ? null : KeptVms.time(k.until());
+    }
+
+    /** The VM's SSH port on the controller's 127.0.0.1, as digits (no grouping). */
+    @CheckForNull
+    public String getSshPort() {
+        Vm vm = getVm();
+        return vm == null ? null : String.valueOf(vm.sshPort());
     }
 
     /** The running VM; null when it is gone. */
@@ -86,6 +106,7 @@ public final class KeptVmAction implements Action {
         if (computer.kept() != null) {
             computer.retention().terminateNow(computer, "a user discarded the VM kept for debugging");
         }
-        rsp.sendRedirect2(req.getContextPath() + "/" + computer.getUrl());
+        // The agent's own page goes with the VM; the list of agents stays.
+        rsp.sendRedirect2(req.getContextPath() + "/computer/");
     }
 }

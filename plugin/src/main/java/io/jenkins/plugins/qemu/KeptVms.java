@@ -43,6 +43,11 @@ final class KeptVms {
         return run == null ? RetentionPolicy.Outcome.SUCCEEDED : RetentionPolicy.Outcome.NOT_YET_KNOWN;
     }
 
+    /** A moment as the build log and the Kept VM page give it. */
+    static String time(Instant t) {
+        return TIME.format(t);
+    }
+
     /** The build log's line about a kept VM: where it runs, how to reach it, until when. */
     static String line(QemuComputer qemu, Instant until) {
         QemuAgent agent = qemu.getNode();
