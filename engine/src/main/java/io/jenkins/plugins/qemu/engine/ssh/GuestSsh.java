@@ -27,6 +27,8 @@ import org.apache.sshd.common.config.keys.KeyUtils;
 public final class GuestSsh implements AutoCloseable {
     private static final AttributeRepository.AttributeKey<PublicKey> PINNED = new AttributeRepository.AttributeKey<>();
     private static final AttributeRepository.AttributeKey<AtomicReference<PublicKey>> OFFERED = new AttributeRepository.AttributeKey<>();
+    /** The host ports a relay session forwards (see {@link #relayHostPorts}); absent on every other session. */
+    private static final AttributeRepository.AttributeKey<java.util.Set<Integer>> RELAYED = new AttributeRepository.AttributeKey<>();
 
     private final SshClient client;
 
@@ -43,6 +45,26 @@ public final class GuestSsh implements AutoCloseable {
             }
             return pinned != null && KeyUtils.compareKeys(pinned, key);
         });
+        // MINA's client rejects every forwarded connection by default: the guest's sshd then accepts
+        // on a relayed port and resets at once. Let through exactly what a relay session relays:
+        // connections forwarded to the host's 127.0.0.1 at one of its ports, nothing else.
+        client.setForwardingFilter(org.apache.sshd.server.forward.ForwardingFilter.asForwardingFilter(
+                org.apache.sshd.server.forward.AgentForwardingFilter.of(false),
+                org.apache.sshd.server.forward.X11ForwardingFilter.of(false),
+                new org.apache.sshd.server.forward.TcpForwardingFilter() {
+                    @Override
+                    public boolean canListen(org.apache.sshd.common.util.net.SshdSocketAddress address, org.apache.sshd.common.session.Session session) {
+                        return false;
+                    }
+
+                    @Override
+                    public boolean canConnect(Type type, org.apache.sshd.common.util.net.SshdSocketAddress address,
+                            org.apache.sshd.common.session.Session session) {
+                        java.util.Set<Integer> relayed = session.getAttribute(RELAYED);
+                        return type == Type.Forwarded && relayed != null && relayed.contains(address.getPort())
+                                && "127.0.0.1".equals(address.getHostName());
+                    }
+                }));
         client.start();
     }
 
@@ -243,6 +265,7 @@ public final class GuestSsh implements AutoCloseable {
         ClientSession session = open(target, timeout);
         try {
             org.apache.sshd.core.CoreModuleProperties.IDLE_TIMEOUT.set(session, Duration.ZERO);
+            session.setAttribute(RELAYED, java.util.Set.copyOf(ports));
             for (int port : ports) {
                 org.apache.sshd.common.util.net.SshdSocketAddress loopback = new org.apache.sshd.common.util.net.SshdSocketAddress("127.0.0.1", port);
                 session.startRemotePortForwarding(loopback, loopback);

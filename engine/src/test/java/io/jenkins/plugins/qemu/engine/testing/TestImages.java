@@ -86,6 +86,39 @@ public final class TestImages {
     }
 
     /**
+     * A service on the host's 127.0.0.1 that writes {@code greeting} to every connection and closes
+     * it: what a guest reads through an egress relay proves data flows, not only that a port opens.
+     */
+    public static final class HostGreeter implements AutoCloseable {
+        private final java.net.ServerSocket socket;
+        private final Thread acceptor;
+
+        public HostGreeter(String greeting) throws IOException {
+            socket = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+            acceptor = new Thread(() -> {
+                while (!socket.isClosed()) {
+                    try (java.net.Socket s = socket.accept()) {
+                        s.getOutputStream().write(greeting.getBytes(StandardCharsets.UTF_8));
+                    } catch (IOException e) {
+                        // closed, or the guest went away: the next connection is served alike
+                    }
+                }
+            }, "host-greeter");
+            acceptor.setDaemon(true);
+            acceptor.start();
+        }
+
+        public int port() {
+            return socket.getLocalPort();
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    /**
      * This process as it was {@code seconds} before this JVM image started: an owner incarnation
      * that is gone, for an engine playing a controller before its restart or a host agent that died.
      */

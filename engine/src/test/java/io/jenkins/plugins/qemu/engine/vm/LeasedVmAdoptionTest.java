@@ -44,12 +44,13 @@ class LeasedVmAdoptionTest {
         QemuEngine b = null;
         long qemuPid = -1;
         // A host service the guest may reach (egress allow:PORT), relayed over the owner's SSH session.
-        try (java.net.ServerSocket hostService = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
-            int servicePort = hostService.getLocalPort();
-            String reach = "timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + servicePort + "' 2>/dev/null && echo reached || echo refused";
+        // It greets, so the guest proves data comes through, not only that the relay's port opens.
+        try (TestImages.HostGreeter hostService = new TestImages.HostGreeter("hello-from-host")) {
+            int servicePort = hostService.port();
+            String reach = "timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + servicePort + " && head -c 15 <&3' 2>/dev/null || echo refused";
             a = new QemuEngine(config, SnapshotBuildGate.ALWAYS, TestImages.earlierIncarnation(config.ownerId(), 60));
             Vm leased = a.boot(TestImages.guestSpec().lease(Duration.ofMinutes(5)).egress("none+allow:" + servicePort).build(), line -> { });
-            assertEquals("reached", TestImages.run(leased, reach), "the relay works before the restart");
+            assertEquals("hello-from-host", TestImages.run(leased, reach), "the relay works before the restart");
             Vm plain = a.boot(TestImages.guestSpec().build(), line -> { });
             // A build step that must survive the restart: started over SSH, detached from the session.
             TestImages.run(leased, "nohup sleep 600 >/dev/null 2>&1 </dev/null & echo started");
@@ -85,7 +86,7 @@ class LeasedVmAdoptionTest {
             assertEquals(port, adopted.sshPort());
             assertEquals(List.of(adopted), b.vms());
             assertEquals("still running", TestImages.run(adopted, "pgrep -x sleep >/dev/null && echo still running"));
-            assertEquals("reached", TestImages.run(adopted, reach), "the adopting engine relays the host port again");
+            assertEquals("hello-from-host", TestImages.run(adopted, reach), "the adopting engine relays the host port again");
             VmRecord taken = new StateStore(stateDir).read(stateDir.resolve(id)).orElseThrow();
             assertTrue(taken.owner().sameIncarnation(OwnerIdentity.current(config.ownerId(), proc)), taken.toString());
             assertEquals("debian-12", taken.image());
