@@ -157,7 +157,7 @@ public class QemuCloud extends Cloud {
     }
 
     /** Its own templates, then the one-off templates of builds running a {@code qemu} step ({@link OneOffTemplates}). */
-    private List<QemuTemplate> candidates() {
+    List<QemuTemplate> candidates() {
         List<QemuTemplate> all = new ArrayList<>(templates);
         all.addAll(OneOffTemplates.get().of(name));
         return all;

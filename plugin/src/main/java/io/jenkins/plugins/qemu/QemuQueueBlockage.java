@@ -36,7 +36,7 @@ public final class QemuQueueBlockage extends QueueTaskDispatcher {
         List<String> reasons = new ArrayList<>();
         for (Cloud cloud : jenkins.clouds) {
             if (cloud instanceof QemuCloud qemu) {
-                for (QemuTemplate t : qemu.getTemplates()) {
+                for (QemuTemplate t : qemu.candidates()) {
                     if (!t.matches(label)) {
                         continue;
                     }

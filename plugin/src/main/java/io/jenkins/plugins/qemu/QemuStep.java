@@ -10,6 +10,7 @@ import hudson.model.Run;
 import hudson.model.TaskListener;
 import hudson.slaves.Cloud;
 import io.jenkins.plugins.qemu.engine.cloud.BuildOverride;
+import io.jenkins.plugins.qemu.engine.cloud.TemplateReadiness;
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.IOException;
@@ -110,11 +111,21 @@ public final class QemuStep extends Step implements Serializable {
                 QemuTemplate t = c instanceof QemuCloud qemu ? qemu.templateFor(base) : null;
                 if (t != null) {
                     QemuCloud cloud = (QemuCloud) c;
+                    QemuTemplate oneOff;
+                    String problem;
                     try {
-                        OneOffTemplates.get().register(cloud.name, t.derive(step.override(), oneOffLabel));
+                        oneOff = t.derive(step.override(), oneOffLabel);
+                        problem = TemplateReadiness.problem(cloud.engineConfig(), oneOff::toSpec);
                     } catch (InvalidInputException e) {
-                        throw new AbortException("qemu: template '" + t.getLabels() + "' of cloud '" + cloud.name + "' refuses this build's VM: " + e.getMessage());
+                        problem = "refuses this build's VM: " + e.getMessage();
+                        oneOff = null;
                     }
+                    if (problem != null) {
+                        // Fail now, not by a node block that waits for a VM that never boots.
+                        throw new AbortException("qemu: template '" + t.getLabels() + "' of cloud '" + cloud.name + "' "
+                                + (oneOff == null ? problem : "cannot boot this build's VM: " + problem));
+                    }
+                    OneOffTemplates.get().register(cloud.name, oneOff);
                     cloudName = cloud.name;
                     return "qemu: node blocks for label " + oneOffLabel + " (in " + LABEL_VARIABLE + ") get VMs of template '" + t.getLabels()
                             + "' of cloud '" + cloud.name + "'" + asked(step);

@@ -186,9 +186,25 @@ public final class QemuTemplateDescriptor extends Descriptor<QemuTemplate> {
         return FormChecks.field("maxDiskSize", () -> TemplateSpec.builder().diskSize(diskSize).maxDiskSize(value).build());
     }
 
+    /** Besides the names' syntax, warns about names the cloud's catalog does not hold. */
     @POST
-    public FormValidation doCheckOverrideImages(@QueryParameter String value) {
-        return FormChecks.field(() -> TemplateSpec.builder().overrideImages(value).build());
+    public FormValidation doCheckOverrideImages(@QueryParameter String value, @RelativePath("..") @QueryParameter String imagesDir) {
+        return FormChecks.ifAllowed(() -> {
+            TemplateSpec spec;
+            try {
+                spec = TemplateSpec.builder().overrideImages(value).build();
+            } catch (InvalidInputException e) {
+                return FormValidation.error(e.getMessage());
+            }
+            try {
+                List<String> names = catalogNames(imagesDir);
+                List<String> missing = spec.overrideLimits().images().stream().filter(n -> !names.contains(n)).sorted().toList();
+                return missing.isEmpty() ? FormValidation.ok()
+                        : FormValidation.warning("The catalog has no image " + String.join(", ", missing) + "; it has: " + String.join(", ", names));
+            } catch (IOException | InvalidInputException e) {
+                return FormValidation.warning("Cannot read the image catalog: " + e.getMessage());
+            }
+        });
     }
 
     @POST

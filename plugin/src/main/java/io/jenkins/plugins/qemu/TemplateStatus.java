@@ -26,7 +26,7 @@ public final class TemplateStatus {
         QemuEngines engines = QemuEngines.get();
         CapacityLedger ledger = engines.ledgers().get(cloud.getId());
         List<TemplateStatus> rows = new ArrayList<>();
-        for (QemuTemplate t : cloud.getTemplates()) {
+        for (QemuTemplate t : cloud.candidates()) {
             String key = cloud.templateKey(t);
             String blocked = cloud.blockage(t);
             String status = blocked != null ? blocked

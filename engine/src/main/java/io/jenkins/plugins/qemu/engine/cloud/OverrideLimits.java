@@ -49,7 +49,7 @@ public record OverrideLimits(int maxCpus, long maxMemoryMiB, long maxDiskMiB, Se
 
     private static void below(String field, long max, long own, String maxText, String ownText) {
         if (max != 0 && max < own) {
-            throw new InvalidInputException(field, maxText, "is below the template's own " + ownText + "; leave it blank to allow no more");
+            throw new InvalidInputException(field, maxText, "is below the template's own " + ownText + "; leave it blank (0 for CPUs) to allow no more");
         }
     }
 

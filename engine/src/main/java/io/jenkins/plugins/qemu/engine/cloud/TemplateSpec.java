@@ -160,7 +160,8 @@ public final class TemplateSpec implements Serializable {
             String asked = o.image().trim();
             if (!overrideLimits.images().contains(asked)) {
                 throw new io.jenkins.plugins.qemu.engine.config.InvalidInputException("image", asked, "is not an image this template lets a build ask for"
-                        + " (its own '" + image + "'" + (overrideLimits.images().isEmpty() ? "" : " or " + String.join(", ", overrideLimits.images())) + ")");
+                        + " (its own '" + image + "'" + (overrideLimits.images().isEmpty() ? "" : " or " + String.join(", ", overrideLimits.images()))
+                        + "; an administrator adds images with the template's overrideImages)");
             }
             b.image(asked);
         }

@@ -48,7 +48,7 @@ class BuildOverrideTest {
         more CPUs than the template allows      |            | 4  |      |    |    |cpus             |is more than this template lets a build ask for (at most 2; an administrator raises it with the template's maxCpus)
         more memory                             |            |    | 3G   |    |    |memory           |is more than this template lets a build ask for (at most 2G; an administrator raises it with the template's maxMemory)
         a disk beyond the image's size          |            |    |      | 20G|    |diskSize         |is more than this template lets a build ask for (at most the image's own size; an administrator raises it with the template's maxDiskSize)
-        another image                           |fedora-41   |    |      |    |    |image            |is not an image this template lets a build ask for (its own 'debian-12')
+        another image                           |fedora-41   |    |      |    |    |image            |is not an image this template lets a build ask for (its own 'debian-12'; an administrator adds images with the template's overrideImages)
         keep a failed VM longer than an hour    |            |    |      |    | 61 |keepFailedMinutes|is more than this template lets a build ask for (at most 60 minutes)
         nonsense is named like any bad input    |            |    | lots |    |    |memory           |is not a size: use a whole number with an optional unit K, M, G or T (e.g. 1024M, 2G)
         """)
