@@ -71,6 +71,10 @@ final class LeasedVms {
         if (!name.equals(vmId)) {
             throw new IOException("the QMP socket " + socket + " answers query-name with '" + name + "', not " + vmId);
         }
+        // The boot's decision died with the old engine; the running QEMU says which accelerator it uses
+        // (the launcher picks the agent JVM's options by it, and null there failed every re-attached launch).
+        boolean kvm = q.execute("query-kvm", timeout).path("enabled").asBoolean(false);
+        b.accel = new AccelDecision(kvm ? Accel.KVM : Accel.TCG, "adopted VM: QEMU's query-kvm says KVM is " + (kvm ? "enabled" : "not enabled"));
         b.sshPort = r.sshPort();
         b.clientKey = clientKey;
         b.adoptedHostKey = hostKey;

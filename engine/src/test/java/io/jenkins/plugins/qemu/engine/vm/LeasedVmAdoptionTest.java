@@ -84,6 +84,8 @@ class LeasedVmAdoptionTest {
             Vm adopted = b.adopt(id, key, hostKey);
             assertEquals(qemuPid, adopted.pid());
             assertEquals(port, adopted.sshPort());
+            assertEquals(leased.accelerator().accel(), adopted.accelerator().accel(),
+                    "the adopted VM knows its accelerator: the launcher picks the agent JVM's options by it");
             assertEquals(List.of(adopted), b.vms());
             assertEquals("still running", TestImages.run(adopted, "pgrep -x sleep >/dev/null && echo still running"));
             assertEquals("hello-from-host", TestImages.run(adopted, reach), "the adopting engine relays the host port again");
