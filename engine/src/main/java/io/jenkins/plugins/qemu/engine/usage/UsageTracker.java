@@ -9,10 +9,11 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * One VM's usage over its life: {@link #begin()} when it comes online, {@link #sample()} whenever
+ * One VM's usage over its life: {@link #begin} when it comes online, {@link #sample()} whenever
  * a figure is wanted (the engine's housekeeping tick, a caller), {@link #finish()} as its destroy
  * begins, while QEMU and QMP are still there. It keeps the last sample, so the figures of a VM
  * whose QEMU died stay readable up to the last tick, and the final ones after the destroy. It
+ * keeps the peaks across samples (the guest's memory peak is only ever the highest sample). It
  * owns nothing: the process, QMP connection and overlay are the VM's, read through suppliers.
  */
 public final class UsageTracker {
@@ -42,10 +43,20 @@ public final class UsageTracker {
         return new UsageTracker(probe, pid, qmp, overlay);
     }
 
-    /** Starts counting: pins the QEMU process by its start time and the overlay's size now. */
+    /**
+     * Starts counting: pins the QEMU process by its start time and the overlay's size now, and has
+     * QEMU poll the guest's memory statistics.
+     */
     public synchronized void begin() {
         startTime = probe.startTime(pid.getAsLong());
         overlayAtStart = UsageProbe.fileSize(overlay.get());
+        try {
+            probe.startGuestStats(openQmp());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.log(Level.FINE, "starting the guest's figures failed", e);
+        }
     }
 
     /** A fresh sample if still counting and QEMU runs, else the last; null if none was taken. */
@@ -72,12 +83,10 @@ public final class UsageTracker {
         if (startTime == VmUsage.UNKNOWN) {
             return;
         }
-        QmpClient q = qmp.get();
         try {
-            QmpClient open = q != null && q.isOpen() ? q : null;
-            VmUsage u = probe.sample(pid.getAsLong(), startTime, open, overlay.get(), overlayAtStart);
+            VmUsage u = probe.sample(pid.getAsLong(), startTime, openQmp(), overlay.get(), overlayAtStart);
             if (u != null) {
-                last = last == null ? u : u.withPeakAtLeast(last.peakRssBytes());
+                last = last == null ? u : u.withPeaksOf(last);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -85,5 +94,10 @@ public final class UsageTracker {
             // A figure is never worth failing a build or a destroy for.
             LOG.log(Level.FINE, "sampling usage failed", e);
         }
+    }
+
+    private QmpClient openQmp() {
+        QmpClient q = qmp.get();
+        return q != null && q.isOpen() ? q : null;
     }
 }
