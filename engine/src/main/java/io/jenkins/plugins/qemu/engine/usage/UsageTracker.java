@@ -13,8 +13,9 @@ import java.util.logging.Logger;
  * a figure is wanted (the engine's housekeeping tick, a caller), {@link #finish()} as its destroy
  * begins, while QEMU and QMP are still there. It keeps the last sample, so the figures of a VM
  * whose QEMU died stay readable up to the last tick, and the final ones after the destroy. It
- * keeps the peaks across samples (the guest's memory peak is only ever the highest sample). It
- * owns nothing: the process, QMP connection and overlay are the VM's, read through suppliers.
+ * keeps the peaks across samples (the guest's memory peak is only ever the highest sample) and
+ * counts the network from the guest's NIC counters as its QEMU started. It owns nothing: the
+ * process, QMP connection, overlay and guest counters are the VM's, read through suppliers.
  */
 public final class UsageTracker {
     private static final Logger LOG = Logger.getLogger(UsageTracker.class.getName());
@@ -23,33 +24,41 @@ public final class UsageTracker {
     private final LongSupplier pid;
     private final Supplier<QmpClient> qmp;
     private final Supplier<Path> overlay;
+    private final NicCounters nics;
     private long startTime = VmUsage.UNKNOWN;
     private long overlayAtStart = VmUsage.UNKNOWN;
+    /** The guest's NIC counters as its QEMU started; null if unknown, and the network stays UNKNOWN. */
+    private NicCounters.Totals nicsAtStart;
     private boolean finished;
     private VmUsage last;
 
     public UsageTracker(UsageProbe probe, LongSupplier pid, Supplier<QmpClient> qmp,
-            Supplier<Path> overlay) {
+            Supplier<Path> overlay, NicCounters nics) {
         this.probe = probe;
         this.pid = pid;
         this.qmp = qmp;
         this.overlay = overlay;
+        this.nics = nics;
     }
 
     /** A tracker reading the host's {@code /proc} and the system clock. */
     public static UsageTracker onHost(LongSupplier pid, Supplier<QmpClient> qmp,
-            Supplier<Path> overlay) {
+            Supplier<Path> overlay, NicCounters nics) {
         UsageProbe probe = new UsageProbe(new ProcReader(), Clock.systemUTC());
-        return new UsageTracker(probe, pid, qmp, overlay);
+        return new UsageTracker(probe, pid, qmp, overlay, nics);
     }
 
     /**
      * Starts counting: pins the QEMU process by its start time and the overlay's size now, and has
-     * QEMU poll the guest's memory statistics.
+     * QEMU poll the guest's memory statistics. {@code nicsAtStart} are the guest's NIC counters
+     * as its QEMU started ({@link NicCounters.Totals#AT_BOOT}, a restored guest's snapshot's),
+     * or null if unknown; they are not read now, which would cost the guest a command as it
+     * comes online, when it is waited for.
      */
-    public synchronized void begin() {
+    public synchronized void begin(NicCounters.Totals nicsAtStart) {
         startTime = probe.startTime(pid.getAsLong());
         overlayAtStart = UsageProbe.fileSize(overlay.get());
+        this.nicsAtStart = nicsAtStart;
         try {
             probe.startGuestStats(openQmp());
         } catch (InterruptedException e) {
@@ -86,6 +95,7 @@ public final class UsageTracker {
         try {
             VmUsage u = probe.sample(pid.getAsLong(), startTime, openQmp(), overlay.get(), overlayAtStart);
             if (u != null) {
+                u = withNetwork(u);
                 last = last == null ? u : u.withPeaksOf(last);
             }
         } catch (InterruptedException e) {
@@ -99,5 +109,20 @@ public final class UsageTracker {
     private QmpClient openQmp() {
         QmpClient q = qmp.get();
         return q != null && q.isOpen() ? q : null;
+    }
+
+    /**
+     * The network since QEMU started; if the counters cannot be read now (or went back, as a
+     * NIC's do when its driver is reloaded), the last sample's figures, which are a lower bound.
+     */
+    private VmUsage withNetwork(VmUsage u) throws InterruptedException {
+        if (nicsAtStart == null) {
+            return u;
+        }
+        NicCounters.Totals now = nics.read();
+        if (now == null || now.rxBytes() < nicsAtStart.rxBytes() || now.txBytes() < nicsAtStart.txBytes()) {
+            return last == null ? u : u.withNetwork(last.netRxBytes(), last.netTxBytes());
+        }
+        return u.withNetwork(now.rxBytes() - nicsAtStart.rxBytes(), now.txBytes() - nicsAtStart.txBytes());
     }
 }
