@@ -1,8 +1,11 @@
 package io.jenkins.plugins.qemu.engine.usage;
 
 import io.jenkins.plugins.qemu.engine.qmp.QmpClient;
+import io.jenkins.plugins.qemu.engine.state.VmDir;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.logging.Level;
@@ -14,8 +17,10 @@ import java.util.logging.Logger;
  * begins, while QEMU and QMP are still there. It keeps the last sample, so the figures of a VM
  * whose QEMU died stay readable up to the last tick, and the final ones after the destroy. It
  * keeps the peaks across samples (the guest's memory peak is only ever the highest sample) and
- * counts the network from the guest's NIC counters as its QEMU started. It owns nothing: the
- * process, QMP connection, overlay and guest counters are the VM's, read through suppliers.
+ * counts the network from the guest's NIC counters as its QEMU started. Each sample is handed to
+ * {@code publish} too (on the host: the VM folder's {@link UsageFile}, for {@code ps}). It owns
+ * nothing: the process, QMP connection, overlay and guest counters are the VM's, read through
+ * suppliers.
  */
 public final class UsageTracker {
     private static final Logger LOG = Logger.getLogger(UsageTracker.class.getName());
@@ -25,6 +30,7 @@ public final class UsageTracker {
     private final Supplier<QmpClient> qmp;
     private final Supplier<Path> overlay;
     private final NicCounters nics;
+    private final Consumer<VmUsage> publish;
     private long startTime = VmUsage.UNKNOWN;
     private long overlayAtStart = VmUsage.UNKNOWN;
     /** The guest's NIC counters as its QEMU started; null if unknown, and the network stays UNKNOWN. */
@@ -33,19 +39,29 @@ public final class UsageTracker {
     private VmUsage last;
 
     public UsageTracker(UsageProbe probe, LongSupplier pid, Supplier<QmpClient> qmp,
-            Supplier<Path> overlay, NicCounters nics) {
+            Supplier<Path> overlay, NicCounters nics, Consumer<VmUsage> publish) {
         this.probe = probe;
         this.pid = pid;
         this.qmp = qmp;
         this.overlay = overlay;
         this.nics = nics;
+        this.publish = publish;
     }
 
-    /** A tracker reading the host's {@code /proc} and the system clock. */
-    public static UsageTracker onHost(LongSupplier pid, Supplier<QmpClient> qmp,
-            Supplier<Path> overlay, NicCounters nics) {
+    /**
+     * A tracker reading the host's {@code /proc} and the system clock, the overlay in {@code dir}
+     * (a VM adopted from another engine has no Overlay object, but the same folder), and leaving
+     * each sample in the folder's {@link UsageFile}.
+     */
+    public static UsageTracker onHost(LongSupplier pid, Supplier<QmpClient> qmp, VmDir dir, NicCounters nics) {
         UsageProbe probe = new UsageProbe(new ProcReader(), Clock.systemUTC());
-        return new UsageTracker(probe, pid, qmp, overlay, nics);
+        return new UsageTracker(probe, pid, qmp, dir::overlay, nics, u -> {
+            try {
+                UsageFile.write(dir.usage(), dir.usageTemp(), u);
+            } catch (IOException e) {
+                LOG.log(Level.FINE, "cannot leave the usage in " + dir + " for ps", e);
+            }
+        });
     }
 
     /**
@@ -97,6 +113,7 @@ public final class UsageTracker {
             if (u != null) {
                 u = withNetwork(u);
                 last = last == null ? u : u.withPeaksOf(last);
+                publish.accept(last);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -92,6 +92,16 @@ public record VmUsage(Instant sampledAt, long vcpuNanos, long vcpuWaitNanos, lon
                         netRxBytes, netTxBytes);
     }
 
+    /**
+     * These figures with the guest's memory and network from {@code owner}'s sample (its
+     * {@link UsageFile}), which only the VM's owner can read; UNKNOWN where {@code owner} is null.
+     */
+    public VmUsage withGuestFiguresOf(VmUsage owner) {
+        return owner == null ? this : new VmUsage(sampledAt, vcpuNanos, vcpuWaitNanos, qemuCpuNanos, rssBytes,
+                peakRssBytes, diskWrittenBytes, overlayBytes, overlayGrowthBytes, owner.guestMemUsedBytes,
+                owner.guestMemPeakBytes, owner.netRxBytes, owner.netTxBytes);
+    }
+
     /** The same figures with the network's, read from the guest rather than the host. */
     public VmUsage withNetwork(long rxBytes, long txBytes) {
         return new VmUsage(sampledAt, vcpuNanos, vcpuWaitNanos, qemuCpuNanos, rssBytes, peakRssBytes,

@@ -61,7 +61,7 @@ public final class Vm implements AutoCloseable {
         this.b = new VmBoot(spec, ctx, warmPrep);
         this.catalog = ctx.catalog();
         this.nics = new GuestNicCounters(b::keptSession);
-        this.usage = UsageTracker.onHost(this::pid, () -> b.qmp, b.dir::overlay, nics); // adopted: no Overlay
+        this.usage = UsageTracker.onHost(this::pid, () -> b.qmp, b.dir, nics);
     }
 
     /**

@@ -29,8 +29,9 @@ class UsageTrackerTest {
     @Test
     void keepsTheLastFiguresAndStopsAtTheFinalSample() throws Exception {
         Path overlay = Files.write(root.resolve("overlay.qcow2"), new byte[100]);
+        List<VmUsage> published = new java.util.ArrayList<>();
         UsageTracker t = new UsageTracker(new UsageProbe(new ProcReader(root, 100), Clock.systemUTC()), () -> 42,
-                () -> null, () -> overlay, NicCounters.NONE);
+                () -> null, () -> overlay, NicCounters.NONE, published::add);
         process(100, 10, 20);
         assertNull(t.sample(), "not counting before the VM is online");
 
@@ -55,12 +56,13 @@ class UsageTrackerTest {
         process(400, 5, 8);
         assertSame(last, t.sample(), "nothing is sampled after the final sample");
         assertSame(last, t.last());
+        assertEquals(List.of(first, second, last), published, "every sample, with its peaks, is left for ps");
     }
 
     @Test
     void aPidThatNowNamesAnotherProcessIsNotRead() throws Exception {
         UsageTracker t = new UsageTracker(new UsageProbe(new ProcReader(root, 100), Clock.systemUTC()), () -> 42,
-                () -> null, () -> null, NicCounters.NONE);
+                () -> null, () -> null, NicCounters.NONE, u -> { });
         process(100, 10, 20);
         t.begin(NicCounters.Totals.AT_BOOT);
         VmUsage ours = t.sample();
@@ -74,7 +76,7 @@ class UsageTrackerTest {
         java.util.ArrayDeque<NicCounters.Totals> reads = new java.util.ArrayDeque<>();
         NicCounters nics = reads::poll;
         UsageTracker t = new UsageTracker(new UsageProbe(new ProcReader(root, 100), Clock.systemUTC()), () -> 42,
-                () -> null, () -> null, nics);
+                () -> null, () -> null, nics, u -> { });
         process(100, 10, 20);
         t.begin(new NicCounters.Totals(5000, 700)); // a restored guest's counters go on from its snapshot's
         assertEquals(List.of(), List.copyOf(reads), "nothing is read from the guest as it comes online");
@@ -88,7 +90,7 @@ class UsageTrackerTest {
         assertEquals(200, t.sample().netTxBytes());
 
         UsageTracker unknownStart = new UsageTracker(new UsageProbe(new ProcReader(root, 100), Clock.systemUTC()), () -> 42,
-                () -> null, () -> null, nics);
+                () -> null, () -> null, nics, u -> { });
         unknownStart.begin(null); // an adopted VM: booted or restored, nobody can say
         reads.add(new NicCounters.Totals(8000, 900));
         assertEquals(VmUsage.UNKNOWN, unknownStart.sample().netRxBytes());
