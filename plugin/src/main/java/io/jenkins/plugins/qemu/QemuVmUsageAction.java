@@ -11,7 +11,8 @@ import io.jenkins.plugins.qemu.engine.vm.Vm;
  * What a build's QEMU VM used and how it came to be, on the build's page: one per VM the build
  * ran on (a pipeline with two {@code node} blocks has two), kept with the build after the VM is
  * gone. The figures are the engine's ({@link VmUsage#summary()}: vCPU time, QEMU's CPU, host RSS
- * and its peak, disk written, overlay growth), read as the build's part on the agent ended; the
+ * and its peak, disk written, overlay growth, the guest's memory and its peak, its network in and
+ * out), read as the build's part on the agent ended; the
  * phases are the build's phase line (queued, VM online cold or warm, agent connected, started).
  */
 public final class QemuVmUsageAction implements Action {

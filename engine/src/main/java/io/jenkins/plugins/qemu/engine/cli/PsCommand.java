@@ -5,8 +5,10 @@ import io.jenkins.plugins.qemu.engine.config.Validation;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.state.ProcFs;
 import io.jenkins.plugins.qemu.engine.state.StateStore;
+import io.jenkins.plugins.qemu.engine.state.VmDir;
 import io.jenkins.plugins.qemu.engine.state.VmRecord;
 import io.jenkins.plugins.qemu.engine.usage.ProcReader;
+import io.jenkins.plugins.qemu.engine.usage.UsageFile;
 import io.jenkins.plugins.qemu.engine.usage.UsageProbe;
 import io.jenkins.plugins.qemu.engine.usage.VmUsage;
 import java.io.IOException;
@@ -23,8 +25,10 @@ import java.util.Locale;
  * {@code ps [--state-dir DIR]}: the VMs recorded in a state directory, whichever process owns
  * them, with their age, image, phase, forwarded SSH port, owner and what they use. Read-only: it
  * reads the records and {@code /proc} of each QEMU, and never connects to a VM's QMP monitor,
- * which its owner holds (QEMU serves one client per monitor); so the guest's disk writes, which
- * only QMP reports, are not shown here. Exits 0, or 1 when a record could not be read.
+ * which its owner holds (QEMU serves one client per monitor), nor logs in to its guest. The
+ * guest's memory and network, which only the owner reads through those, are its last sample's,
+ * which it leaves in the VM's folder ({@link UsageFile}, at most one 15 s tick old); the guest's
+ * disk writes are not shown. Exits 0, or 1 when a record could not be read.
  */
 final class PsCommand {
     private final StateStore store;
@@ -44,7 +48,9 @@ final class PsCommand {
                 "usage: qemu-agents ps [--state-dir DIR]",
                 "  Lists the VMs of a state directory, of any owner: id, age, image, phase,",
                 "  SSH port on 127.0.0.1, owner, and usage read from /proc of their QEMU",
-                "  (vCPU and QEMU CPU time, host RSS now and at its peak, overlay file size).");
+                "  (vCPU and QEMU CPU time, host RSS now and at its peak, overlay file size),",
+                "  and the guest's memory in use, its peak, and network bytes in and out as",
+                "  the VM's owner last sampled them (n/a where it has not).");
     }
 
     static int run(List<String> args, PrintStream out, PrintStream err) {
@@ -107,6 +113,7 @@ final class PsCommand {
                 try {
                     u = probe.sample(r.qemuPid(), r.qemuStartTime(), null, Path.of(r.overlay()),
                             VmUsage.UNKNOWN);
+                    u = u == null ? null : u.withGuestFiguresOf(UsageFile.read(dir.resolve(VmDir.USAGE)));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IOException("interrupted", e);
@@ -142,16 +149,19 @@ final class PsCommand {
         if (rows.isEmpty()) {
             return "no VMs\n";
         }
-        String f = "%-24s %8s %-18s %-9s %5s %-20s %8s %8s %9s %9s %9s%n";
+        String f = "%-24s %8s %-18s %-9s %5s %-20s %8s %8s %9s %9s %9s %9s %10s %7s %7s%n";
         StringBuilder b = new StringBuilder(String.format(Locale.ROOT, f, "VM", "AGE", "IMAGE", "PHASE",
-                "PORT", "OWNER", "VCPU", "QEMU-CPU", "RSS", "PEAK-RSS", "OVERLAY"));
+                "PORT", "OWNER", "VCPU", "QEMU-CPU", "RSS", "PEAK-RSS", "OVERLAY", "GUEST-MEM", "GUEST-PEAK",
+                "NET-IN", "NET-OUT"));
         for (Row r : rows) {
             VmUsage u = r.usage();
             Object port = r.port() > 0 ? r.port() : "-";
             b.append(String.format(Locale.ROOT, f, r.vmId(), age(r.age()), r.image(), r.phase(), port,
                     r.owner(), u == null ? "-" : seconds(u.vcpuNanos()),
                     u == null ? "-" : seconds(u.qemuCpuNanos()), u == null ? "-" : mib(u.rssBytes()),
-                    u == null ? "-" : mib(u.peakRssBytes()), u == null ? "-" : mib(u.overlayBytes())));
+                    u == null ? "-" : mib(u.peakRssBytes()), u == null ? "-" : mib(u.overlayBytes()),
+                    u == null ? "-" : mib(u.guestMemUsedBytes()), u == null ? "-" : mib(u.guestMemPeakBytes()),
+                    u == null ? "-" : mib(u.netRxBytes()), u == null ? "-" : mib(u.netTxBytes())));
         }
         return b.toString();
     }

@@ -37,9 +37,12 @@ public final class VmDir {
     /** The network helper's (passt's) socket and log. */
     public static final String NET_SOCKET = "net.sock";
     public static final String NET_STDERR = "passt.stderr";
+    /** The owner's last usage sample, for {@code ps} in another process, and its temporary name. */
+    public static final String USAGE = "usage.json";
+    public static final String USAGE_TEMP = ".usage.json.tmp";
     /** Every name a VM folder may hold; a folder with anything else is not ours to judge. */
     public static final Set<String> FILES = Set.of(RECORD, RECORD_TEMP, OVERLAY, SEED, IDENTITY, QMP_SOCKET, IDENTITY_SOCKET,
-            MIGRATE_SOCKET, CONSOLE, STDERR, NET_SOCKET, NET_STDERR);
+            MIGRATE_SOCKET, CONSOLE, STDERR, NET_SOCKET, NET_STDERR, USAGE, USAGE_TEMP);
     /** Folders of the state directory that are never a VM: kept consoles and warm snapshots. */
     public static final String CONSOLES = "consoles";
     public static final String SNAPSHOTS = "snapshots";
@@ -73,6 +76,8 @@ public final class VmDir {
     public Path stderr() { return dir.resolve(STDERR); }
     public Path netSocket() { return dir.resolve(NET_SOCKET); }
     public Path netStderr() { return dir.resolve(NET_STDERR); }
+    public Path usage() { return dir.resolve(USAGE); }
+    public Path usageTemp() { return dir.resolve(USAGE_TEMP); }
 
     /**
      * Refuses a state directory whose VM sockets (for a generated VM id) would not fit, so the

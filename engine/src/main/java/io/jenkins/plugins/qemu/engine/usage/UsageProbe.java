@@ -15,14 +15,18 @@ import java.util.TreeSet;
 /**
  * Takes one {@link VmUsage} of a running QEMU: CPU and memory from {@code /proc} of its process,
  * and, through the VM's QMP connection when the caller holds one, the vCPU threads' ids
- * ({@code query-cpus-fast}) and the guest's disk writes ({@code query-blockstats}). Without QMP
- * (a VM of another process, whose owner holds its one monitor connection) the vCPU threads are
- * found by the names QEMU gives them, and the disk writes stay unknown. Two QMP queries and a few
- * small files: cheap enough for a periodic tick over every VM.
+ * ({@code query-cpus-fast}), the guest's disk writes ({@code query-blockstats}) and its own
+ * memory in use ({@link BalloonStats}). Without QMP (a VM of another process, whose owner holds
+ * its one monitor connection) the vCPU threads are found by the names QEMU gives them, and the
+ * disk writes and guest memory stay unknown. Three QMP queries and a few small files: cheap
+ * enough for a periodic tick over every VM. The network figures are not the probe's: they come
+ * from inside the guest (see {@link UsageTracker}).
  */
 public final class UsageProbe {
     /** The drive id of the VM's disk on QEMU's command line ({@code QemuCommand}). */
     public static final String DISK_ID = "disk0";
+    /** The id of the VM's virtio-balloon device on QEMU's command line ({@code QemuCommand}). */
+    public static final String BALLOON_ID = "balloon0";
     /** A QEMU that does not answer this fast is hung; its destroy must not wait on figures. */
     private static final Duration QMP_TIMEOUT = Duration.ofSeconds(1);
 
@@ -40,6 +44,14 @@ public final class UsageProbe {
     }
 
     /**
+     * Has QEMU poll the guest's memory statistics from now on (see {@link BalloonStats}); false if
+     * it cannot, and the guest's memory figures then stay UNKNOWN.
+     */
+    public boolean startGuestStats(QmpClient qmp) throws InterruptedException {
+        return qmp != null && BalloonStats.start(qmp, QMP_TIMEOUT);
+    }
+
+    /**
      * The figures of QEMU {@code pid}, which must still have {@code startTime} (else the pid may
      * name another process by now, and null is returned, as it is when the process is gone).
      * {@code qmp} may be null; {@code overlay} is the VM's overlay file and {@code overlayAtStart}
@@ -53,6 +65,7 @@ public final class UsageProbe {
         List<Long> vcpus = qmp != null ? vcpuThreads(qmp) : null;
         // One failed query is enough: a second would only double the wait on a hung QEMU.
         long written = vcpus != null ? diskWritten(qmp) : VmUsage.UNKNOWN;
+        long guestUsed = vcpus != null ? BalloonStats.usedBytes(qmp, clock.instant(), QMP_TIMEOUT) : VmUsage.UNKNOWN;
         if (vcpus == null) {
             vcpus = proc.namedVcpuThreads(pid);
         }
@@ -73,7 +86,8 @@ public final class UsageProbe {
                 : Math.max(0, size - overlayAtStart);
         long rss = mem[0];
         long peak = mem[1] == VmUsage.UNKNOWN || rss == VmUsage.UNKNOWN ? mem[1] : Math.max(rss, mem[1]);
-        return new VmUsage(clock.instant(), vcpuNanos, waitNanos, cpu, rss, peak, written, size, growth);
+        return new VmUsage(clock.instant(), vcpuNanos, waitNanos, cpu, rss, peak, written, size, growth,
+                guestUsed, guestUsed, VmUsage.UNKNOWN, VmUsage.UNKNOWN);
     }
 
     /** A total stays UNKNOWN once one part is. */

@@ -9,6 +9,7 @@ import io.jenkins.plugins.qemu.engine.seed.CloudInitConfig;
 import io.jenkins.plugins.qemu.engine.seed.FwCfgIdentity;
 import io.jenkins.plugins.qemu.engine.seed.GuestIdentity;
 import io.jenkins.plugins.qemu.engine.seed.SeedIso;
+import io.jenkins.plugins.qemu.engine.usage.UsageProbe;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +18,8 @@ import java.util.List;
  * Turns a validated spec and the files of one VM into QEMU's argv. Pure: no I/O, so the exact
  * command line is unit-tested. The device model is deliberately small: no default devices, no
  * display, virtio disk and network (its backend set by the egress policy, see GuestNetwork), the
- * guest's identity (a seed CD-ROM or fw_cfg items), the console to a file and QMP on an owner-only Unix socket.
+ * guest's identity (a seed CD-ROM or fw_cfg items), a balloon for the guest's memory statistics,
+ * the console to a file and QMP on an owner-only Unix socket.
  */
 public final class QemuCommand {
     /** Tells the image's units that this boot will be saved as a warm snapshot. */
@@ -44,8 +46,8 @@ public final class QemuCommand {
     /**
      * The extra device model of a VM that is saved as, or restored from, a warm snapshot: a
      * virtio-serial port for the clone's identity (host end: a Unix socket in the VM's owner-only
-     * folder), a VM generation id, which makes the guest kernel reseed its RNG on restore, and a
-     * balloon that only reports free pages (it never inflates).
+     * folder), a VM generation id, which makes the guest kernel reseed its RNG on restore, and
+     * free page reporting on the balloon every VM has (it never inflates).
      * Both the saved and the restoring QEMU must have exactly these devices; {@code seedDrive}
      * says the saved one also had the seed's CD-ROM drive, which the restoring one gets empty.
      */
@@ -121,12 +123,15 @@ public final class QemuCommand {
             a.add("virtserialport,bus=vser0.0,chardev=ident0,name=" + GuestProtocol.IDENTITY_PORT);
             a.add("-device");
             a.add("vmgenid,guid=auto");
-            // Free page reporting: the guest hands back free memory in 2 MiB blocks and QEMU drops
-            // it, so the pages the snapshot boot used and freed are neither saved nor loaded, and a
-            // clone's host memory shrinks again when its build frees memory.
-            a.add("-device");
-            a.add("virtio-balloon-pci,id=balloon0,free-page-reporting=on");
         }
+        // Every VM has a balloon, for the guest's memory statistics (UsageProbe); it never inflates.
+        // Added last among the devices, so a warm VM's device model (and with it every saved
+        // snapshot's) is exactly what it was before cold boots had one. On warm VMs, free page
+        // reporting: the guest hands back free memory in 2 MiB blocks and QEMU drops it, so the
+        // pages the snapshot boot used and freed are neither saved nor loaded, and a clone's host
+        // memory shrinks again when its build frees memory.
+        a.add("-device");
+        a.add("virtio-balloon-pci,id=" + UsageProbe.BALLOON_ID + (warm != null ? ",free-page-reporting=on" : ""));
         if (restore) {
             // Loading waits for migrate-incoming: QEMU's main loop (and with it QMP) is busy while it
             // reads the state, so the port is read first. -S keeps the guest paused after loading.

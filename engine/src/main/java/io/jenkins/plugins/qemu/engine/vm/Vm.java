@@ -8,6 +8,7 @@ import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
 import io.jenkins.plugins.qemu.engine.state.VmDir;
 import io.jenkins.plugins.qemu.engine.state.VmRecord;
+import io.jenkins.plugins.qemu.engine.usage.NicCounters;
 import io.jenkins.plugins.qemu.engine.usage.UsageTracker;
 import io.jenkins.plugins.qemu.engine.usage.VmUsage;
 import java.security.PublicKey;
@@ -49,6 +50,7 @@ public final class Vm implements AutoCloseable {
     /** Where what a boot finds out about its image is kept (see learnImage). */
     private final io.jenkins.plugins.qemu.engine.image.ImageCatalog catalog;
     private final UsageTracker usage;
+    private final GuestNicCounters nics;
 
     public Vm(VmSpec spec, EngineContext ctx, Consumer<String> progress, Consumer<Vm> onDestroyed, WarmStart warm, boolean warmPrep) {
         this.spec = spec;
@@ -58,7 +60,8 @@ public final class Vm implements AutoCloseable {
         this.warmPrep = warmPrep;
         this.b = new VmBoot(spec, ctx, warmPrep);
         this.catalog = ctx.catalog();
-        this.usage = UsageTracker.onHost(this::pid, () -> b.qmp, b.dir::overlay); // adopted: no Overlay
+        this.nics = new GuestNicCounters(b::keptSession);
+        this.usage = UsageTracker.onHost(this::pid, () -> b.qmp, b.dir, nics);
     }
 
     /**
@@ -72,7 +75,7 @@ public final class Vm implements AutoCloseable {
         vm.bootStarted.set(true);
         try {
             LeasedVms.adopt(vm.b, r, clientKey, hostKey, timeout);
-            vm.usage.begin();
+            vm.usage.begin(null); // booted or restored, and when: its NIC counters cannot be told apart
         } catch (InterruptedException e) {
             vm.destroy();
             throw e;
@@ -138,14 +141,11 @@ public final class Vm implements AutoCloseable {
     }
 
     /** The QMP connection of a running VM, for the warm layer that saves it; null before QMP is up. */
-    public QmpClient monitor() {
-        return b.qmp;
-    }
-
+    public QmpClient monitor() { return b.qmp; }
     /** The VM's own disk layer (its overlay file), which a saved VM keeps as its frozen layer. */
-    public Path diskFile() {
-        return b.overlay.file();
-    }
+    public Path diskFile() { return b.overlay.file(); }
+    /** The guest's NIC counters now, over the kept connection only; null if they cannot be read. */
+    public NicCounters.Totals nicCounters() { return nics.read(); }
 
     /** The network helper's pid (passt), or -1 if this VM has none. */
     public long helperPid() {
@@ -228,7 +228,7 @@ public final class Vm implements AutoCloseable {
             b.relayHostPorts(deadline);
             // A destroy that began during the last SSH attempt wins; never report it as running.
             b.resources.whileOpen(() -> b.phase = Phase.RUNNING);
-            usage.begin();
+            usage.begin(restoredFrom == null ? NicCounters.Totals.AT_BOOT : restoredFrom.nicsAtSave());
             say(Level.INFO, "online on 127.0.0.1:" + b.sshPort + " in " + PhaseTimings.millis(b.timings.timeToOnline())
                     + " (" + (restoredFrom != null ? "restored from warm snapshot " + restoredFrom.slot() + ", " : "cold boot, ")
                     + b.accel.accel() + "; " + b.timings + ")");

@@ -303,10 +303,7 @@ final class VmBoot {
         session = c;
     }
 
-    /**
-     * The login's connection, kept for the VM's commands (see GuestSsh#awaitSession), or a new one
-     * if the guest ended it; the caller closes what it gets, which leaves the kept one open.
-     */
+    /** Ends the login's kept connection. */
     void dropSession() {
         GuestSsh.Connection c = session;
         session = null;
@@ -315,9 +312,19 @@ final class VmBoot {
         }
     }
 
-    GuestSsh.Connection connection(Duration timeout) throws IOException {
+    /** The login's kept connection, borrowed, or null if there is none now; never a new login. */
+    GuestSsh.Connection keptSession() {
         GuestSsh.Connection c = session;
-        return c != null && c.isOpen() ? c.borrowed() : ctx.ssh().connect(sshTarget(), timeout);
+        return c != null && c.isOpen() ? c.borrowed() : null;
+    }
+
+    /**
+     * The login's connection, kept for the VM's commands (see GuestSsh#awaitSession), or a new one
+     * if the guest ended it; the caller closes what it gets, which leaves the kept one open.
+     */
+    GuestSsh.Connection connection(Duration timeout) throws IOException {
+        GuestSsh.Connection c = keptSession();
+        return c != null ? c : ctx.ssh().connect(sshTarget(), timeout);
     }
 
     EngineContext ctx() {

@@ -2,6 +2,7 @@ package io.jenkins.plugins.qemu.engine.vm;
 
 import io.jenkins.plugins.qemu.engine.image.BaseImage;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
+import io.jenkins.plugins.qemu.engine.usage.NicCounters;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,6 +31,12 @@ public interface WarmStart {
 
         /** The snapshot's name for log lines. */
         String slot();
+
+        /**
+         * The saved guest's NIC counters, which a clone's go on from (its usage subtracts them);
+         * null for a snapshot saved without them.
+         */
+        NicCounters.Totals nicsAtSave();
 
         /** After {@code cont}: sends the clone its host name, keys and entropy over the identity socket. */
         void deliverIdentity(Path socket, VmSpec spec, String authorizedKey, SshKeyPair hostKey, Duration timeout)

@@ -2,6 +2,7 @@ package io.jenkins.plugins.qemu.engine.warm;
 
 import io.jenkins.plugins.qemu.engine.qmp.QmpClient;
 import io.jenkins.plugins.qemu.engine.ssh.GuestSsh;
+import io.jenkins.plugins.qemu.engine.usage.NicCounters;
 import io.jenkins.plugins.qemu.engine.vm.AgentJar;
 import io.jenkins.plugins.qemu.engine.vm.AgentPrestart;
 import io.jenkins.plugins.qemu.engine.vm.Phase;
@@ -29,8 +30,11 @@ final class SnapshotSaver {
 
     private SnapshotSaver() {}
 
-    /** The VM is dead afterwards; the caller destroys it. */
-    static void save(Vm vm, Path diskFile, Path stateFile, Duration timeout) throws IOException, InterruptedException {
+    /**
+     * The VM is dead afterwards; the caller destroys it. Returns the guest's NIC counters as its
+     * last connection ended (see {@link NicCounters}), or null if they could not be read.
+     */
+    static NicCounters.Totals save(Vm vm, Path diskFile, Path stateFile, Duration timeout) throws IOException, InterruptedException {
         if (!vm.warmSnapshotBoot() || vm.phase() != Phase.RUNNING) {
             throw new IllegalStateException("VM " + vm.id() + " is not a running warm-snapshot boot (phase " + vm.phase() + ")");
         }
@@ -48,6 +52,9 @@ final class SnapshotSaver {
             throw new IOException("the guest's qemu-agents-identity service is not running: " + out.toString(StandardCharsets.UTF_8).strip());
         }
         boolean dropped = prepareGuest(vm, remaining(deadline, Duration.ofMinutes(3)));
+        // Read on the session that is about to end: the clones' counters go on from these, so what
+        // the snapshot boot moved is not counted as theirs (all but the few KiB of the logins below).
+        NicCounters.Totals nics = vm.nicCounters();
         // Clones must not start with the builder's SSH session in their memory.
         vm.dropConnection();
         if (dropped) {
@@ -71,6 +78,7 @@ final class SnapshotSaver {
         }
         // Closed cleanly, QEMU has written every qcow2 table: the overlay is the frozen layer now.
         Files.move(vm.diskFile(), diskFile);
+        return nics;
     }
 
     /**

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jenkins.plugins.qemu.engine.config.FileTree;
+import io.jenkins.plugins.qemu.engine.usage.NicCounters;
 import io.jenkins.plugins.qemu.engine.state.VmDir;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -91,7 +92,8 @@ public final class SnapshotStore {
                         + m.path("stateBytes").asLong(-1) + ")");
             }
             touch(slot);
-            return new Lookup(new Snapshot(slot, disk, state, key, Instant.parse(m.path("created").asText()), bytes), null);
+            return new Lookup(new Snapshot(slot, disk, state, key, Instant.parse(m.path("created").asText()), bytes,
+                    nicsAtSave(m)), null);
         } catch (IOException | RuntimeException e) {
             return new Lookup(null, "warm snapshot " + key.slot() + " is incomplete: " + e);
         }
@@ -117,7 +119,8 @@ public final class SnapshotStore {
      * Seals the files in {@code buildDir} (read-only, owner-only), writes meta.json and moves the
      * directory into the key's slot, replacing what was there.
      */
-    public synchronized Snapshot publish(Path buildDir, SnapshotKey key, Duration buildTime) throws IOException {
+    public synchronized Snapshot publish(Path buildDir, SnapshotKey key, Duration buildTime, NicCounters.Totals nics)
+            throws IOException {
         Path disk = buildDir.resolve(DISK);
         Path state = buildDir.resolve(STATE);
         Files.setPosixFilePermissions(disk, PosixFilePermissions.fromString("r--------"));
@@ -132,6 +135,10 @@ public final class SnapshotStore {
         m.put("created", created.toString());
         m.put("stateBytes", bytes);
         m.put("buildMillis", buildTime.toMillis());
+        if (nics != null) {
+            m.put("guestRxBytes", nics.rxBytes());
+            m.put("guestTxBytes", nics.txBytes());
+        }
         Files.write(buildDir.resolve(META), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(m), StandardOpenOption.CREATE_NEW,
                 StandardOpenOption.WRITE);
         Files.setPosixFilePermissions(buildDir.resolve(META), PosixFilePermissions.fromString("rw-------"));
@@ -142,7 +149,15 @@ public final class SnapshotStore {
             deleteQuietly(old);
         }
         Files.move(buildDir, slot, StandardCopyOption.ATOMIC_MOVE);
-        return new Snapshot(slot, slot.resolve(DISK), slot.resolve(STATE), key, created, bytes);
+        return new Snapshot(slot, slot.resolve(DISK), slot.resolve(STATE), key, created, bytes, nics);
+    }
+
+    /** The saved guest's NIC counters in meta.json; null if it has none (saved before they were). */
+    private static NicCounters.Totals nicsAtSave(JsonNode m) {
+        JsonNode rx = m.path("guestRxBytes");
+        JsonNode tx = m.path("guestTxBytes");
+        return rx.canConvertToLong() && tx.canConvertToLong() && rx.asLong() >= 0 && tx.asLong() >= 0
+                ? new NicCounters.Totals(rx.asLong(), tx.asLong()) : null;
     }
 
     /**

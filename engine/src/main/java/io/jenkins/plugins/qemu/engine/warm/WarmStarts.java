@@ -308,8 +308,8 @@ public final class WarmStarts implements WarmStart, AutoCloseable {
                 return current.snapshot(); // another engine on this state directory was quicker
             }
             buildDir = store.newBuildDir();
-            SnapshotSaver.save(vm, SnapshotStore.diskIn(buildDir), SnapshotStore.stateIn(buildDir), Duration.ofMinutes(5));
-            Snapshot s = store.publish(buildDir, key, Duration.between(start, Instant.now()));
+            var nics = SnapshotSaver.save(vm, SnapshotStore.diskIn(buildDir), SnapshotStore.stateIn(buildDir), Duration.ofMinutes(5));
+            Snapshot s = store.publish(buildDir, key, Duration.between(start, Instant.now()), nics);
             buildDir = null;
             attempts.succeeded(key);
             recordProbe(prep.image(), found, image.warmStart() ? "ok (image service)" : "ok (installed by cloud-init)");

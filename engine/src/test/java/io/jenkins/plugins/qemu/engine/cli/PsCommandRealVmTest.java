@@ -23,7 +23,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * {@code ps} against a real VM of another engine, as a user in a second shell sees it: it reads
  * the record and /proc only, finds the vCPU threads by the names QEMU gives them (the same threads
- * QMP reports), and lists nothing once the VM is destroyed, whose final usage stays readable.
+ * QMP reports), shows the guest's memory as the owner last sampled it, and lists nothing once the
+ * VM is destroyed, whose final usage stays readable.
  */
 class PsCommandRealVmTest {
     @RegisterExtension
@@ -42,13 +43,14 @@ class PsCommandRealVmTest {
             assertEquals(2, qmp.size());
             assertEquals(qmp.stream().distinct().toList(), new ProcReader().namedVcpuThreads(vm.pid()));
 
-            VmUsage before = vm.usage();
+            VmUsage before = TestImages.awaitGuestMemory(vm); // the owner leaves this sample for ps
             String out = ps(0);
             VmUsage after = vm.usage();
             System.out.print(out);
             String owner = ENGINE.engine().config().ownerId();
             Matcher m = Pattern.compile("(?m)^" + vm.id() + " +(\\d+s|\\d+m\\d\\ds) +debian-12 +running +" + vm.sshPort() + " +"
-                    + Pattern.quote(owner) + " +([0-9.]+)s +([0-9.]+)s +(\\d+)M +(\\d+)M +(\\d+)M$").matcher(out);
+                    + Pattern.quote(owner) + " +([0-9.]+)s +([0-9.]+)s +(\\d+)M +(\\d+)M +(\\d+)M"
+                    + " +(\\d+)M +(\\d+)M +(\\d+)M +(\\d+)M$").matcher(out);
             assertTrue(m.find(), out);
             double vcpu = Double.parseDouble(m.group(2));
             assertTrue(vcpu >= Math.floor(before.vcpuNanos() / 1e8) / 10 && vcpu <= after.vcpuNanos() / 1e9 + 0.05,
@@ -56,6 +58,9 @@ class PsCommandRealVmTest {
             assertTrue(Double.parseDouble(m.group(3)) >= vcpu, "the process's CPU includes the vCPUs'");
             assertTrue(Long.parseLong(m.group(4)) > 100 && Long.parseLong(m.group(5)) >= Long.parseLong(m.group(4)), out);
             assertTrue(Long.parseLong(m.group(6)) > 0, "the overlay has the boot's writes: " + out);
+            long guestMib = Long.parseLong(m.group(7));
+            assertTrue(guestMib > 50 && Long.parseLong(m.group(8)) >= guestMib,
+                    "the guest's memory as its owner last sampled it: " + before + "\n" + out);
             assertEquals(2, out.lines().count(), "a header and the one VM: " + out);
         } finally {
             vm.destroy();

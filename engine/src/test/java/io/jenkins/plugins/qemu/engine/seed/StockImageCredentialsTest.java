@@ -73,6 +73,8 @@ class StockImageCredentialsTest {
                     assertEquals("resolves", out[4].strip(), "sudo and Java resolve the host name without DNS");
                     assertEquals("1", out[5].strip(), "only the host key we pinned");
                     assertTrue(out[6].contains("disabled"), "cloud-init did not run: " + out[6]);
+                    // The stock kernel binds the balloon every VM has, and counts its NIC's bytes.
+                    assertTrue(TestImages.awaitGuestMemory(vm).netRxBytes() > 0);
                 } finally {
                     vm.destroy();
                 }

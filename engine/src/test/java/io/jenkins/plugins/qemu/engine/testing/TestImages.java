@@ -15,6 +15,7 @@ import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.state.OwnerIdentity;
 import io.jenkins.plugins.qemu.engine.state.ProcFs;
 import io.jenkins.plugins.qemu.engine.state.ProcessStat;
+import io.jenkins.plugins.qemu.engine.usage.VmUsage;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.ByteArrayOutputStream;
@@ -207,6 +208,21 @@ public final class TestImages {
         int rc = vm.exec(command, out, err, timeout);
         assertEquals(0, rc, "'" + command + "' failed: " + err.toString(StandardCharsets.UTF_8));
         return out.toString(StandardCharsets.UTF_8).strip();
+    }
+
+    /**
+     * The VM's usage once it has the guest's memory figures: the guest's first balloon statistics
+     * arrive a moment after the engine asks QEMU to poll them. Asserts they arrive within 30 s.
+     */
+    public static VmUsage awaitGuestMemory(Vm vm) throws InterruptedException {
+        VmUsage u = vm.usage();
+        for (int i = 0; i < 30 && u.guestMemUsedBytes() == VmUsage.UNKNOWN; i++) {
+            Thread.sleep(1000);
+            u = vm.usage();
+        }
+        assertTrue(u.guestMemUsedBytes() > 0 && u.guestMemPeakBytes() >= u.guestMemUsedBytes(),
+                "the guest's balloon driver reports its memory: " + u);
+        return u;
     }
 
     /** Every file below {@code dir}, for "nothing left behind" assertions. */

@@ -57,4 +57,19 @@ class UsageProbeTest {
         assertNull(probe.sample(42, 778, null, overlay, 2000), "the pid names another process by now");
         assertNull(probe.sample(41, 777, null, overlay, 2000), "gone");
     }
+
+    @Test
+    void guestMemoryInUseIsTotalMinusAvailableFromFreshStatistics() throws Exception {
+        Instant now = Instant.ofEpochSecond(1_800_000_000L);
+        String fresh = "{\"last-update\":1799999990,\"stats\":{\"stat-total-memory\":1000000000,"
+                + "\"stat-available-memory\":600000000,\"stat-free-memory\":100000000}}";
+        assertEquals(400_000_000L, BalloonStats.usedBytes(JSON.readTree(fresh), now));
+        assertEquals(VmUsage.UNKNOWN, BalloonStats.usedBytes(JSON.readTree(fresh), now.plusSeconds(60)),
+                "a guest that stopped answering: stale figures say nothing about now");
+        // Before the guest's first report, and a kernel that does not send "available" (QEMU: 2^64-1).
+        assertEquals(VmUsage.UNKNOWN, BalloonStats.usedBytes(JSON.readTree(
+                "{\"last-update\":0,\"stats\":{\"stat-total-memory\":18446744073709551615}}"), now));
+        assertEquals(VmUsage.UNKNOWN, BalloonStats.usedBytes(JSON.readTree("{\"last-update\":1799999990,\"stats\":"
+                + "{\"stat-total-memory\":1000000000,\"stat-available-memory\":18446744073709551615}}"), now));
+    }
 }

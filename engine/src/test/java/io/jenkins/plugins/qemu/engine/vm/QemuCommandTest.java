@@ -57,6 +57,28 @@ class QemuCommandTest {
     }
 
     @Test
+    void everyVmHasABalloonAndAWarmVmsDevicesAreThoseItsSnapshotsWereSavedWith() {
+        VmSpec spec = VmSpec.builder().vmId("qa-0123456789").image("debian-12").build();
+        AccelDecision tcg = new AccelDecision(Accel.TCG, "t");
+        List<String> cold = QemuCommand.build(Path.of("q"), spec, image, tcg, files, seed, true);
+        assertEquals("virtio-balloon-pci,id=balloon0", devices(cold).get(devices(cold).size() - 1),
+                "a cold VM's balloon, for the guest's memory statistics, reports no free pages");
+        // Saved snapshots keep their key only if a warm VM's devices are what they were saved with,
+        // in the same order (which decides their PCI slots).
+        QemuCommand.Warm save = new QemuCommand.Warm(Path.of("/s/qa-1/ident.sock"), false, false);
+        assertEquals(List.of("virtio-blk-pci,drive=disk0", "virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56",
+                "virtio-net-pci,netdev=egress0,mac=52:54:00:12:34:57", "virtio-rng-pci", "virtio-serial-pci,id=vser0",
+                "virtserialport,bus=vser0.0,chardev=ident0,name=io.jenkins.qemu-agents.0", "vmgenid,guid=auto",
+                "virtio-balloon-pci,id=balloon0,free-page-reporting=on"),
+                devices(QemuCommand.build(Path.of("q"), spec, image, tcg, files, seed, true, save)));
+    }
+
+    private static List<String> devices(List<String> argv) {
+        return java.util.stream.IntStream.range(1, argv.size()).filter(i -> argv.get(i - 1).equals("-device"))
+                .mapToObj(argv::get).toList();
+    }
+
+    @Test
     void egressNoneHasOnlyTheRestrictedSshNic() {
         VmSpec spec = VmSpec.builder().vmId("qa-0123456789").image("debian-12").egress("none").build();
         List<String> argv = QemuCommand.build(Path.of("q"), spec, image, new AccelDecision(Accel.TCG, "t"), files, seed, true);

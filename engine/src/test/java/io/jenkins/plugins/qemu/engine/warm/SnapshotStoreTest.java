@@ -1,5 +1,6 @@
 package io.jenkins.plugins.qemu.engine.warm;
 
+import io.jenkins.plugins.qemu.engine.usage.NicCounters;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -32,7 +33,7 @@ class SnapshotStoreTest {
         Path b = store.newBuildDir();
         Files.write(SnapshotStore.diskIn(b), new byte[10]);
         Files.write(SnapshotStore.stateIn(b), new byte[stateBytes]);
-        return store.publish(b, key, Duration.ofSeconds(1));
+        return store.publish(b, key, Duration.ofSeconds(1), new NicCounters.Totals(5000, 700));
     }
 
     @Test
@@ -59,11 +60,24 @@ class SnapshotStoreTest {
         assertTrue(l.ready(), l.reason());
         assertEquals(s.dir(), l.snapshot().dir());
         assertEquals(1234, l.snapshot().stateBytes());
+        assertEquals(new NicCounters.Totals(5000, 700), l.snapshot().nicsAtSave(), "what its clones' counters go on from");
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(store.dir())));
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(s.dir())));
         assertEquals("r--------", PosixFilePermissions.toString(Files.getPosixFilePermissions(s.state())));
         assertEquals("r--------", PosixFilePermissions.toString(Files.getPosixFilePermissions(s.disk())));
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(s.dir().resolve("meta.json"))));
+    }
+
+    @Test
+    void aSnapshotSavedWithoutItsNicCountersIsStillRestoredWithoutThem() throws Exception {
+        SnapshotStore store = new SnapshotStore(stateDir);
+        Path b = store.newBuildDir();
+        Files.write(SnapshotStore.diskIn(b), new byte[10]);
+        Files.write(SnapshotStore.stateIn(b), new byte[10]);
+        store.publish(b, key("7.2"), Duration.ofSeconds(1), null);
+        SnapshotStore.Lookup l = store.lookup(key("7.2"));
+        assertTrue(l.ready(), l.reason());
+        assertEquals(null, l.snapshot().nicsAtSave(), "its clones' network is unknown, not counted from zero");
     }
 
     @Test

@@ -342,8 +342,10 @@ abstract class WarmStartScenarios {
                 assertEquals(java.util.Optional.of(0), agent.awaitExit(Duration.ofMinutes(1)), "end-of-file ends the agent");
             }
             assertEquals("yes", TestImages.run(vm, "test -d /tmp/qa-agent/work && echo yes"));
-            // The balloon that reports free pages is bound in the guest.
+            // The balloon that reports free pages is bound in the guest, and its statistics reach
+            // the clone's QEMU, which was asked to poll them only after the restore.
             assertFalse(TestImages.run(vm, "ls /sys/bus/virtio/drivers/virtio_balloon | grep virtio").isEmpty());
+            assertTrue(TestImages.awaitGuestMemory(vm).netRxBytes() > 0, "the clone's own logins since its restore");
 
             // Without the jar (a cold boot's guest), place copies it once, in one command and no SFTP.
             TestImages.run(vm, "rm " + jar.guestPath());
