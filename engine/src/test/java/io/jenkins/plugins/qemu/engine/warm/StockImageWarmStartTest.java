@@ -12,10 +12,4 @@ class StockImageWarmStartTest extends WarmStartScenarios {
     String image() throws IOException {
         return TestImages.stockImage();
     }
-
-    /** Restoring a stale or refused snapshot is the same decision on any image; the stock image's own risks are its identity and agent. */
-    @Override
-    boolean runsImageAgnosticScenarios() {
-        return false;
-    }
 }

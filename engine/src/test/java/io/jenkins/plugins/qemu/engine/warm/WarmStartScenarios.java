@@ -69,15 +69,6 @@ abstract class WarmStartScenarios {
     /** Installs the image under test in {@link TestImages#imagesDir()} if needed; returns its name. */
     abstract String image() throws IOException;
 
-    /**
-     * Whether this class also runs the scenarios whose rules do not depend on the image (a
-     * snapshot QEMU refuses, a base image replaced under a snapshot): each rebuilds a snapshot,
-     * two minutes on a stock image, so they run on one image only.
-     */
-    boolean runsImageAgnosticScenarios() {
-        return true;
-    }
-
     @BeforeAll
     void start() throws Exception {
         image = image();
@@ -200,7 +191,6 @@ abstract class WarmStartScenarios {
     @Test
     @Order(2)
     void aSnapshotThatDoesNotRestoreFallsBackToAColdBootAndIsRebuilt(FaultReport report) throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(runsImageAgnosticScenarios(), "image-agnostic: runs on our image (WarmStartTest)");
         Snapshot s = engine.prepareWarmSnapshot(spec().build());
         assertEquals(first.created(), s.created(), "a current snapshot is not built again");
         // Same size, so the snapshot still looks complete; QEMU rejects the content.
@@ -236,7 +226,6 @@ abstract class WarmStartScenarios {
     @Test
     @Order(3)
     void aChangedBaseImageMakesTheSnapshotStaleAndItIsRebuilt(FaultReport report) throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(runsImageAgnosticScenarios(), "image-agnostic: runs on our image (WarmStartTest)");
         Snapshot before = engine.prepareWarmSnapshot(spec().build());
         VmSpec s = spec().build();
         BaseImage base = engine.catalog().resolve(image);
