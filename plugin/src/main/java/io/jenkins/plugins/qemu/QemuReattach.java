@@ -79,7 +79,8 @@ final class QemuReattach {
         if (engines.isReserved(agent.getVmId())) {
             return "it is already counted against the cloud's caps";
         }
-        for (QemuTemplate t : cloud.getTemplates()) {
+        // One-off templates of qemu steps count too, once their step has resumed and registered them again.
+        for (QemuTemplate t : cloud.candidates()) {
             try {
                 TemplateSpec spec = t.toSpec();
                 if (!spec.image().equals(agent.getImage()) || !spec.labels().equals(agent.getLabelString())) {
