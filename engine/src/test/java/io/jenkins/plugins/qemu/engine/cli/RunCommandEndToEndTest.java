@@ -51,7 +51,8 @@ class RunCommandEndToEndTest {
             assertTrue(stderr.lines().filter(l -> l.contains("] online on 127.0.0.1:")).count() == 1, stderr);
             // The summary's last line: every figure read (none "n/a"), as the destroy began.
             assertTrue(stderr.lines().anyMatch(l -> l.matches("usage of qa-[0-9a-f]{10}: vCPU \\d+\\.\\d s \\(waited \\d+\\.\\d s for a host CPU\\), QEMU CPU \\d+\\.\\d s, "
-                    + "host RSS [1-9]\\d+ MiB \\(peak [1-9]\\d+ MiB\\), disk written \\d+ MiB, overlay \\+\\d+ MiB \\(now [1-9]\\d* MiB\\)")),
+                    + "host RSS [1-9]\\d+ MiB \\(peak [1-9]\\d+ MiB\\), disk written \\d+ MiB, overlay \\+\\d+ MiB \\(now [1-9]\\d* MiB\\), "
+                    + "guest memory [1-9]\\d* MiB \\(peak [1-9]\\d* MiB\\), network in \\d+ MiB / out \\d+ MiB")),
                     stderr);
             assertEquals(List.of(), TestImages.filesBelow(stateDir.resolve("state")), "run leaves nothing in its state directory");
         } finally {
