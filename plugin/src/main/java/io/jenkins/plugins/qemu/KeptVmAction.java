@@ -104,7 +104,7 @@ public final class KeptVmAction implements Action {
     public void doDiscard(StaplerRequest2 req, StaplerResponse2 rsp) throws IOException {
         computer.checkPermission(Computer.DISCONNECT);
         if (computer.kept() != null) {
-            computer.retention().terminateNow(computer, "a user discarded the VM kept for debugging");
+            computer.retention().terminate(computer, "a user discarded the VM kept for debugging");
         }
         // The agent's own page goes with the VM; the list of agents stays.
         rsp.sendRedirect2(req.getContextPath() + "/computer/");

@@ -85,7 +85,7 @@ final class KeptVms {
                     listener.getLogger().println(line(qemu, Instant.now().plus(keep)));
                 } else {
                     LOGGER.fine(() -> qemu.getName() + ": " + run.getFullDisplayName() + " ended " + run.getResult() + "; its VM goes");
-                    strategy.terminateNow(qemu, RetentionPolicy.Decision.TERMINATE_DONE.reason());
+                    strategy.terminate(qemu, RetentionPolicy.Decision.TERMINATE_DONE.reason());
                 }
             }
         }

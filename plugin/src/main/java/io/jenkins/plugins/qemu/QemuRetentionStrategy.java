@@ -155,11 +155,7 @@ public class QemuRetentionStrategy extends CloudRetentionStrategy implements Exe
      * finishing the build and the queue lock holder calling {@link #check} must not block on the
      * VM shutdown.
      */
-    void terminateNow(QemuComputer computer, String reason) {
-        terminate(computer, reason);
-    }
-
-    private void terminate(QemuComputer computer, String reason) {
+    void terminate(QemuComputer computer, String reason) {
         if (QemuEngines.get().shuttingDown()) {
             return; // see apply: the agent and its leased VM are for the controller's next start
         }

@@ -65,16 +65,9 @@ public final class QemuTemplateDescriptor extends Descriptor<QemuTemplate> {
         return FormChecks.ifAllowed(() -> {
             try {
                 Validation.imageName("image", Util.fixNull(value).trim());
-                List<String> names = catalogNames(imagesDir);
-                if (!names.contains(value.trim())) {
-                    return FormValidation.warning("The catalog has no image '" + value.trim() + "'"
-                            + (names.isEmpty() ? "." : "; it has: " + String.join(", ", names)));
-                }
-                return FormValidation.ok();
+                return catalogHas(List.of(value.trim()), imagesDir);
             } catch (InvalidInputException e) {
                 return FormValidation.error(e.getMessage());
-            } catch (IOException e) {
-                return FormValidation.warning("Cannot read the image catalog: " + e.getMessage());
             }
         });
     }
@@ -197,11 +190,8 @@ public final class QemuTemplateDescriptor extends Descriptor<QemuTemplate> {
                 return FormValidation.error(e.getMessage());
             }
             try {
-                List<String> names = catalogNames(imagesDir);
-                List<String> missing = spec.overrideLimits().images().stream().filter(n -> !names.contains(n)).sorted().toList();
-                return missing.isEmpty() ? FormValidation.ok()
-                        : FormValidation.warning("The catalog has no image " + String.join(", ", missing) + "; it has: " + String.join(", ", names));
-            } catch (IOException | InvalidInputException e) {
+                return catalogHas(spec.overrideLimits().images(), imagesDir);
+            } catch (InvalidInputException e) {
                 return FormValidation.warning("Cannot read the image catalog: " + e.getMessage());
             }
         });
@@ -238,6 +228,24 @@ public final class QemuTemplateDescriptor extends Descriptor<QemuTemplate> {
             return FormValidation.error(e.getMessage());
         }
         return TemplateTrial.run(config, spec, QemuCloud.savedCloudNamed(name));
+    }
+
+    /**
+     * OK when the cloud's catalog (the images directory above) holds every one of {@code wanted};
+     * else a warning naming those it lacks and what it has, or why it cannot be read. An invalid
+     * directory is left to the caller ({@link InvalidInputException}), as the directory's own check reports it.
+     */
+    private static FormValidation catalogHas(java.util.Collection<String> wanted, String imagesDir) {
+        List<String> names;
+        try {
+            names = catalogNames(imagesDir);
+        } catch (IOException e) {
+            return FormValidation.warning("Cannot read the image catalog: " + e.getMessage());
+        }
+        List<String> missing = wanted.stream().filter(n -> !names.contains(n)).sorted().map(n -> "'" + n + "'").toList();
+        return missing.isEmpty() ? FormValidation.ok()
+                : FormValidation.warning("The catalog has no image " + String.join(", ", missing)
+                        + (names.isEmpty() ? "." : "; it has: " + String.join(", ", names)));
     }
 
     private static List<String> catalogNames(String imagesDir) throws IOException {

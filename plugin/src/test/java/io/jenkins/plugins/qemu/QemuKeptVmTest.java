@@ -87,7 +87,7 @@ public class QemuKeptVmTest {
         QemuComputer kept = keptComputer();
         assertNotNull("the node block's agent is kept once the pipeline failed", kept);
         // Discarded as the page's button does, so the test leaves nothing running.
-        kept.retention().terminateNow(kept, "the test is over");
+        kept.retention().terminate(kept, "the test is over");
         RealVms.assertNoVmLeft(j);
     }
 
