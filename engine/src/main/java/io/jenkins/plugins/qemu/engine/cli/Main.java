@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * The {@code qemu-agents} command line: {@code run} boots a throw-away VM and runs one command in
- * it; {@code bench}, {@code images}, {@code reap} and {@code ps} (the VMs of a state directory)
+ * it; {@code bench}, {@code images}, {@code reap}, {@code ps} (the VMs of a state directory) and
+ * {@code metrics} (its owners' provisioning counters)
  * beside it. Usage errors exit with 2, a VM that could not boot with 3, otherwise the command's
  * own exit code is passed through.
  */
@@ -53,6 +54,8 @@ public final class Main {
                     return ReapCommand.run(rest, out, err);
                 case "ps":
                     return PsCommand.run(rest, out, err);
+                case "metrics":
+                    return MetricsCommand.run(rest, out, err);
                 default:
                     err.println("unknown command '" + args[0] + "'\n" + usage());
                     return USAGE;
@@ -88,7 +91,8 @@ public final class Main {
     }
 
     static String usage() {
-        return String.join("\n", RUN_USAGE, BENCH_USAGE, ImagesCommand.usage(), ReapCommand.usage(), PsCommand.usage());
+        return String.join("\n", RUN_USAGE, BENCH_USAGE, ImagesCommand.usage(), ReapCommand.usage(), PsCommand.usage(),
+                MetricsCommand.usage());
     }
 
     /** The usage of one command, or null for a name that is no command. */
@@ -99,6 +103,7 @@ public final class Main {
             case "images": return ImagesCommand.usage();
             case "reap": return ReapCommand.usage();
             case "ps": return PsCommand.usage();
+            case "metrics": return MetricsCommand.usage();
             default: return null;
         }
     }

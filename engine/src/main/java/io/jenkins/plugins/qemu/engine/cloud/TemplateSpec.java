@@ -41,6 +41,7 @@ public final class TemplateSpec implements Serializable {
     private final int warmPool;
     private final int keepFailedMinutes;
     private final OverrideLimits overrideLimits;
+    private final String family;
     /** The raw values this was built from, so {@link #derive} judges a build's template by the same rules. */
     private final Builder source;
 
@@ -60,6 +61,7 @@ public final class TemplateSpec implements Serializable {
         this.idleMinutes = CloudValidation.idleMinutes("idleMinutes", b.idleMinutes);
         this.bootTimeout = Validation.duration("bootTimeout", b.bootTimeout == null ? Defaults.BOOT_TIMEOUT_TEXT : b.bootTimeout);
         this.warmStart = b.warmStart;
+        this.family = b.family != null ? b.family : labels.isEmpty() ? image : labels.replace(' ', '+');
         this.egress = EgressPolicy.parse("egress", b.egress);
         this.launchTimeout = Validation.duration("launchTimeout",
                 b.launchTimeout == null || b.launchTimeout.isBlank() ? DEFAULT_LAUNCH_TIMEOUT_TEXT : b.launchTimeout.trim());
@@ -144,6 +146,13 @@ public final class TemplateSpec implements Serializable {
     /** How long a failed build's VM is kept for debugging; 0, the default, keeps none. */
     public int keepFailedMinutes() { return keepFailedMinutes; }
 
+    /**
+     * The name its VMs are counted under in metrics: its labels joined by '+', or its image when it
+     * has none; a one-off template keeps the name of the template it was derived from, so builds
+     * with overrides do not make a metric name each.
+     */
+    public String family() { return family; }
+
     /** How far one build may go beyond this template ({@link #derive}). */
     public OverrideLimits overrideLimits() { return overrideLimits; }
 
@@ -155,7 +164,7 @@ public final class TemplateSpec implements Serializable {
      * is this template's (a snapshot per one-off size would cost a VM build each).
      */
     public TemplateSpec derive(BuildOverride o, String label) {
-        Builder b = source.copy().labels(label).warmPool(0).maxCpus(0).maxMemory(null).maxDiskSize(null).overrideImages(null);
+        Builder b = source.copy().labels(label).family(family).warmPool(0).maxCpus(0).maxMemory(null).maxDiskSize(null).overrideImages(null);
         if (o.image() != null && !o.image().trim().equals(image)) {
             String asked = o.image().trim();
             if (!overrideLimits.images().contains(asked)) {
@@ -250,6 +259,7 @@ public final class TemplateSpec implements Serializable {
         private String maxMemory;
         private String maxDiskSize;
         private String overrideImages;
+        private String family;
 
         Builder copy() {
             Builder c = new Builder();
@@ -258,10 +268,12 @@ public final class TemplateSpec implements Serializable {
             c.idleMinutes = idleMinutes; c.bootTimeout = bootTimeout; c.warmStart = warmStart; c.egress = egress;
             c.launchTimeout = launchTimeout; c.instanceCap = instanceCap; c.warmPool = warmPool; c.keepFailedMinutes = keepFailedMinutes;
             c.maxCpus = maxCpus; c.maxMemory = maxMemory; c.maxDiskSize = maxDiskSize; c.overrideImages = overrideImages;
+            c.family = family;
             return c;
         }
 
         public Builder labels(String v) { labels = v; return this; }
+        Builder family(String v) { family = v; return this; }
         public Builder image(String v) { image = v; return this; }
         public Builder cpus(int v) { cpus = v; return this; }
         public Builder memory(String v) { memory = v; return this; }

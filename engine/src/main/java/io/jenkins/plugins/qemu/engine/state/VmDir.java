@@ -48,6 +48,8 @@ public final class VmDir {
     public static final String SNAPSHOTS = "snapshots";
     /** Agent jars a QEMU host was sent by its controller, by SHA-256 (see {@code host.JarStore}). */
     public static final String JARS = "jars";
+    /** Each owner's provisioning counters, for {@code qemu-agents metrics} (see {@code usage.MetricsFile}). */
+    public static final String METRICS = "metrics";
     /** The length of {@code VmSpec.newVmId()}, the id the state directory's check assumes. */
     private static final int GENERATED_ID_LENGTH = 13;
     /** The longest socket name decides whether a folder's sockets fit. */
@@ -185,9 +187,10 @@ public final class VmDir {
         return last;
     }
 
-    /** Whether a folder of this name below the state directory is never a VM (kept consoles, snapshots, a host's jars, accelerator probes). */
+    /** Whether a folder of this name below the state directory is never a VM (kept consoles, snapshots, a host's jars, metrics, accelerator probes). */
     public static boolean isNonVmFolder(String name) {
-        return name.equals(CONSOLES) || name.equals(SNAPSHOTS) || name.equals(JARS) || name.startsWith("accel-probe");
+        return name.equals(CONSOLES) || name.equals(SNAPSHOTS) || name.equals(JARS) || name.equals(METRICS)
+                || name.startsWith("accel-probe");
     }
 
     /** The names in {@code dir} that no VM folder holds; empty for a folder of ours. */

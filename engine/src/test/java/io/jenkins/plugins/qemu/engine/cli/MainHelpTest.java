@@ -28,6 +28,8 @@ class MainHelpTest {
         "reap -h, usage: qemu-agents reap ",
         "ps --help, usage: qemu-agents ps ",
         "ps -h, usage: qemu-agents ps ",
+        "metrics --help, usage: qemu-agents metrics ",
+        "-h, usage: qemu-agents metrics ",
         "-h, usage: qemu-agents ps ",
         "--help, usage: qemu-agents run ",
         "-h, usage: qemu-agents reap ",

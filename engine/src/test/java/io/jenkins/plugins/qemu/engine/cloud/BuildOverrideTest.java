@@ -42,6 +42,14 @@ class BuildOverrideTest {
         assertEquals(1, GENEROUS.derive(new BuildOverride(null, 1, "1G", null, null), "l").cpus(), "less is always allowed");
     }
 
+    @Test
+    void aOneOffTemplateIsCountedUnderItsTemplatesNameNotItsOwnLabel() {
+        assertEquals("debian-12", GENEROUS.family());
+        assertEquals("debian-12", GENEROUS.derive(new BuildOverride("ubuntu-24.04", 8, null, null, null), "qemu-oneoff-1").family());
+        assertEquals("linux+big", base().labels("linux  big").build().family(), "labels joined by +");
+        assertEquals("fedora-41", base().labels("").image("fedora-41").build().family(), "no labels: the image");
+    }
+
     @ParameterizedTest(name = "[{index}] {0}")
     @CsvSource(delimiter = '|', textBlock = """
         # what                                  |image       |cpus|memory|disk|keep|field            |message
