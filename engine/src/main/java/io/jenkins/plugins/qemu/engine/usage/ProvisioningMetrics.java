@@ -3,8 +3,10 @@ package io.jenkins.plugins.qemu.engine.usage;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Supplier;
 
@@ -47,6 +49,9 @@ public final class ProvisioningMetrics {
         void counted(String name);
 
         void timed(String name, Duration d);
+
+        /** {@code template} was named by an event for the first time, e.g. to add its running-VMs gauge. */
+        default void templateSeen(String template) {}
     }
 
     /** What was counted up to {@code at}: counters, timing summaries and VMs running per template. */
@@ -68,6 +73,7 @@ public final class ProvisioningMetrics {
     private final Sink sink;
     private final Map<String, Long> counters = new TreeMap<>();
     private final Map<String, TimingWindow> timings = new TreeMap<>();
+    private final Set<String> templates = new HashSet<>();
 
     /**
      * @param source what is counted, for people reading the snapshot, e.g. "cloud qemu"
@@ -84,6 +90,7 @@ public final class ProvisioningMetrics {
 
     /** A VM of {@code template} came online, restored from a warm snapshot or booted cold, {@code took} after it was asked for. */
     public void vmOnline(String template, boolean warm, Duration took) {
+        seen(template);
         String kind = warm ? "warm" : "cold";
         increment(PROVISIONED, PROVISIONED + "." + kind, PROVISIONED + ".template." + template);
         time(TIME_TO_ONLINE + "." + kind, took);
@@ -91,6 +98,7 @@ public final class ProvisioningMetrics {
 
     /** A VM of {@code template} failed in {@code phase}; its booking was released. */
     public void failed(String template, Failure phase) {
+        seen(template);
         increment(FAILED, FAILED + "." + phase.key(), FAILED + ".template." + template);
     }
 
@@ -121,6 +129,16 @@ public final class ProvisioningMetrics {
     /** The counter {@code name}'s value, 0 when nothing was counted under it. */
     public synchronized long count(String name) {
         return counters.getOrDefault(name, 0L);
+    }
+
+    private void seen(String template) {
+        boolean first;
+        synchronized (this) {
+            first = templates.add(template);
+        }
+        if (first) {
+            sink.templateSeen(template);
+        }
     }
 
     private void increment(String... names) {

@@ -44,6 +44,11 @@ class ProvisioningMetricsTest {
             public void timed(String name, Duration d) {
                 seen.add(name + "=" + d.toMillis());
             }
+
+            @Override
+            public void templateSeen(String template) {
+                seen.add("new " + template);
+            }
         };
         ProvisioningMetrics m = new ProvisioningMetrics("cloud qemu", CLOCK, () -> Map.of("debian-12", 2), sink);
         m.vmOnline("debian-12", false, Duration.ofSeconds(31));
@@ -65,8 +70,10 @@ class ProvisioningMetricsTest {
         assertEquals(2, m.count("failed.template.stock"));
         assertEquals(2, m.count("reaped.orphans"));
         assertEquals(0, m.count("provisioned.template.nothing"));
-        assertEquals(List.of("+provisioned", "+provisioned.cold", "+provisioned.template.debian-12", "time-to-online.cold=31000"),
-                seen.subList(0, 4));
+        assertEquals(List.of("new debian-12", "+provisioned", "+provisioned.cold", "+provisioned.template.debian-12",
+                "time-to-online.cold=31000"), seen.subList(0, 5));
+        assertEquals(List.of("new debian-12", "new stock"), seen.stream().filter(e -> e.startsWith("new ")).toList(),
+                "each template is announced once");
         assertTrue(seen.contains("queue-to-start=38000"), seen.toString());
         assertTrue(seen.contains("queue-to-first-step=40000") && seen.contains("queue-to-first-step.template.debian-12=40000"), seen.toString());
         assertEquals(2, seen.stream().filter("+reaped.orphans"::equals).count());
