@@ -23,7 +23,7 @@ import java.util.Locale;
 
 /**
  * {@code ps [--state-dir DIR]}: the VMs recorded in a state directory, whichever process owns
- * them, with their age, image, phase, forwarded SSH port, owner and what they use. Read-only: it
+ * them, with their age, image, template, phase, forwarded SSH port, owner and what they use. Read-only: it
  * reads the records and {@code /proc} of each QEMU, and never connects to a VM's QMP monitor,
  * which its owner holds (QEMU serves one client per monitor), nor logs in to its guest. The
  * guest's memory and network, which only the owner reads through those, are its last sample's,
@@ -46,7 +46,8 @@ final class PsCommand {
     static String usage() {
         return String.join("\n",
                 "usage: qemu-agents ps [--state-dir DIR]",
-                "  Lists the VMs of a state directory, of any owner: id, age, image, phase,",
+                "  Lists the VMs of a state directory, of any owner: id, age, image, template",
+                "  (the plugin's template a VM was booted for; - for none), phase,",
                 "  SSH port on 127.0.0.1, owner, and usage read from /proc of their QEMU",
                 "  (vCPU and QEMU CPU time, host RSS now and at its peak, overlay file size),",
                 "  and the guest's memory in use, its peak, and network bytes in and out as",
@@ -74,7 +75,7 @@ final class PsCommand {
     }
 
     /** One listed VM; {@code usage} is null when its QEMU does not run. */
-    record Row(String vmId, Duration age, String image, String phase, int port, String owner,
+    record Row(String vmId, Duration age, String image, String template, String phase, int port, String owner,
             VmUsage usage) {}
 
     int print(PrintStream out, PrintStream err) {
@@ -121,7 +122,8 @@ final class PsCommand {
             }
             String owner = r.ownerId() + (r.owner().isAlive(proc, bootId) ? "" : " (gone)");
             String image = r.image() == null ? "?" : r.image();
-            rows.add(new Row(r.vmId(), Duration.between(r.created(), now), image, phase(r, u != null),
+            String template = r.template() == null ? "-" : r.template();
+            rows.add(new Row(r.vmId(), Duration.between(r.created(), now), image, template, phase(r, u != null),
                     r.sshPort(), owner, u));
         }
         return rows;
@@ -149,14 +151,14 @@ final class PsCommand {
         if (rows.isEmpty()) {
             return "no VMs\n";
         }
-        String f = "%-24s %8s %-18s %-9s %5s %-20s %8s %8s %9s %9s %9s %9s %10s %7s %7s%n";
-        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, f, "VM", "AGE", "IMAGE", "PHASE",
+        String f = "%-24s %8s %-18s %-18s %-9s %5s %-20s %8s %8s %9s %9s %9s %9s %10s %7s %7s%n";
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, f, "VM", "AGE", "IMAGE", "TEMPLATE", "PHASE",
                 "PORT", "OWNER", "VCPU", "QEMU-CPU", "RSS", "PEAK-RSS", "OVERLAY", "GUEST-MEM", "GUEST-PEAK",
                 "NET-IN", "NET-OUT"));
         for (Row r : rows) {
             VmUsage u = r.usage();
             Object port = r.port() > 0 ? r.port() : "-";
-            b.append(String.format(Locale.ROOT, f, r.vmId(), age(r.age()), r.image(), r.phase(), port,
+            b.append(String.format(Locale.ROOT, f, r.vmId(), age(r.age()), r.image(), r.template(), r.phase(), port,
                     r.owner(), u == null ? "-" : seconds(u.vcpuNanos()),
                     u == null ? "-" : seconds(u.qemuCpuNanos()), u == null ? "-" : mib(u.rssBytes()),
                     u == null ? "-" : mib(u.peakRssBytes()), u == null ? "-" : mib(u.overlayBytes()),

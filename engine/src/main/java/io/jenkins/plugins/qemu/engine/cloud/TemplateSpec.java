@@ -113,6 +113,7 @@ public final class TemplateSpec implements Serializable {
                 .bootTimeout(bootTimeout)
                 .warmStart(warmStart)
                 .egress(egress)
+                .template(family)
                 .build();
     }
 

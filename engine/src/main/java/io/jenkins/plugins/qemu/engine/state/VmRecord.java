@@ -20,7 +20,9 @@ import java.util.List;
  * closed leaving it running): it is adoptable even if the owner's process still runs (a controller
  * restarted inside the same JVM, as test harnesses do). Schema 1 records read with these fields
  * empty: no lease. {@code hostPorts} are the host ports relayed into the guest, which an adopting
- * engine relays again; null in a record written before they were recorded.
+ * engine relays again; null in a record written before they were recorded. {@code template} is the
+ * name of the template a caller asked for the VM by ({@code VmSpec.template()}), for {@code ps};
+ * null for none and in a record written before it was recorded.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record VmRecord(
@@ -46,7 +48,8 @@ public record VmRecord(
         long leaseSeconds,
         String leaseUntil,
         boolean released,
-        List<Integer> hostPorts) {
+        List<Integer> hostPorts,
+        String template) {
 
     public static final int SCHEMA = 2;
 
@@ -56,7 +59,7 @@ public record VmRecord(
             long helperPid, long helperStartTime, long ownerJvmStart, String image, String user, long leaseSeconds, String leaseUntil,
             boolean released) {
         this(schema, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay, seed, console, sshPort,
-                createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released, null);
+                createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released, null, null);
     }
 
     /** A record without a network helper (also what a record written before helpers existed reads as). */
@@ -71,29 +74,30 @@ public record VmRecord(
             Instant createdAt) {
         return new VmRecord(SCHEMA, vmId, owner.ownerId(), owner.pid(), owner.startTime(), owner.bootId(), 0, 0,
                 qmpSocket.toString(), overlay.toString(), seed.toString(), console.toString(), -1, createdAt.toString(), 0, 0,
-                owner.jvmStart(), null, null, 0, null, false);
+                owner.jvmStart(), null, null, 0, null, false, null, null);
     }
 
     public VmRecord withQemu(long pid, long startTime) {
         return new VmRecord(schema, vmId, ownerId, ownerPid, ownerStartTime, bootId, pid, startTime, qmpSocket, overlay, seed,
-                console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released, hostPorts);
+                console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released, hostPorts, template);
     }
 
     public VmRecord withSshPort(int port) {
         return new VmRecord(schema, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay,
-                seed, console, port, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released, hostPorts);
+                seed, console, port, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released, hostPorts, template);
     }
 
     /** Set as soon as the helper exists, before QEMU starts; a retried helper replaces the earlier one's pid. */
     public VmRecord withHelper(long pid, long startTime) {
         return new VmRecord(schema, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay,
-                seed, console, sshPort, createdAt, pid, startTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released, hostPorts);
+                seed, console, sshPort, createdAt, pid, startTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released, hostPorts, template);
     }
 
-    /** What the VM runs and who logs in; for an engine that adopts it. */
-    public VmRecord withGuest(String imageName, String userName) {
+    /** What the VM runs and who logs in, for an engine that adopts it, and the template it was asked for by (null for none), for {@code ps}. */
+    public VmRecord withGuest(String imageName, String userName, String templateName) {
         return new VmRecord(SCHEMA, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay,
-                seed, console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, imageName, userName, leaseSeconds, leaseUntil, released, hostPorts);
+                seed, console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, imageName, userName, leaseSeconds, leaseUntil,
+                released, hostPorts, templateName);
     }
 
     /**
@@ -103,7 +107,7 @@ public record VmRecord(
     public VmRecord withHostPorts(List<Integer> ports) {
         return new VmRecord(SCHEMA, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay,
                 seed, console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, released,
-                List.copyOf(ports));
+                List.copyOf(ports), template);
     }
 
     /** The relayed host ports; empty for none and for a record written before they were recorded. */
@@ -115,20 +119,20 @@ public record VmRecord(
     public VmRecord withLease(Duration lease, Instant until) {
         return new VmRecord(SCHEMA, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay,
                 seed, console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, lease.toSeconds(),
-                until.toString(), released, hostPorts);
+                until.toString(), released, hostPorts, template);
     }
 
     /** The same VM, now owned by {@code owner} (an engine that adopted it). */
     public VmRecord withOwner(OwnerIdentity owner) {
         return new VmRecord(SCHEMA, vmId, owner.ownerId(), owner.pid(), owner.startTime(), owner.bootId(), qemuPid, qemuStartTime,
                 qmpSocket, overlay, seed, console, sshPort, createdAt, helperPid, helperStartTime, owner.jvmStart(), image, user,
-                leaseSeconds, leaseUntil, false, hostPorts);
+                leaseSeconds, leaseUntil, false, hostPorts, template);
     }
 
     /** Written by an owner that closes leaving this leased VM running for its next incarnation. */
     public VmRecord withReleased() {
         return new VmRecord(SCHEMA, vmId, ownerId, ownerPid, ownerStartTime, bootId, qemuPid, qemuStartTime, qmpSocket, overlay,
-                seed, console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, true, hostPorts);
+                seed, console, sshPort, createdAt, helperPid, helperStartTime, ownerJvmStart, image, user, leaseSeconds, leaseUntil, true, hostPorts, template);
     }
 
     public OwnerIdentity owner() {

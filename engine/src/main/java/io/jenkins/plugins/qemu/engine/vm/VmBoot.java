@@ -140,7 +140,7 @@ final class VmBoot {
         resources.add("state folder " + dir, this::removeFolder);
         // Written before QEMU exists, so a JVM that dies from here on leaves a record the reaper finds.
         VmRecord r = VmRecord.create(spec.vmId(), ctx.owner(), dir.qmpSocket(), dir.overlay(), dir.seed(), dir.console(), Instant.now())
-                .withGuest(spec.image(), spec.user()).withHostPorts(spec.egress().hostPorts());
+                .withGuest(spec.image(), spec.user(), spec.template()).withHostPorts(spec.egress().hostPorts());
         writeRecord(leased ? r.withLease(spec.lease(), Instant.now().plus(spec.lease())) : r);
         image = ctx.catalog().resolve(spec.image());
         accel = ctx.probe().decide(spec.accel(), image);

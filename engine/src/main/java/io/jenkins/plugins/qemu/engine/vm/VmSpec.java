@@ -40,6 +40,8 @@ public final class VmSpec implements Serializable {
     private final EgressPolicy egress;
     /** Null: the VM dies with its engine. */
     private final Duration lease;
+    /** The template the VM was asked for by, for people listing VMs; null for none (the CLI). */
+    private final String template;
 
     private VmSpec(Builder b) {
         this.vmId = b.vmId == null ? newVmId() : Validation.hostname("vmId", b.vmId);
@@ -65,6 +67,11 @@ public final class VmSpec implements Serializable {
         this.warmStart = b.warmStart;
         this.egress = Validation.required("egress", b.egress);
         this.lease = b.lease == null ? null : Validation.positive("lease", b.lease);
+        if (b.template != null && (b.template.isBlank() || b.template.length() > 200 || b.template.chars().anyMatch(Character::isISOControl))) {
+            throw new io.jenkins.plugins.qemu.engine.config.InvalidInputException("template", b.template,
+                    "must be 1 to 200 characters without control characters");
+        }
+        this.template = b.template;
         if (egress.internet() && !sudo) {
             throw new io.jenkins.plugins.qemu.engine.config.InvalidInputException("egress", egress,
                     "needs sudo for the agent user: the engine configures the guest's egress NIC with it; enable sudo or use egress 'none'");
@@ -110,11 +117,13 @@ public final class VmSpec implements Serializable {
      */
     public Duration lease() { return lease; }
     public boolean leased() { return lease != null; }
+    /** The template the VM was asked for by (shown by {@code ps}); null for none. */
+    public String template() { return template; }
 
     public Builder toBuilder() {
         return new Builder().vmId(vmId).image(image).cpus(cpus).memoryMiB(memoryMiB).diskSizeMiB(diskSizeMiB).machine(machine)
                 .accel(accel).hostname(hostname).user(user).sudo(sudo).extraUserData(extraUserData).bootTimeout(bootTimeout)
-                .shutdownGrace(shutdownGrace).keepConsole(keepConsole).warmStart(warmStart).egress(egress()).agentJar(agentJar).lease(lease);
+                .shutdownGrace(shutdownGrace).keepConsole(keepConsole).warmStart(warmStart).egress(egress()).agentJar(agentJar).lease(lease).template(template);
     }
 
     @Override
@@ -129,7 +138,7 @@ public final class VmSpec implements Serializable {
         return o instanceof VmSpec s && s.toString().equals(toString()) && Objects.equals(s.extraUserData, extraUserData)
                 && s.bootTimeout.equals(bootTimeout) && s.shutdownGrace.equals(shutdownGrace) && s.hostname.equals(hostname)
                 && s.sudo == sudo && s.keepConsole == keepConsole && s.warmStart == warmStart
-                && Objects.equals(s.agentJar, agentJar) && Objects.equals(s.lease, lease);
+                && Objects.equals(s.agentJar, agentJar) && Objects.equals(s.lease, lease) && Objects.equals(s.template, template);
     }
 
     @Override
@@ -160,6 +169,7 @@ public final class VmSpec implements Serializable {
         private EgressPolicy egress = EgressPolicy.DEFAULT;
         private AgentJar agentJar;
         private Duration lease;
+        private String template;
 
         public Builder vmId(String v) { vmId = v; return this; }
         public Builder image(String v) { image = v; return this; }
@@ -182,6 +192,7 @@ public final class VmSpec implements Serializable {
         public Builder agentJar(AgentJar v) { agentJar = v; return this; }
         /** See {@link VmSpec#lease()}; null (the default) for none. */
         public Builder lease(Duration v) { lease = v; return this; }
+        public Builder template(String v) { template = v; return this; }
         /** The text form ({@link EgressPolicy#parse}), checked here so every caller gets the same error. */
         public Builder egress(String v) { egress = EgressPolicy.parse("egress", v); return this; }
 

@@ -31,8 +31,8 @@ class PsCommandRealVmTest {
     static final TestEngine ENGINE = new TestEngine();
 
     @Test
-    void psListsARunningVmWithItsPortOwnerAndUsage() throws Exception {
-        Vm vm = ENGINE.engine().boot(TestImages.guestSpec().cpus(2).build(), line -> { });
+    void psListsARunningVmWithItsTemplatePortOwnerAndUsage() throws Exception {
+        Vm vm = ENGINE.engine().boot(TestImages.guestSpec().cpus(2).template("linux+big").build(), line -> { });
         try {
             // The names ps finds the vCPUs by are exactly QMP's threads: two vCPUs, two threads under MTTCG.
             List<Long> qmp = new ArrayList<>();
@@ -48,7 +48,7 @@ class PsCommandRealVmTest {
             VmUsage after = vm.usage();
             System.out.print(out);
             String owner = ENGINE.engine().config().ownerId();
-            Matcher m = Pattern.compile("(?m)^" + vm.id() + " +(\\d+s|\\d+m\\d\\ds) +debian-12 +running +" + vm.sshPort() + " +"
+            Matcher m = Pattern.compile("(?m)^" + vm.id() + " +(\\d+s|\\d+m\\d\\ds) +debian-12 +linux\\+big +running +" + vm.sshPort() + " +"
                     + Pattern.quote(owner) + " +([0-9.]+)s +([0-9.]+)s +(\\d+)M +(\\d+)M +(\\d+)M"
                     + " +(\\d+)M +(\\d+)M +(\\d+)M +(\\d+)M$").matcher(out);
             assertTrue(m.find(), out);

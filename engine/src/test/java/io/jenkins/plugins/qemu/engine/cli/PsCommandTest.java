@@ -39,15 +39,15 @@ class PsCommandTest {
         VmUsage u = new VmUsage(Instant.EPOCH, 1_500_000_000L, 0, 2_000_000_000L, 300L << 20, 310L << 20, -1, 50L << 20, -1,
                 170L << 20, 470L << 20, 17L << 20, 3L << 20);
         String t = PsCommand.format(List.of(
-                new PsCommand.Row("qa-1", Duration.ofSeconds(70), "debian-12", "running", 34567, "test-1", u),
-                new PsCommand.Row("qa-2", Duration.ofSeconds(5), "?", "exited", -1, "cli-9 (gone)", null)));
+                new PsCommand.Row("qa-1", Duration.ofSeconds(70), "debian-12", "linux+big", "running", 34567, "test-1", u),
+                new PsCommand.Row("qa-2", Duration.ofSeconds(5), "?", "-", "exited", -1, "cli-9 (gone)", null)));
         List<String> lines = t.lines().toList();
         assertEquals(3, lines.size(), t);
-        assertTrue(lines.get(0).matches("VM +AGE +IMAGE +PHASE +PORT +OWNER +VCPU +QEMU-CPU +RSS +PEAK-RSS +OVERLAY"
+        assertTrue(lines.get(0).matches("VM +AGE +IMAGE +TEMPLATE +PHASE +PORT +OWNER +VCPU +QEMU-CPU +RSS +PEAK-RSS +OVERLAY"
                 + " +GUEST-MEM +GUEST-PEAK +NET-IN +NET-OUT"), t);
-        assertTrue(lines.get(1).matches("qa-1 +1m10s +debian-12 +running +34567 +test-1 +1\\.5s +2\\.0s +300M +310M +50M"
+        assertTrue(lines.get(1).matches("qa-1 +1m10s +debian-12 +linux\\+big +running +34567 +test-1 +1\\.5s +2\\.0s +300M +310M +50M"
                 + " +170M +470M +17M +3M"), t);
-        assertTrue(lines.get(2).matches("qa-2 +5s +\\? +exited +- +cli-9 \\(gone\\) +- +- +- +- +- +- +- +- +-"), t);
+        assertTrue(lines.get(2).matches("qa-2 +5s +\\? +- +exited +- +cli-9 \\(gone\\) +- +- +- +- +- +- +- +- +-"), t);
         assertEquals("no VMs\n", PsCommand.format(List.of()));
     }
 }

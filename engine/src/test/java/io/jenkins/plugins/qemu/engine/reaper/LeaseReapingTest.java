@@ -53,7 +53,7 @@ class LeaseReapingTest {
         try {
             StateStore store = new StateStore(stateDir);
             VmRecord r = record(stateDir, "qa-leased", deadOwner(OWNER), q.pid(), stat(q.pid()).startTime(), Instant.now())
-                    .withSshPort(40022).withGuest("debian-12", "jenkins");
+                    .withSshPort(40022).withGuest("debian-12", "jenkins", null);
             store.write(r.withLease(Duration.ofMinutes(10), Instant.now().plus(Duration.ofMinutes(10))));
 
             for (String owner : List.of(OWNER, "someone-else")) {
@@ -94,7 +94,7 @@ class LeaseReapingTest {
         Process q = idleQemu("qa-released", true, dir.resolve("qmp.sock"));
         try {
             VmRecord r = record(stateDir, "qa-released", liveOwner(OWNER), q.pid(), stat(q.pid()).startTime(), Instant.now())
-                    .withSshPort(40022).withGuest("debian-12", "jenkins").withLease(Duration.ofMinutes(10), Instant.now().plusSeconds(600));
+                    .withSshPort(40022).withGuest("debian-12", "jenkins", null).withLease(Duration.ofMinutes(10), Instant.now().plusSeconds(600));
             new StateStore(stateDir).write(r);
             IOException own = assertThrows(IOException.class, () -> new Reaper(ReaperFixtures.config(stateDir, OWNER))
                     .proveAdoptable("qa-released", liveOwner(OWNER)));

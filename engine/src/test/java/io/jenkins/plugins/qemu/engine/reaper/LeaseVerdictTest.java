@@ -25,7 +25,7 @@ class LeaseVerdictTest {
         Path d = Path.of("/tmp/x/qa-1");
         VmRecord r = VmRecord.create("qa-1", new OwnerIdentity(owner.ownerId(), owner.pid(), owner.startTime(), bootId, owner.jvmStart()),
                 d.resolve("qmp.sock"), d.resolve("o"), d.resolve("s"), d.resolve("c"), NOW.minusSeconds(3600))
-                .withQemu(4242, 77).withSshPort(40022).withGuest("debian-12", "jenkins");
+                .withQemu(4242, 77).withSshPort(40022).withGuest("debian-12", "jenkins", null);
         if (leaseSeconds == 0) {
             return r;
         }
