@@ -1,9 +1,8 @@
 package io.jenkins.plugins.qemu.engine.host;
 
+import io.jenkins.plugins.qemu.engine.config.FileTree;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import java.io.IOException;
-import java.io.RandomAccessFile;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -29,12 +28,6 @@ public record ConsoleTail(String vmId, int maxBytes) implements HostRequest<Stri
         if (console == null || !Files.isRegularFile(console)) {
             return "";
         }
-        try (RandomAccessFile f = new RandomAccessFile(console.toFile(), "r")) {
-            long from = Math.max(0, f.length() - maxBytes);
-            byte[] bytes = new byte[(int) (f.length() - from)];
-            f.seek(from);
-            f.readFully(bytes);
-            return new String(bytes, StandardCharsets.UTF_8);
-        }
+        return FileTree.lastBytes(console, maxBytes).text();
     }
 }

@@ -6,8 +6,6 @@ import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.logging.Logger;
@@ -109,20 +107,6 @@ public final class HostSide implements AutoCloseable {
             engine = null;
             unusable = e.getMessage() == null ? e.toString() : e.getMessage();
         }
-    }
-
-    /** The machine's memory in MiB, from {@code /proc/meminfo}; 0 when it cannot be read. */
-    static long machineMemoryMiB() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-                if (line.startsWith("MemTotal:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            LOG.fine("cannot read /proc/meminfo: " + e);
-        }
-        return 0;
     }
 
     /** Destroys every VM of this host's engine and closes it. */

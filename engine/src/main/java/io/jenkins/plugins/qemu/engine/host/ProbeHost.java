@@ -1,6 +1,7 @@
 package io.jenkins.plugins.qemu.engine.host;
 
 import io.jenkins.plugins.qemu.engine.QemuEngine;
+import io.jenkins.plugins.qemu.engine.state.ProcFs;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,7 +16,7 @@ public record ProbeHost() implements HostRequest<HostReport> {
     @Override
     public HostReport runOn(HostSide host) throws IOException {
         int cpus = Runtime.getRuntime().availableProcessors();
-        long memory = HostSide.machineMemoryMiB();
+        long memory = new ProcFs().memoryMiB();
         String unusable = host.unusable();
         if (unusable != null) {
             return new HostReport(host.host(), unusable, List.of(), cpus, memory, List.of(), List.of());

@@ -83,6 +83,20 @@ public final class ProcFs {
         return pids;
     }
 
+    /** The machine's memory in MiB ({@code MemTotal} of {@code /proc/meminfo}); 0 when it cannot be read. */
+    public long memoryMiB() {
+        try {
+            for (String line : Files.readAllLines(root.resolve("meminfo"))) {
+                if (line.startsWith("MemTotal:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+        return 0;
+    }
+
     /**
      * Changes with every host boot. Pids and start times only identify a process within one boot,
      * so a record from an earlier boot can never prove anything about a process running now.

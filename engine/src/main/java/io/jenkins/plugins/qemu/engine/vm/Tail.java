@@ -1,8 +1,7 @@
 package io.jenkins.plugins.qemu.engine.vm;
 
+import io.jenkins.plugins.qemu.engine.config.FileTree;
 import java.io.IOException;
-import java.io.RandomAccessFile;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -16,13 +15,8 @@ final class Tail {
         if (file == null || !Files.isRegularFile(file)) {
             return "";
         }
-        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
-            long len = f.length();
-            int n = (int) Math.min(len, MAX_BYTES);
-            byte[] buf = new byte[n];
-            f.seek(len - n);
-            f.readFully(buf);
-            String text = new String(buf, StandardCharsets.UTF_8).replace("\r", "");
+        try {
+            String text = FileTree.lastBytes(file, MAX_BYTES).text().replace("\r", "");
             String[] all = text.split("\n");
             int from = Math.max(0, all.length - lines);
             StringBuilder b = new StringBuilder();
