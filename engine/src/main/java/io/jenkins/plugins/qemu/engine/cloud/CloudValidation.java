@@ -129,6 +129,19 @@ public final class CloudValidation {
         return cap;
     }
 
+    /**
+     * How many minutes an agent's VM outlives a controller that is gone (a restart): at least 2,
+     * so the engine's renewal (every quarter of the lease, looked at every few seconds) always
+     * comes in time; at most a day, so a controller that never returns leaves nothing for long.
+     */
+    public static int restartLeaseMinutes(String field, int minutes) {
+        if (minutes < 2 || minutes > 1440) {
+            throw new InvalidInputException(field, minutes, "is out of range: use 2 to 1440 minutes (default "
+                    + TemplateSpec.AGENT_LEASE.toMinutes() + ")");
+        }
+        return minutes;
+    }
+
     /** A template's own cap: 0 means none (only the cloud's applies). */
     public static int templateInstanceCap(String field, int cap) {
         if (cap < 0 || cap > MAX_INSTANCE_CAP) {

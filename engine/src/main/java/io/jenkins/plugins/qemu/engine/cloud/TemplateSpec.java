@@ -90,13 +90,19 @@ public final class TemplateSpec implements Serializable {
     /**
      * How long an agent's VM outlives a controller that is gone (see {@link VmSpec#lease()}): long
      * enough for a restart, safe or not, to come back and re-attach it; short enough that a
-     * controller that never returns does not leave VMs running for long.
+     * controller that never returns does not leave VMs running for long. A cloud may set its own
+     * ({@link CloudValidation#restartLeaseMinutes}).
      */
     public static final java.time.Duration AGENT_LEASE = java.time.Duration.ofMinutes(10);
 
     /** The request for one agent VM of this template: {@link #toVmSpec} with the {@link #AGENT_LEASE}. */
     public VmSpec toAgentVmSpec(String vmId) {
-        return toVmSpec(vmId).toBuilder().lease(AGENT_LEASE).build();
+        return toAgentVmSpec(vmId, AGENT_LEASE);
+    }
+
+    /** The request for one agent VM of this template whose VM outlives a gone controller by {@code lease}. */
+    public VmSpec toAgentVmSpec(String vmId, java.time.Duration lease) {
+        return toVmSpec(vmId).toBuilder().lease(lease).build();
     }
 
     /** The request for one VM of this template; {@code vmId} also becomes the guest's host name. */

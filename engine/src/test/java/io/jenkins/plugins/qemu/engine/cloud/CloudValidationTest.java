@@ -46,6 +46,20 @@ class CloudValidationTest {
     }
 
     @Test
+    void aRestartLeaseIsTwoMinutesToADay() {
+        assertEquals(2, CloudValidation.restartLeaseMinutes("restartLeaseMinutes", 2));
+        assertEquals(1440, CloudValidation.restartLeaseMinutes("restartLeaseMinutes", 1440));
+        for (int bad : new int[] {0, 1, 1441, -5}) {
+            InvalidInputException e = assertThrows(InvalidInputException.class,
+                    () -> CloudValidation.restartLeaseMinutes("restartLeaseMinutes", bad));
+            assertEquals("restartLeaseMinutes: '" + bad + "' is out of range: use 2 to 1440 minutes (default 10)", e.getMessage());
+        }
+        TemplateSpec t = TemplateSpec.builder().labels("debian-12").image("debian-12").build();
+        assertEquals(java.time.Duration.ofMinutes(30), t.toAgentVmSpec("qa-1", java.time.Duration.ofMinutes(30)).lease());
+        assertEquals(TemplateSpec.AGENT_LEASE, t.toAgentVmSpec("qa-1").lease());
+    }
+
+    @Test
     void directoriesAreOptionalButAbsolute() {
         assertNull(CloudValidation.directory("imagesDir", ""));
         assertEquals("/var/lib/qemu-agents/images", CloudValidation.directory("imagesDir", " /var/lib/qemu-agents/images "));
