@@ -24,6 +24,7 @@ public final class HiddenDescriptors extends DescriptorVisibilityFilter {
 
     private static boolean isOurs(Descriptor<?> descriptor) {
         return descriptor instanceof QemuSshLauncher.DescriptorImpl || descriptor instanceof QemuAgentLauncher.DescriptorImpl
+                || descriptor instanceof QemuHostLauncher.DescriptorImpl
                 || descriptor instanceof QemuRetentionStrategy.DescriptorImpl;
     }
 }

@@ -60,6 +60,11 @@ public class QemuAgent extends AbstractCloudSlave {
     private transient volatile boolean fromDisk;
     private transient CompletableFuture<Vm> reattached; // guarded by this
     private transient volatile String reattachFailure;
+    /** The QEMU host the VM runs on ({@link QemuHosts}); null for a VM of the controller's own engine (a cloud without hosts). */
+    private final String host;
+    /** The host agent's channel the VM was booted over: the VM lives only as long as it (null for the built-in host or after a restart). */
+    private transient volatile hudson.remoting.VirtualChannel hostChannel;
+    private transient volatile boolean restoredOnHost;
     /** How long a closing channel may take before the VM is destroyed under it anyway. */
     private static final Duration DISCONNECT_WAIT = Duration.ofSeconds(10);
 
@@ -78,7 +83,31 @@ public class QemuAgent extends AbstractCloudSlave {
         this.requested = requested;
         this.templateKey = templateKey;
         this.online = Instant.now();
-        setNodeDescription("QEMU VM " + vm.id() + " of cloud " + cloudName + ": " + template.image() + ", "
+        this.host = null;
+        describe(template, "");
+    }
+
+    /** The agent of a VM {@link HostProvisioningTask} booted on a QEMU host; its launcher connects through that host. */
+    QemuAgent(String cloudId, String cloudName, io.jenkins.plugins.qemu.engine.host.BootedVm booted,
+            @CheckForNull hudson.remoting.VirtualChannel hostChannel, TemplateSpec template, String templateKey,
+            List<String> provisioningLog, Instant requested) throws Descriptor.FormException, IOException {
+        super(AgentNaming.nodeName(cloudName, booted.vmId()), template.remoteFs(), new QemuHostLauncher(booted.host(), template.remoteFs()));
+        this.cloudName = cloudName;
+        this.cloudId = cloudId;
+        this.vmId = booted.vmId();
+        this.image = template.image();
+        this.provisioningLog = List.copyOf(provisioningLog);
+        this.requested = requested;
+        this.templateKey = templateKey;
+        this.online = Instant.now();
+        this.host = booted.host();
+        this.hostChannel = hostChannel;
+        this.restoredOnHost = booted.restored();
+        describe(template, " on host " + booted.host());
+    }
+
+    private void describe(TemplateSpec template, String where) throws IOException {
+        setNodeDescription("QEMU VM " + vmId + " of cloud " + cloudName + where + ": " + template.image() + ", "
                 + template.cpus() + " CPUs, " + template.memoryMiB() + "M, " + template.retention());
         setNumExecutors(template.executors());
         setLabelString(template.labels());
@@ -109,9 +138,18 @@ public class QemuAgent extends AbstractCloudSlave {
         return image;
     }
 
+    /** The QEMU host of this agent's VM; null when the controller's own engine runs it (a cloud without hosts). */
+    @CheckForNull
+    public String getHost() {
+        return host;
+    }
+
     /** The running VM, or null when it is gone (destroyed, died) or, after a restart, not re-attached (yet). */
     @CheckForNull
     Vm liveVm() {
+        if (host != null) {
+            return null; // the host's engine has it; see isVmAlive
+        }
         Vm v = vm;
         if (v == null) {
             v = QemuEngines.get().findVm(vmId);
@@ -121,7 +159,26 @@ public class QemuAgent extends AbstractCloudSlave {
 
     /** True also while a VM from before a restart has not been re-attached yet, so nothing removes the agent meanwhile. */
     boolean isVmAlive() {
+        if (host != null) {
+            return hostVmAlive();
+        }
         return liveVm() != null || reattachPending();
+    }
+
+    /**
+     * A host's VM lives as long as the host connection that booted it (its engine ends with that
+     * connection); the built-in host's VM as long as the controller's engine has it.
+     */
+    private boolean hostVmAlive() {
+        if (fromDisk) {
+            return false;
+        }
+        if (QemuHosts.BUILT_IN.equals(host)) {
+            return QemuEngines.get().findVm(vmId) != null;
+        }
+        hudson.remoting.VirtualChannel booted = hostChannel;
+        RemoteHost now = QemuHosts.get().remote(host);
+        return booted != null && now != null && now.channel() == booted;
     }
 
     private synchronized boolean reattachPending() {
@@ -137,6 +194,12 @@ public class QemuAgent extends AbstractCloudSlave {
     @CheckForNull
     Vm reattach(TaskListener listener) {
         Vm v = vm;
+        if (host != null) {
+            if (fromDisk) {
+                reattachFailure = "its VM ran on QEMU host " + host + ", whose VMs end with the host's connection";
+            }
+            return null;
+        }
         if (v != null || !fromDisk) {
             return v != null && v.isAlive() ? v : null;
         }
@@ -220,7 +283,8 @@ public class QemuAgent extends AbstractCloudSlave {
     /** The phases up to {@code buildStarted} of a build that entered the queue at {@code queued}. */
     BuildPhases phases(@CheckForNull Instant queued, @CheckForNull Instant connected, Instant buildStarted) {
         Vm v = vm;
-        String boot = v == null ? null : v.restored() ? "warm restore" : "cold boot";
+        String boot = host != null ? (restoredOnHost ? "warm restore" : "cold boot") + " on host " + host
+                : v == null ? null : v.restored() ? "warm restore" : "cold boot";
         return new BuildPhases(queued, requested, online, connected, buildStarted, boot);
     }
 
@@ -249,6 +313,15 @@ public class QemuAgent extends AbstractCloudSlave {
      */
     @Override
     protected void _terminate(TaskListener listener) {
+        if (host != null) {
+            try {
+                disconnect(listener);
+                QemuHosts.get().destroy(this, listener);
+            } finally {
+                QemuEngines.get().release(getCloudId(), vmId);
+            }
+            return;
+        }
         try {
             disconnect(listener);
             Vm v = vm != null ? vm : QemuEngines.get().findVm(vmId);

@@ -61,13 +61,15 @@ final class QemuCleanup {
             }
         }
         engines.releaseUnused(configured);
+        QemuHosts.get().reapHosts(listener);
     }
 
     /** The directories the configured clouds use now (not the engines started earlier for old settings). */
     private static Set<EngineConfig> configuredEngines(Jenkins jenkins) {
         Set<EngineConfig> configs = new LinkedHashSet<>();
         for (Cloud cloud : jenkins.clouds) {
-            if (cloud instanceof QemuCloud qemu) {
+            // A cloud on hosts uses the controller's engine only when the built-in host is one of them.
+            if (cloud instanceof QemuCloud qemu && (!qemu.usesHosts() || qemu.isUseBuiltInHost())) {
                 try {
                     configs.add(qemu.engineConfig());
                 } catch (InvalidInputException e) {
@@ -86,8 +88,8 @@ final class QemuCleanup {
      */
     private static void warmUp(Jenkins jenkins, QemuEngines engines) {
         for (Cloud cloud : jenkins.clouds) {
-            if (!(cloud instanceof QemuCloud qemu)) {
-                continue;
+            if (!(cloud instanceof QemuCloud qemu) || qemu.usesHosts()) {
+                continue; // hosts keep their own snapshots; not built on the controller for them
             }
             for (QemuTemplate t : qemu.getTemplates()) {
                 try {

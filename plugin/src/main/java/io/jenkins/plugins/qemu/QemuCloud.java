@@ -53,6 +53,10 @@ public class QemuCloud extends Cloud {
      * carries it) and configuration-as-code reloads (it defaults to the name, which a reload keeps).
      */
     private String id;
+    /** Label expression of the Jenkins agents that run this cloud's VMs (QEMU hosts); blank: only the controller's own host, as before hosts existed. */
+    private String hostLabel = "";
+    /** Whether the controller's own host takes VMs too; null: the default (only when no hosts are configured). */
+    private Boolean useBuiltInHost;
 
     @DataBoundConstructor
     public QemuCloud(String name) {
@@ -124,6 +128,30 @@ public class QemuCloud extends Cloud {
         this.id = id == null || id.isBlank() ? null : id.trim();
     }
 
+    public String getHostLabel() {
+        return hostLabel;
+    }
+
+    @DataBoundSetter
+    public void setHostLabel(String hostLabel) {
+        this.hostLabel = hostLabel == null ? "" : hostLabel.trim();
+    }
+
+    /** Defaults to true without a host label and to false once one is set: hosts replace the controller's machine unless asked otherwise. */
+    public boolean isUseBuiltInHost() {
+        return useBuiltInHost == null ? hostLabel.isEmpty() : useBuiltInHost;
+    }
+
+    @DataBoundSetter
+    public void setUseBuiltInHost(boolean useBuiltInHost) {
+        this.useBuiltInHost = useBuiltInHost;
+    }
+
+    /** Whether VMs are placed on hosts ({@link QemuHosts}) rather than booted by the controller's own engine. */
+    boolean usesHosts() {
+        return !hostLabel.isEmpty();
+    }
+
     /** Under which a template's VMs are counted and its failures backed off. */
     String templateKey(QemuTemplate t) {
         return TemplateReadiness.key(getId(), t.getLabels(), t.getImage());
@@ -141,6 +169,9 @@ public class QemuCloud extends Cloud {
         }
         if (stateDir == null) {
             stateDir = "";
+        }
+        if (hostLabel == null) {
+            hostLabel = ""; // saved before hosts existed: the controller's own host only
         }
         return this;
     }
@@ -186,6 +217,15 @@ public class QemuCloud extends Cloud {
         ProvisioningBackoff backoff = engines.backoff();
         String key = templateKey(t);
         String problem = engines.readiness(key, () -> {
+            if (usesHosts()) {
+                // QEMU and the image are each host's to have; placement skips the hosts that lack them.
+                try {
+                    t.toSpec();
+                    return null;
+                } catch (InvalidInputException e) {
+                    return "the template's settings are invalid: " + e.getMessage();
+                }
+            }
             try {
                 return TemplateReadiness.problem(engineConfig(), t::toSpec);
             } catch (InvalidInputException e) {
@@ -235,6 +275,9 @@ public class QemuCloud extends Cloud {
             // blockage() refuses such a template; a change between the two calls ends up here
             LOGGER.fine(() -> "Cloud " + name + " cannot provision for " + state.getLabel() + ": " + e.getMessage());
             return List.of();
+        }
+        if (usesHosts()) {
+            return QemuHosts.get().plan(this, template, spec, state.getLabel(), excessWorkload);
         }
         CapacityLedger ledger = QemuEngines.get().ledger(getId(), limits);
         String key = templateKey(template);

@@ -45,6 +45,38 @@ public final class QemuCloudDescriptor extends Descriptor<Cloud> {
         return FormChecks.field(() -> CloudValidation.cloudName("name", value));
     }
 
+    /**
+     * Blank is fine (no hosts: the controller's own machine, as before); otherwise the expression
+     * must parse, and a warning says when no agent has it yet or none of those is online.
+     */
+    @POST
+    public FormValidation doCheckHostLabel(@QueryParameter String value) {
+        return FormChecks.ifAllowed(() -> {
+            if (value == null || value.isBlank()) {
+                return FormValidation.ok();
+            }
+            FormValidation parsed = hudson.model.labels.LabelExpression.validate(value.trim());
+            if (parsed.kind != FormValidation.Kind.OK) {
+                return parsed;
+            }
+            int nodes = 0;
+            int online = 0;
+            for (hudson.model.Node n : hudson.model.Label.parseExpression(value.trim()).getNodes()) {
+                if (n instanceof QemuAgent || n instanceof jenkins.model.Jenkins) {
+                    continue;
+                }
+                nodes++;
+                hudson.model.Computer c = n.toComputer();
+                online += c != null && c.isOnline() ? 1 : 0;
+            }
+            if (nodes == 0) {
+                return FormValidation.warning("hostLabel: no agent has the label '" + value.trim() + "' yet; VMs wait until a host has it");
+            }
+            return online == 0 ? FormValidation.warning("hostLabel: none of the " + nodes + " agents with this label is online")
+                    : FormValidation.ok(online + " of " + nodes + " hosts online");
+        });
+    }
+
     @POST
     public FormValidation doCheckInstanceCap(@QueryParameter String value) {
         return FormChecks.field(() -> CloudValidation.instanceCap("instanceCap", FormChecks.parseInt("instanceCap", value)));

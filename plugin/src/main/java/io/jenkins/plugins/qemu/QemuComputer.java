@@ -257,6 +257,10 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
 
     /** The last {@link #CONSOLE_TAIL_BYTES} of the guest console, or a note why there is none. */
     String guestConsoleTail() throws IOException {
+        QemuAgent agent = getNode();
+        if (agent != null && agent.getHost() != null) {
+            return hostConsoleTail(agent);
+        }
         Path file = guestConsoleFile();
         if (file == null) {
             return "(the VM is gone; its console went with it)";
@@ -269,6 +273,17 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
             raf.readFully(bytes);
             String text = new String(bytes, StandardCharsets.UTF_8);
             return start == 0 ? text : "(earlier output omitted)\n" + text.substring(Math.max(0, text.indexOf('\n') + 1));
+        }
+    }
+
+    /** A host VM's console is on its host: asked for there ({@link QemuHosts#consoleTail}). */
+    private static String hostConsoleTail(QemuAgent agent) throws IOException {
+        try {
+            String tail = QemuHosts.get().consoleTail(agent, CONSOLE_TAIL_BYTES);
+            return tail == null ? "(host " + agent.getHost() + " is offline; the VM's console went with its connection)" : tail;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while reading the console of VM " + agent.getVmId() + " on host " + agent.getHost(), e);
         }
     }
 }

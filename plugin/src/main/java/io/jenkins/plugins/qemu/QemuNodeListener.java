@@ -19,6 +19,15 @@ public final class QemuNodeListener extends NodeListener {
             return;
         }
         QemuEngines engines = QemuEngines.get();
+        if (agent.getHost() != null) {
+            // Its VM is on a host: destroyed there (a no-op when terminate() already did), off the caller's thread.
+            Computer.threadPoolForRemoting.submit(() -> {
+                QemuHosts.get().destroy(agent, new hudson.util.LogTaskListener(java.util.logging.Logger.getLogger(QemuNodeListener.class.getName()),
+                        java.util.logging.Level.INFO));
+                engines.release(agent.getCloudId(), agent.getVmId());
+            });
+            return;
+        }
         Vm vm = engines.findVm(agent.getVmId());
         if (vm != null) {
             // Destroying may wait for a graceful guest shutdown; not on the caller's thread.
