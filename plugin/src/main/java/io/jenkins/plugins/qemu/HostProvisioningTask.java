@@ -76,7 +76,7 @@ final class HostProvisioningTask extends FutureTask<Node> {
             booted = host.call(new BootVm(spec, ref));
             booted.progress().forEach(log::add);
             String online = "VM " + vmId + " online on host " + host.host() + " after " + booted.timeToOnlineMillis() + " ms ("
-                    + (booted.restored() ? "warm restore" : "cold boot: " + booted.coldBootReason()) + "), SSH on the host's 127.0.0.1:"
+                    + (booted.restored() ? "warm restore" : booted.coldBootReason() == null ? "cold boot" : "cold boot: " + booted.coldBootReason()) + "), SSH on the host's 127.0.0.1:"
                     + booted.sshPort();
             log.add(online);
             placement.booted(vmId);

@@ -20,6 +20,7 @@ import java.io.IOException;
  * connection, so after a controller restart there is no VM to reconnect to and the agent goes.
  */
 public class QemuHostLauncher extends ComputerLauncher {
+    private static final java.util.logging.Logger LOGGER = java.util.logging.Logger.getLogger(QemuHostLauncher.class.getName());
     private final String host;
     private final String remoteFs;
 
@@ -50,6 +51,16 @@ public class QemuHostLauncher extends ComputerLauncher {
                     + " or the controller restarted); the agent will be removed.");
             return;
         }
+        try {
+            connect(computer, agent, listener);
+        } catch (IOException | RuntimeException e) {
+            // Jenkins puts the stack trace in the agent's log only, which goes with the agent; one line stays here.
+            LOGGER.warning("VM " + agent.getVmId() + " on host " + host + ": launching its agent failed: " + e);
+            throw e;
+        }
+    }
+
+    private void connect(SlaveComputer computer, QemuAgent agent, TaskListener listener) throws IOException, InterruptedException {
         long start = System.nanoTime();
         QemuHosts hosts = QemuHosts.get();
         if (QemuHosts.BUILT_IN.equals(host)) {
