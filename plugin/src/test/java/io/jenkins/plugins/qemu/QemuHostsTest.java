@@ -1,0 +1,144 @@
+package io.jenkins.plugins.qemu;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+
+import hudson.model.FreeStyleBuild;
+import hudson.model.FreeStyleProject;
+import hudson.model.Label;
+import hudson.model.Node;
+import hudson.slaves.DumbSlave;
+import hudson.tasks.Shell;
+import hudson.util.FormValidation;
+import io.jenkins.plugins.qemu.engine.host.HostReport;
+import io.jenkins.plugins.qemu.engine.host.ProbeHost;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+import org.jvnet.hudson.test.JenkinsRule;
+
+/**
+ * QEMU hosts (issue 18) against a real Jenkins: the cloud's and the host property's settings
+ * through the UI, the engine reached on a real agent over its remoting channel, and a build on a
+ * VM booted by a host agent, which is removed with its host. The last test boots a real VM and is
+ * skipped without QEMU and the test image ({@link RealVms}).
+ */
+public class QemuHostsTest {
+    @Rule
+    public JenkinsRule j = new JenkinsRule();
+
+    @Rule
+    public TemporaryFolder tmp = new TemporaryFolder();
+
+    private static final Label HOSTS = Label.get("qemu-host");
+
+    private DumbSlave host(String stateDir) throws Exception {
+        DumbSlave host = j.createOnlineSlave(HOSTS);
+        QemuHostProperty p = new QemuHostProperty();
+        p.setInstanceCap(2);
+        p.setImagesDir(RealVms.imagesDir().toString());
+        p.setStateDir(stateDir);
+        host.getNodeProperties().add(p);
+        return host;
+    }
+
+    @Test
+    public void withoutAHostLabelNothingChanges() {
+        QemuCloud cloud = RealVms.cloud(Path.of("/tmp/unused-state"), 2);
+        assertFalse(cloud.usesHosts());
+        assertTrue("the controller's own host is used without hosts", cloud.isUseBuiltInHost());
+        cloud.setHostLabel("qemu-host");
+        assertTrue(cloud.usesHosts());
+        assertFalse("the built-in host is off by default once hosts are configured", cloud.isUseBuiltInHost());
+        cloud.setUseBuiltInHost(true);
+        assertTrue(cloud.isUseBuiltInHost());
+    }
+
+    @Test
+    public void hostSettingsSurviveTheUiRoundTrip() throws Exception {
+        QemuCloud before = RealVms.cloud(tmp.newFolder("state").toPath(), 2);
+        before.setHostLabel("qemu-host");
+        j.jenkins.clouds.add(before);
+        j.submit(j.createWebClient().goTo("cloud/qemu/configure").getFormByName("config"));
+        QemuCloud after = (QemuCloud) j.jenkins.getCloud("qemu");
+        assertEquals("qemu-host", after.getHostLabel());
+        assertFalse(after.isUseBuiltInHost());
+
+        DumbSlave host = host("/var/lib/qemu-agents/state");
+        j.submit(j.createWebClient().getPage(host, "configure").getFormByName("config"));
+        QemuHostProperty p = j.jenkins.getNode(host.getNodeName()).getNodeProperty(QemuHostProperty.class);
+        assertNotNull(p);
+        assertEquals(2, p.getInstanceCap());
+        assertEquals("/var/lib/qemu-agents/state", p.getStateDir());
+    }
+
+    @Test
+    public void hostLabelAndHostFieldsAreChecked() throws Exception {
+        QemuCloudDescriptor d = j.jenkins.getDescriptorByType(QemuCloudDescriptor.class);
+        assertEquals(FormValidation.Kind.OK, d.doCheckHostLabel("").kind);
+        assertEquals(FormValidation.Kind.ERROR, d.doCheckHostLabel("a &&").kind);
+        FormValidation none = d.doCheckHostLabel("qemu-host");
+        assertEquals(FormValidation.Kind.WARNING, none.kind);
+        assertThat(none.getMessage(), containsString("no agent has the label"));
+        host("/tmp/s");
+        assertEquals(FormValidation.Kind.OK, d.doCheckHostLabel("qemu-host").kind);
+        QemuHostProperty.DescriptorImpl hd = j.jenkins.getDescriptorByType(QemuHostProperty.DescriptorImpl.class);
+        assertThat(hd.doCheckStateDir("relative/dir").renderHtml(), containsString("stateDir"));
+        assertThat(hd.doCheckMemory("lots").renderHtml(), containsString("memory"));
+    }
+
+    /** The engine's classes reach a real agent over its channel, and the host answers even without QEMU. */
+    @Test
+    public void aHostAgentAnswersAProbeOverItsChannel() throws Exception {
+        DumbSlave host = host(tmp.newFolder("host-state").getAbsolutePath());
+        RemoteHost remote = QemuHosts.get().remote(host.getNodeName());
+        assertNotNull(remote);
+        HostReport report = remote.call(new ProbeHost());
+        assertEquals(host.getNodeName(), report.host());
+        assertTrue(report.machineCpus() >= 1);
+        // A QEMU VM agent is never a host, and an offline agent has no line.
+        host.toComputer().disconnect(null).get(30, TimeUnit.SECONDS);
+        assertNull(QemuHosts.get().remote(host.getNodeName()));
+    }
+
+    /**
+     * A build on a VM booted on a host agent: the agent remembers its host, the build succeeds, the
+     * VM goes after it; a second VM's agent goes at once when its host disconnects.
+     */
+    @Test
+    public void aBuildRunsOnAVmOfAHostAndTheVmGoesWithItsHost() throws Exception {
+        RealVms.assumeAvailable();
+        DumbSlave host = host(tmp.newFolder("host-state").getAbsolutePath());
+        QemuCloud cloud = RealVms.cloud(tmp.newFolder("unused").toPath(), 2);
+        cloud.setHostLabel("qemu-host");
+        j.jenkins.clouds.add(cloud);
+        FreeStyleProject p = j.createFreeStyleProject("on-host");
+        p.setAssignedLabel(Label.get(RealVms.IMAGE));
+        p.getBuildersList().add(new Shell("hostname"));
+        FreeStyleBuild b = j.buildAndAssertSuccess(p);
+        j.assertLogContains("on host " + host.getNodeName(), b);
+        RealVms.assertNoVmLeft(j);
+
+        FreeStyleProject slow = j.createFreeStyleProject("slow");
+        slow.setAssignedLabel(Label.get(RealVms.IMAGE));
+        slow.getBuildersList().add(new Shell("sleep 600"));
+        FreeStyleBuild running = slow.scheduleBuild2(0).waitForStart();
+        j.waitForMessage("+ sleep 600", running);
+        List<QemuAgent> agents = RealVms.qemuAgents(j);
+        assertEquals(1, agents.size());
+        assertEquals(host.getNodeName(), agents.get(0).getHost());
+        host.toComputer().disconnect(null).get(30, TimeUnit.SECONDS);
+        j.waitForCompletion(running);
+        RealVms.assertNoVmLeft(j);
+        assertTrue(j.jenkins.getNodes().stream().noneMatch(n -> n instanceof QemuAgent));
+        assertNotNull((Node) j.jenkins.getNode(host.getNodeName()));
+    }
+}
