@@ -88,26 +88,34 @@ final class GuestAgent implements AutoCloseable {
 
     /**
      * Copies the agent's output to {@code toController} and {@code fromController} to its input, on
-     * two daemon threads; when either direction ends, both streams and the agent go.
+     * two daemon threads. When the controller's side ends, only the agent's input is closed: its
+     * last words (the answer to the channel's close) still flow up, and the agent ends on that
+     * end-of-file. When the agent's output ends (or breaks), everything goes.
      */
     void bridge(OutputStream toController, InputStream fromController) {
-        thread("up", () -> copy(process.stdout(), toController), toController);
-        thread("down", () -> copy(fromController, process.stdin()), toController);
+        thread("up", () -> copy(process.stdout(), toController), () -> {
+            close();
+            closeQuietly(toController, "the pipe to the controller");
+        });
+        thread("down", () -> copy(fromController, process.stdin()), () -> closeQuietly(process.stdin(), "the agent's input"));
     }
 
-    private void thread(String direction, IoTask task, OutputStream toController) {
+    private void closeQuietly(java.io.Closeable c, String what) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            LOGGER.log(Level.FINE, "VM " + vmId + ": closing " + what, e);
+        }
+    }
+
+    private void thread(String direction, IoTask task, Runnable atEnd) {
         Thread t = new Thread(() -> {
             try {
                 task.run();
             } catch (IOException e) {
                 LOGGER.log(Level.FINE, "VM " + vmId + ": agent bridge " + direction + " ended", e);
             } finally {
-                close();
-                try {
-                    toController.close();
-                } catch (IOException e) {
-                    LOGGER.log(Level.FINE, "VM " + vmId + ": closing the pipe to the controller", e);
-                }
+                atEnd.run();
             }
         }, "qemu-agents bridge " + direction + " " + vmId);
         t.setDaemon(true);
