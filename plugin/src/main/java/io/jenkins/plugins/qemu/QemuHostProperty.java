@@ -103,7 +103,7 @@ public final class QemuHostProperty extends NodeProperty<Node> {
         return p != null ? p : new QemuHostProperty();
     }
 
-    /** Offered on every permanent agent's page, never on a QEMU VM agent (a VM is no host). */
+    /** Offered on every permanent agent's page, never on a QEMU VM agent (a VM is no host) nor the controller (the built-in host uses the cloud's own settings). */
     @Extension
     @Symbol("qemuHost")
     public static final class DescriptorImpl extends NodePropertyDescriptor {
@@ -115,7 +115,7 @@ public final class QemuHostProperty extends NodeProperty<Node> {
 
         @Override
         public boolean isApplicable(Class<? extends Node> targetType) {
-            return !QemuAgent.class.isAssignableFrom(targetType);
+            return !QemuAgent.class.isAssignableFrom(targetType) && !jenkins.model.Jenkins.class.isAssignableFrom(targetType);
         }
 
         @POST

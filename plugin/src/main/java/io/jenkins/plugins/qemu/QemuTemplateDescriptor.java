@@ -227,7 +227,11 @@ public final class QemuTemplateDescriptor extends Descriptor<QemuTemplate> {
         } catch (InvalidInputException e) {
             return FormValidation.error(e.getMessage());
         }
-        return TemplateTrial.run(config, spec, QemuCloud.savedCloudNamed(name));
+        QemuCloud saved = QemuCloud.savedCloudNamed(name);
+        if (saved != null && saved.usesHosts()) {
+            return HostTrial.run(saved, spec); // on the saved cloud's hosts, with their own directories
+        }
+        return TemplateTrial.run(config, spec, saved);
     }
 
     /**

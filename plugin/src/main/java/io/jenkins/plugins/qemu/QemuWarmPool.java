@@ -76,7 +76,8 @@ public final class QemuWarmPool extends AsyncPeriodicWork {
             return;
         }
         for (Cloud cloud : jenkins.clouds) {
-            if (cloud instanceof QemuCloud qemu) {
+            // Not on hosts yet: the pool boots through the controller's own engine (README, "QEMU hosts").
+            if (cloud instanceof QemuCloud qemu && !qemu.usesHosts()) {
                 for (QemuTemplate t : qemu.getTemplates()) {
                     try {
                         refill(jenkins, qemu, t);
