@@ -42,9 +42,18 @@ final class HostProbes {
         this.hosts = hosts;
     }
 
-    /** The built-in host's answer depends on the cloud's directories; a host agent's is the same for every cloud. */
+    /**
+     * The built-in host's answer depends on the cloud's directories; a host agent's is the same for
+     * every cloud but not for every setting of its host property: an answer from before the admin
+     * changed the host's directories is not reused (it would name the old catalog's images).
+     */
     private static String key(QemuCloud cloud, String host) {
-        return QemuHosts.BUILT_IN.equals(host) ? host + "@" + cloud.getId() : host;
+        if (QemuHosts.BUILT_IN.equals(host)) {
+            return host + "@" + cloud.getId();
+        }
+        Node node = Jenkins.get().getNode(host);
+        QemuHostProperty p = QemuHostProperty.of(node);
+        return host + "@" + p.getImagesDir() + "@" + p.getStateDir();
     }
 
     /**
@@ -59,7 +68,7 @@ final class HostProbes {
         for (HostBudget b : budgets) {
             String host = b.host();
             if (!QemuHosts.BUILT_IN.equals(host) && hosts.remote(host) == null) {
-                if (answers.containsKey(host)) {
+                if (answers.keySet().stream().anyMatch(k -> k.startsWith(host + "@"))) {
                     hosts.lost(host, "offline");
                 }
                 continue;
@@ -112,8 +121,8 @@ final class HostProbes {
 
     /** Forgets a host's answers: after it comes back only a new probe makes it usable. */
     void forget(String host) {
-        answers.keySet().removeIf(k -> k.equals(host));
-        lastSaid.remove(host);
+        answers.keySet().removeIf(k -> k.startsWith(host + "@"));
+        lastSaid.keySet().removeIf(k -> k.startsWith(host + "@"));
     }
 
     /** Logs why a template's VM went nowhere, once per new reason; null clears it (a VM was placed). */
