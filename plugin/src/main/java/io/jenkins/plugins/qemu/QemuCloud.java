@@ -243,6 +243,11 @@ public class QemuCloud extends Cloud {
         return TemplateStatus.of(this);
     }
 
+    /** What the cloud page shows of its hosts (none without a host label): each host's VMs and why it takes none now. */
+    public List<io.jenkins.plugins.qemu.engine.cloud.HostPlacement.HostView> getHostViews() {
+        return usesHosts() ? QemuHosts.get().views(this) : List.of();
+    }
+
     @Override
     public boolean canProvision(@NonNull CloudState state) {
         return usableTemplateFor(state.getLabel()) != null;

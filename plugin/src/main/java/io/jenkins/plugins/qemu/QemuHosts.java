@@ -212,6 +212,14 @@ public final class QemuHosts {
     }
 
     /**
+     * The cloud page's view of its hosts: what each one's VMs take and why it would take no VM
+     * (of the smallest size, any image) now; null in {@code skipped} when it would.
+     */
+    List<HostPlacement.HostView> views(QemuCloud cloud) {
+        return probes.refresh(cloud).hosts(CapacityLedger.Claim.agent(1, 1), null);
+    }
+
+    /**
      * A host is gone (its agent went offline): every placement forgets it and gives its VMs' room
      * back, and the agents of its VMs are removed now, off the caller's thread; their builds end
      * instead of waiting for a VM that went with the host's connection.

@@ -29,6 +29,9 @@ public final class TemplateStatus {
         for (QemuTemplate t : cloud.candidates()) {
             String key = cloud.templateKey(t);
             String blocked = cloud.blockage(t);
+            if (blocked == null && cloud.usesHosts()) {
+                blocked = QemuHosts.get().probes().refusal(key); // why its last VM found no host; null once one did
+            }
             String status = blocked != null ? blocked
                     : engines.backoff().lastFailure(key).map(f -> "ready again after " + f.failuresInARow()
                             + " failed boots in a row; last: " + f.reason()).orElse("ready");
