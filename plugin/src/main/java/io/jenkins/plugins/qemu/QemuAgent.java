@@ -50,6 +50,9 @@ public class QemuAgent extends AbstractCloudSlave {
     private transient volatile String terminationReason;
     /** Its template's back-off key ({@link QemuCloud#templateKey}); null in agents saved before it was kept. */
     private final String templateKey;
+    /** The template's name in metrics ({@link TemplateSpec#family()}); null in an agent saved before it was kept. */
+    @CheckForNull
+    private final String family;
     /** The warm pool this agent waits in ({@link QemuCloud#templateKey}) and the template version it was booted for; null when not a member. */
     private volatile String poolKey;
     private volatile String poolDigest;
@@ -77,6 +80,7 @@ public class QemuAgent extends AbstractCloudSlave {
         this.provisioningLog = List.copyOf(provisioningLog);
         this.requested = requested;
         this.templateKey = templateKey;
+        this.family = template.family();
         this.online = Instant.now();
         setNodeDescription("QEMU VM " + vm.id() + " of cloud " + cloudName + ": " + template.image() + ", "
                 + template.cpus() + " CPUs, " + template.memoryMiB() + "M, " + template.retention());
@@ -97,6 +101,11 @@ public class QemuAgent extends AbstractCloudSlave {
     }
 
     @CheckForNull
+    /** The template's name in metrics; an agent saved before it was kept counts under its image. */
+    String getFamily() {
+        return family != null ? family : image;
+    }
+
     String getTemplateKey() {
         return templateKey;
     }
@@ -228,6 +237,41 @@ public class QemuAgent extends AbstractCloudSlave {
     List<String> provisioningLog() {
         List<String> lines = provisioningLog;
         return lines == null ? List.of() : lines;
+    }
+
+    /**
+     * What keep-on-failure decided for this agent, saved with the node so that a controller
+     * restart neither forgets a kept VM (it would go as an unused agent) nor lets a used-up agent
+     * that waits for its pipeline's result take a new build: the pipeline run it waits for, or
+     * the failed build it is kept after and until when. Null fields: neither.
+     */
+    @CheckForNull
+    private volatile String awaitedRun;
+    @CheckForNull
+    private volatile String keptBuild;
+    private volatile long keptSinceMillis;
+    private volatile long keptUntilMillis;
+
+    void rememberAwaiting(@CheckForNull String runId) {
+        awaitedRun = runId;
+    }
+
+    @CheckForNull
+    String awaitedRun() {
+        return awaitedRun;
+    }
+
+    void rememberKept(KeptVms.Kept k) {
+        awaitedRun = null;
+        keptBuild = k.build();
+        keptSinceMillis = k.since().toEpochMilli();
+        keptUntilMillis = k.until().toEpochMilli();
+    }
+
+    @CheckForNull
+    KeptVms.Kept rememberedKept() {
+        String build = keptBuild;
+        return build == null ? null : new KeptVms.Kept(build, Instant.ofEpochMilli(keptSinceMillis), Instant.ofEpochMilli(keptUntilMillis));
     }
 
     @Override
