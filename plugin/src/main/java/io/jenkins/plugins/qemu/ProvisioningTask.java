@@ -10,10 +10,12 @@ import io.jenkins.plugins.qemu.engine.cloud.CapacityLedger;
 import io.jenkins.plugins.qemu.engine.cloud.ProvisioningBackoff;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
+import io.jenkins.plugins.qemu.engine.usage.ProvisioningMetrics;
 import io.jenkins.plugins.qemu.engine.vm.PhaseTimings;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.VmBootException;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.FutureTask;
 import java.util.logging.Level;
@@ -37,9 +39,9 @@ final class ProvisioningTask extends FutureTask<Node> {
     @CheckForNull
     private final Label label;
 
-    ProvisioningTask(String cloudId, String cloudName, EngineConfig config, TemplateSpec template, String vmId,
+    ProvisioningTask(String cloudId, String cloudName, EngineConfig config, TemplateSpec template, Duration lease, String vmId,
             CapacityLedger.Reservation reservation, String templateKey, @CheckForNull Label label) {
-        super(() -> boot(cloudId, cloudName, config, template, vmId, reservation, templateKey));
+        super(() -> boot(cloudId, cloudName, config, template, lease, vmId, reservation, templateKey));
         this.reservation = reservation;
         this.label = label;
     }
@@ -58,8 +60,8 @@ final class ProvisioningTask extends FutureTask<Node> {
         }
     }
 
-    private static Node boot(String cloudId, String cloudName, EngineConfig config, TemplateSpec template, String vmId,
-            CapacityLedger.Reservation reservation, String templateKey) throws Exception {
+    private static Node boot(String cloudId, String cloudName, EngineConfig config, TemplateSpec template, Duration lease,
+            String vmId, CapacityLedger.Reservation reservation, String templateKey) throws Exception {
         QemuEngines engines = QemuEngines.get();
         ProvisioningBackoff backoff = engines.backoff();
         ProvisioningLog log = new ProvisioningLog();
@@ -68,7 +70,7 @@ final class ProvisioningTask extends FutureTask<Node> {
             QemuEngine engine = engines.engine(config);
             Instant requested = Instant.now();
             // Leased: the VM outlives a controller restart, which re-attaches it (QemuAgent#reattach).
-            VmSpec spec = engines.withRemotingJar(template.toAgentVmSpec(vmId), template.jvmOptions());
+            VmSpec spec = engines.withRemotingJar(template.toAgentVmSpec(vmId, lease), template.jvmOptions());
             log.add("Provisioning " + spec + " for cloud " + cloudName);
             vm = engine.create(spec, log::add);
             vm.boot();
@@ -76,6 +78,8 @@ final class ProvisioningTask extends FutureTask<Node> {
                     + " (" + vm.timings() + "), accelerator " + vm.accelerator().accel() + ", SSH on 127.0.0.1:" + vm.sshPort();
             log.add(online);
             QemuAgent agent = new QemuAgent(cloudId, cloudName, vm, template, templateKey, log.lines(), requested);
+            Vm booted = vm;
+            QemuMetrics.get().record(config, m -> m.vmOnline(template.family(), booted.restored(), booted.timings().timeToOnline()));
             LOGGER.info(() -> agent.getNodeName() + ": " + online);
             return agent;
         } catch (InterruptedException e) {
@@ -83,6 +87,7 @@ final class ProvisioningTask extends FutureTask<Node> {
             throw e;
         } catch (Exception | Error e) {
             cleanUp(vm, reservation);
+            QemuMetrics.get().record(config, m -> m.failed(template.family(), ProvisioningMetrics.Failure.BOOT));
             String reason = e.getMessage() == null ? e.toString() : e.getMessage();
             backoff.failed(templateKey, firstLine(reason));
             String text = "Provisioning VM " + vmId + " of cloud " + cloudName + " failed; the template backs off for "

@@ -50,6 +50,9 @@ public class QemuAgent extends AbstractCloudSlave {
     private transient volatile String terminationReason;
     /** Its template's back-off key ({@link QemuCloud#templateKey}); null in agents saved before it was kept. */
     private final String templateKey;
+    /** The template's name in metrics ({@link TemplateSpec#family()}); null in an agent saved before it was kept. */
+    @CheckForNull
+    private final String family;
     /** The warm pool this agent waits in ({@link QemuCloud#templateKey}) and the template version it was booted for; null when not a member. */
     private volatile String poolKey;
     private volatile String poolDigest;
@@ -71,39 +74,36 @@ public class QemuAgent extends AbstractCloudSlave {
     QemuAgent(String cloudId, String cloudName, Vm vm, TemplateSpec template, String templateKey, List<String> provisioningLog,
             Instant requested)
             throws Descriptor.FormException, IOException {
-        super(AgentNaming.nodeName(cloudName, vm.id()), template.remoteFs(),
-                new QemuAgentLauncher(vm.sshPort(), vm.clientKey().privateKeyOpenSsh(), vm.hostKeyLine(), template.remoteFs(),
-                        template.jvmOptions()));
-        this.cloudName = cloudName;
-        this.cloudId = cloudId;
-        this.vmId = vm.id();
-        this.image = template.image();
+        this(cloudId, cloudName, vm.id(), new QemuAgentLauncher(vm.sshPort(), vm.clientKey().privateKeyOpenSsh(), vm.hostKeyLine(),
+                template.remoteFs(), template.jvmOptions()), null, template, templateKey, provisioningLog, requested);
         this.vm = vm;
-        this.provisioningLog = List.copyOf(provisioningLog);
-        this.requested = requested;
-        this.templateKey = templateKey;
-        this.online = Instant.now();
-        this.host = null;
-        describe(template, "");
     }
 
     /** The agent of a VM {@link HostProvisioningTask} booted on a QEMU host; its launcher connects through that host. */
     QemuAgent(String cloudId, String cloudName, io.jenkins.plugins.qemu.engine.host.BootedVm booted,
             @CheckForNull hudson.remoting.VirtualChannel hostChannel, TemplateSpec template, String templateKey,
             List<String> provisioningLog, Instant requested) throws Descriptor.FormException, IOException {
-        super(AgentNaming.nodeName(cloudName, booted.vmId()), template.remoteFs(), new QemuHostLauncher(booted.host(), template.remoteFs()));
+        this(cloudId, cloudName, booted.vmId(), new QemuHostLauncher(booted.host(), template.remoteFs()), booted.host(), template,
+                templateKey, provisioningLog, requested);
+        this.hostChannel = hostChannel;
+        this.restoredOnHost = booted.restored();
+    }
+
+    private QemuAgent(String cloudId, String cloudName, String vmId, hudson.slaves.ComputerLauncher launcher, @CheckForNull String host,
+            TemplateSpec template, String templateKey, List<String> provisioningLog, Instant requested)
+            throws Descriptor.FormException, IOException {
+        super(AgentNaming.nodeName(cloudName, vmId), template.remoteFs(), launcher);
         this.cloudName = cloudName;
         this.cloudId = cloudId;
-        this.vmId = booted.vmId();
+        this.vmId = vmId;
         this.image = template.image();
         this.provisioningLog = List.copyOf(provisioningLog);
         this.requested = requested;
         this.templateKey = templateKey;
+        this.family = template.family();
         this.online = Instant.now();
-        this.host = booted.host();
-        this.hostChannel = hostChannel;
-        this.restoredOnHost = booted.restored();
-        describe(template, " on host " + booted.host());
+        this.host = host;
+        describe(template, host == null ? "" : " on host " + host);
     }
 
     private void describe(TemplateSpec template, String where) throws IOException {
@@ -126,6 +126,11 @@ public class QemuAgent extends AbstractCloudSlave {
     }
 
     @CheckForNull
+    /** The template's name in metrics; an agent saved before it was kept counts under its image. */
+    String getFamily() {
+        return family != null ? family : image;
+    }
+
     String getTemplateKey() {
         return templateKey;
     }
@@ -160,25 +165,9 @@ public class QemuAgent extends AbstractCloudSlave {
     /** True also while a VM from before a restart has not been re-attached yet, so nothing removes the agent meanwhile. */
     boolean isVmAlive() {
         if (host != null) {
-            return hostVmAlive();
+            return !fromDisk && QemuHosts.get().vmAlive(this, hostChannel);
         }
         return liveVm() != null || reattachPending();
-    }
-
-    /**
-     * A host's VM lives as long as the host connection that booted it (its engine ends with that
-     * connection); the built-in host's VM as long as the controller's engine has it.
-     */
-    private boolean hostVmAlive() {
-        if (fromDisk) {
-            return false;
-        }
-        if (QemuHosts.BUILT_IN.equals(host)) {
-            return QemuEngines.get().findVm(vmId) != null;
-        }
-        hudson.remoting.VirtualChannel booted = hostChannel;
-        RemoteHost now = QemuHosts.get().remote(host);
-        return booted != null && now != null && now.channel() == booted;
     }
 
     private synchronized boolean reattachPending() {
@@ -194,10 +183,8 @@ public class QemuAgent extends AbstractCloudSlave {
     @CheckForNull
     Vm reattach(TaskListener listener) {
         Vm v = vm;
-        if (host != null) {
-            if (fromDisk) {
-                reattachFailure = "its VM ran on QEMU host " + host + ", whose VMs end with the host's connection";
-            }
+        if (host != null) { // nothing to re-attach: a host's VMs end with its connection, which a restart closes
+            reattachFailure = fromDisk ? "its VM ran on QEMU host " + host + ", whose VMs ended with the host's connection" : null;
             return null;
         }
         if (v != null || !fromDisk) {
@@ -294,6 +281,41 @@ public class QemuAgent extends AbstractCloudSlave {
         return lines == null ? List.of() : lines;
     }
 
+    /**
+     * What keep-on-failure decided for this agent, saved with the node so that a controller
+     * restart neither forgets a kept VM (it would go as an unused agent) nor lets a used-up agent
+     * that waits for its pipeline's result take a new build: the pipeline run it waits for, or
+     * the failed build it is kept after and until when. Null fields: neither.
+     */
+    @CheckForNull
+    private volatile String awaitedRun;
+    @CheckForNull
+    private volatile String keptBuild;
+    private volatile long keptSinceMillis;
+    private volatile long keptUntilMillis;
+
+    void rememberAwaiting(@CheckForNull String runId) {
+        awaitedRun = runId;
+    }
+
+    @CheckForNull
+    String awaitedRun() {
+        return awaitedRun;
+    }
+
+    void rememberKept(KeptVms.Kept k) {
+        awaitedRun = null;
+        keptBuild = k.build();
+        keptSinceMillis = k.since().toEpochMilli();
+        keptUntilMillis = k.until().toEpochMilli();
+    }
+
+    @CheckForNull
+    KeptVms.Kept rememberedKept() {
+        String build = keptBuild;
+        return build == null ? null : new KeptVms.Kept(build, Instant.ofEpochMilli(keptSinceMillis), Instant.ofEpochMilli(keptUntilMillis));
+    }
+
     @Override
     public QemuComputer createComputer() {
         return new QemuComputer(this);
@@ -313,17 +335,12 @@ public class QemuAgent extends AbstractCloudSlave {
      */
     @Override
     protected void _terminate(TaskListener listener) {
-        if (host != null) {
-            try {
-                disconnect(listener);
-                QemuHosts.get().destroy(this, listener);
-            } finally {
-                QemuEngines.get().release(getCloudId(), vmId);
-            }
-            return;
-        }
         try {
             disconnect(listener);
+            if (host != null) {
+                QemuHosts.get().destroy(this, listener); // on its host, through the host's engine
+                return;
+            }
             Vm v = vm != null ? vm : QemuEngines.get().findVm(vmId);
             if (v == null) {
                 listener.getLogger().println("VM " + vmId + " is already gone");

@@ -55,12 +55,15 @@ final class QemuCleanup {
                 List<String> reaped = engines.engine(config).reap(vmId -> agents.containsKey(vmId) || engines.isReserved(vmId)).reaped();
                 if (!reaped.isEmpty()) {
                     listener.getLogger().println("Reaped VMs no agent wants in " + config.stateDir() + ": " + reaped);
+                    QemuMetrics.get().record(config, m -> m.reaped(reaped.size()));
                 }
             } catch (IOException | RuntimeException e) {
                 LOGGER.log(Level.WARNING, "Reaping VMs in " + config.stateDir() + " failed", e);
             }
         }
         engines.releaseUnused(configured);
+        // The running VMs per template change without an event (an agent removed): the files follow here.
+        QemuMetrics.get().writeAll(configured);
         QemuHosts.get().reapHosts(listener);
     }
 

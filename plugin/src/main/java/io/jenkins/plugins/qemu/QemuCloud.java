@@ -19,6 +19,7 @@ import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -48,6 +49,8 @@ public class QemuCloud extends Cloud {
     private String hostMemory = "";
     private String imagesDir = "";
     private String stateDir = "";
+    /** Minutes an agent's VM outlives this controller across a restart; 0 in a cloud saved before it existed: the default. */
+    private int restartLeaseMinutes = (int) TemplateSpec.AGENT_LEASE.toMinutes();
     /**
      * What the cloud's capacity and back-off are booked under: kept across renames (the form
      * carries it) and configuration-as-code reloads (it defaults to the name, which a reload keeps).
@@ -118,6 +121,20 @@ public class QemuCloud extends Cloud {
         this.stateDir = stateDir == null ? "" : stateDir.trim();
     }
 
+    public int getRestartLeaseMinutes() {
+        return restartLeaseMinutes;
+    }
+
+    @DataBoundSetter
+    public void setRestartLeaseMinutes(int restartLeaseMinutes) {
+        this.restartLeaseMinutes = restartLeaseMinutes;
+    }
+
+    /** The lease of this cloud's agent VMs, as checked (a bad saved value is reported, not guessed around). */
+    Duration restartLease() {
+        return Duration.ofMinutes(CloudValidation.restartLeaseMinutes("restartLeaseMinutes", restartLeaseMinutes));
+    }
+
     /** The cloud's stable id; its name unless one was set. */
     public String getId() {
         return id == null || id.isBlank() ? name : id;
@@ -160,6 +177,9 @@ public class QemuCloud extends Cloud {
     protected Object readResolve() {
         if (templates == null) {
             templates = new ArrayList<>();
+        }
+        if (restartLeaseMinutes == 0) {
+            restartLeaseMinutes = (int) TemplateSpec.AGENT_LEASE.toMinutes();
         }
         if (hostMemory == null) {
             hostMemory = "";
@@ -227,6 +247,7 @@ public class QemuCloud extends Cloud {
                 }
             }
             try {
+                restartLease();
                 return TemplateReadiness.problem(engineConfig(), t::toSpec);
             } catch (InvalidInputException e) {
                 return "the cloud's settings are invalid: " + e.getMessage();
@@ -272,10 +293,12 @@ public class QemuCloud extends Cloud {
         TemplateSpec spec;
         CapacityLedger.Limits limits;
         EngineConfig config;
+        Duration lease;
         try {
             spec = template.toSpec();
             limits = limits();
             config = engineConfig();
+            lease = restartLease();
         } catch (InvalidInputException e) {
             // blockage() refuses such a template; a change between the two calls ends up here
             LOGGER.fine(() -> "Cloud " + name + " cannot provision for " + state.getLabel() + ": " + e.getMessage());
@@ -298,7 +321,8 @@ public class QemuCloud extends Cloud {
                 break;
             }
             String nodeName = AgentNaming.nodeName(name, vmId);
-            ProvisioningTask task = new ProvisioningTask(getId(), name, config, spec, vmId, reservation.get(), key, state.getLabel());
+            ProvisioningTask task = new ProvisioningTask(getId(), name, config, spec, lease, vmId, reservation.get(), key,
+                    state.getLabel());
             Computer.threadPoolForRemoting.execute(task);
             planned.add(new PlannedNode(nodeName, task, spec.executors()));
             LOGGER.fine(() -> "Cloud " + name + " planned " + nodeName + " for " + state.getLabel() + " (" + ledger.usage() + ")");

@@ -78,6 +78,12 @@ public final class QemuCloudDescriptor extends Descriptor<Cloud> {
     }
 
     @POST
+    public FormValidation doCheckRestartLeaseMinutes(@QueryParameter String value) {
+        return FormChecks.field(() -> CloudValidation.restartLeaseMinutes("restartLeaseMinutes",
+                FormChecks.parseInt("restartLeaseMinutes", value)));
+    }
+
+    @POST
     public FormValidation doCheckInstanceCap(@QueryParameter String value) {
         return FormChecks.field(() -> CloudValidation.instanceCap("instanceCap", FormChecks.parseInt("instanceCap", value)));
     }

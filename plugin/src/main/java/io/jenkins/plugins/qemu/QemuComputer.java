@@ -6,10 +6,9 @@ import hudson.model.TaskListener;
 import hudson.slaves.AbstractCloudComputer;
 import io.jenkins.plugins.qemu.engine.cloud.BuildPhases;
 import io.jenkins.plugins.qemu.engine.cloud.RetentionPolicy;
+import io.jenkins.plugins.qemu.engine.config.FileTree;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import java.io.IOException;
-import java.io.RandomAccessFile;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -54,6 +53,17 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
 
     public QemuComputer(QemuAgent agent) {
         super(agent);
+        // A controller restart made this computer anew: what keep-on-failure decided comes back
+        // from the saved node, and the agent stays used up.
+        KeptVms.Kept remembered = agent.rememberedKept();
+        String awaited = agent.awaitedRun();
+        if (remembered != null || awaited != null) {
+            usedUp = true;
+            setAcceptingTasks(false);
+            kept = remembered;
+            awaitedRun = remembered == null ? awaited : null;
+            awaitingSinceMillis = System.currentTimeMillis();
+        }
     }
 
     /** The engine's boot progress and phase timings, once, at the top of the agent log. */
@@ -134,7 +144,11 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
         if (agent == null) {
             return build + " started on " + getName();
         }
-        BuildPhases phases = agent.phases(queued, connectedAt, Instant.now());
+        Instant now = Instant.now();
+        BuildPhases phases = agent.phases(queued, connectedAt, now);
+        if (queued != null) {
+            QemuMetrics.get().record(agent, m -> m.buildStarted(agent.getFamily(), Duration.between(queued, now)));
+        }
         String line = phases.line(build, agent.getVmId());
         lastPhases = line;
         pendingFirstStep.set(new PendingFirstStep(phases, build, agent.getVmId()));
@@ -156,7 +170,12 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
         if (p == null) {
             return null;
         }
-        String line = p.phases().line(p.build(), p.vmId(), Instant.now());
+        Instant now = Instant.now();
+        String line = p.phases().line(p.build(), p.vmId(), now);
+        QemuAgent agent = getNode();
+        if (p.phases().queued() != null && agent != null) {
+            QemuMetrics.get().record(agent, m -> m.firstStep(agent.getFamily(), Duration.between(p.phases().queued(), now)));
+        }
         LOGGER.info(line);
         return line;
     }
@@ -181,10 +200,10 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
         awaitedRun = null;
         QemuAgent agent = getNode();
         if (agent != null) {
-            // What is kept here is transient; the node is not. Without labels, in exclusive mode, and
-            // saved so, a kept VM takes no build even after a controller restart forgets it was kept
-            // (it then goes as an unused one-shot agent).
+            // Saved with the node: a restart brings the keep back (see the constructor). Without
+            // labels and in exclusive mode too, so no build takes it even in the moment before that.
             try {
+                agent.rememberKept(kept);
                 agent.setLabelString("");
                 agent.setMode(hudson.model.Node.Mode.EXCLUSIVE);
                 jenkins.model.Jenkins.get().updateNode(agent);
@@ -200,6 +219,15 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
         useUp();
         awaitingSinceMillis = System.currentTimeMillis();
         awaitedRun = run.getExternalizableId();
+        QemuAgent agent = getNode();
+        if (agent != null) {
+            agent.rememberAwaiting(awaitedRun);
+            try {
+                jenkins.model.Jenkins.get().updateNode(agent);
+            } catch (IOException e) {
+                LOGGER.log(java.util.logging.Level.WARNING, getName() + ": could not save that it waits for " + awaitedRun, e);
+            }
+        }
     }
 
     /** Whether this agent waits for the result of the run with this id. */
@@ -265,15 +293,9 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
         if (file == null) {
             return "(the VM is gone; its console went with it)";
         }
-        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "r")) {
-            long length = raf.length();
-            long start = Math.max(0, length - CONSOLE_TAIL_BYTES);
-            byte[] bytes = new byte[(int) (length - start)];
-            raf.seek(start);
-            raf.readFully(bytes);
-            String text = new String(bytes, StandardCharsets.UTF_8);
-            return start == 0 ? text : "(earlier output omitted)\n" + text.substring(Math.max(0, text.indexOf('\n') + 1));
-        }
+        FileTree.End end = FileTree.lastBytes(file, CONSOLE_TAIL_BYTES);
+        String text = end.text();
+        return end.cut() ? "(earlier output omitted)\n" + text.substring(Math.max(0, text.indexOf('\n') + 1)) : text;
     }
 
     /** A host VM's console is on its host: asked for there ({@link QemuHosts#consoleTail}). */

@@ -128,6 +128,18 @@ public final class QemuHosts {
         return new RemoteHost(channel, QemuHostProperty.of(node).setup(host, QemuCloud.ownerId(jenkins)));
     }
 
+    /**
+     * Whether a host VM still lives: as long as the host connection that booted it (its engine
+     * ends with that connection); the built-in host's as long as the controller's engine has it.
+     */
+    boolean vmAlive(QemuAgent agent, @CheckForNull VirtualChannel bootedOver) {
+        if (BUILT_IN.equals(agent.getHost())) {
+            return QemuEngines.get().findVm(agent.getVmId()) != null;
+        }
+        RemoteHost now = remote(agent.getHost());
+        return bootedOver != null && now != null && now.channel() == bootedOver;
+    }
+
     /** The line to one of the cloud's hosts, the built-in one included; null when it is offline. */
     @CheckForNull
     HostChannel channel(QemuCloud cloud, String host) throws IOException {

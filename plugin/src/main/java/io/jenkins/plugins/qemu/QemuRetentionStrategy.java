@@ -12,6 +12,7 @@ import hudson.slaves.AbstractCloudComputer;
 import hudson.slaves.CloudRetentionStrategy;
 import hudson.slaves.RetentionStrategy;
 import io.jenkins.plugins.qemu.engine.cloud.RetentionPolicy;
+import io.jenkins.plugins.qemu.engine.usage.ProvisioningMetrics;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.logging.Level;
@@ -78,6 +79,11 @@ public class QemuRetentionStrategy extends CloudRetentionStrategy implements Exe
                 // instead of booting a VM every few seconds.
                 QemuEngines.get().backoff().failed(agent.getTemplateKey(), "the agent did not start on VM " + agent.getVmId()
                         + " (" + RetentionPolicy.MAX_FAILED_LAUNCHES + " launches failed; see its agent log)");
+            }
+            if ((decision == RetentionPolicy.Decision.TERMINATE_UNREACHABLE || decision == RetentionPolicy.Decision.TERMINATE_LAUNCH_STUCK)
+                    && agent != null) {
+                // Its VM came online (counted then) but it never became an agent.
+                QemuMetrics.get().record(agent, m -> m.failed(agent.getFamily(), ProvisioningMetrics.Failure.AGENT));
             }
             terminate(qemu, decision.reason());
         }

@@ -164,7 +164,7 @@ public final class QemuWarmPool extends AsyncPeriodicWork {
                 return;
             }
             inFlight.add(vmId);
-            ProvisioningTask task = new ProvisioningTask(cloud.getId(), cloud.name, cloud.engineConfig(), spec, vmId,
+            ProvisioningTask task = new ProvisioningTask(cloud.getId(), cloud.name, cloud.engineConfig(), spec, cloud.restartLease(), vmId,
                     reservation.get(), key, null);
             Computer.threadPoolForRemoting.execute(() -> {
                 try {

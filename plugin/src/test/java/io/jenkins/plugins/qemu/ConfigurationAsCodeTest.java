@@ -27,6 +27,7 @@ public class ConfigurationAsCodeTest extends RoundTripAbstractTest {
         assertEquals(4, cloud.getInstanceCap());
         assertEquals(8, cloud.getHostCpus());
         assertEquals("16G", cloud.getHostMemory());
+        assertEquals(30, cloud.getRestartLeaseMinutes());
         assertEquals("/var/lib/qemu-agents/images", cloud.getImagesDir());
         assertEquals("/var/lib/qemu-agents/state", cloud.getStateDir());
         List<QemuTemplate> templates = cloud.getTemplates();

@@ -16,6 +16,7 @@ import java.util.List;
 import jenkins.model.Jenkins;
 import org.junit.Rule;
 import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
 import org.jvnet.hudson.test.JenkinsRule;
 import org.jvnet.hudson.test.MockAuthorizationStrategy;
 
@@ -23,6 +24,9 @@ import org.jvnet.hudson.test.MockAuthorizationStrategy;
 public class QemuCloudConfigTest {
     @Rule
     public JenkinsRule j = new JenkinsRule();
+
+    @Rule
+    public TemporaryFolder tmp = new TemporaryFolder(new java.io.File("/tmp"));
 
     static QemuCloud sampleCloud() {
         QemuTemplate debian = new QemuTemplate("debian-12 linux", "debian-12");
@@ -70,8 +74,24 @@ public class QemuCloudConfigTest {
         assertSame(debian, cloud.templateFor(j.jenkins.getLabel("linux && debian-12")));
         assertSame(unlabelled, cloud.templateFor(null));
         assertNull(cloud.templateFor(Label.get("windows")));
-        assertTrue(cloud.canProvision(new Cloud.CloudState(Label.get("linux"), 0)));
-        assertFalse(cloud.canProvision(new Cloud.CloudState(Label.get("windows"), 0)));
+    }
+
+    @Test
+    public void onlyATemplateThatCanBootIsProvisioned() {
+        QemuCloud cloud = sampleCloud();
+        j.jenkins.clouds.add(cloud);
+        assertFalse("no such label", cloud.canProvision(new Cloud.CloudState(Label.get("windows"), 0)));
+        assertFalse("the sample's catalog does not exist here", cloud.canProvision(new Cloud.CloudState(Label.get("linux"), 0)));
+        String why = cloud.blockage(cloud.getTemplates().get(0));
+        assertTrue(why, why != null && why.contains("is not in the image catalog"));
+    }
+
+    @Test
+    public void aTemplateWhoseImageIsThereIsProvisioned() throws Exception {
+        RealVms.assumeAvailable();
+        QemuCloud cloud = RealVms.cloud(tmp.newFolder("qa").toPath(), 1);
+        j.jenkins.clouds.add(cloud);
+        assertTrue(cloud.canProvision(new Cloud.CloudState(Label.get(RealVms.IMAGE), 0)));
     }
 
     @Test

@@ -73,4 +73,38 @@ public class QemuRestartTest {
         assertFalse("the VM's folder is gone", Files.exists(stateDir.resolve(vmId[0])));
         assertFalse("and its QEMU", ProcessHandle.of(r.qemuPid()).map(ProcessHandle::isAlive).orElse(false));
     }
+
+    @Test
+    public void aKeptVmStaysKeptAcrossARestartAndTakesNoBuild() throws Throwable {
+        RealVms.assumeAvailable();
+        Path stateDir = tmp.newFolder("qa").toPath();
+        String[] agentName = new String[1];
+        sessions.then(j -> {
+            QemuCloud cloud = RealVms.cloud(stateDir, 2);
+            cloud.getTemplates().get(0).setKeepFailedMinutes(5);
+            j.jenkins.clouds.add(cloud);
+            j.jenkins.save();
+            hudson.model.FreeStyleProject p = j.createFreeStyleProject("fails");
+            p.setAssignedLabel(hudson.model.Label.get(RealVms.IMAGE));
+            p.getBuildersList().add(new hudson.tasks.Shell("exit 1"));
+            j.buildAndAssertStatus(hudson.model.Result.FAILURE, p);
+            List<QemuAgent> agents = RealVms.qemuAgents(j);
+            assertEquals("the failed build's VM is kept", 1, agents.size());
+            agentName[0] = agents.get(0).getNodeName();
+        });
+        sessions.then(j -> {
+            QemuComputer c = (QemuComputer) j.jenkins.getComputer(agentName[0]);
+            assertTrue("the agent is back after the restart", c != null);
+            KeptVms.Kept kept = c.kept();
+            assertTrue("and still kept, for the same build", kept != null && kept.build().contains("fails #1"));
+            assertFalse("it takes no build", c.isAcceptingTasks());
+            // A build of the label gets a VM of its own, not the kept one.
+            hudson.model.FreeStyleProject p = j.jenkins.getItemByFullName("fails", hudson.model.FreeStyleProject.class);
+            p.getBuildersList().clear();
+            hudson.model.FreeStyleBuild b = j.buildAndAssertSuccess(p);
+            assertFalse(agentName[0].equals(b.getBuiltOnStr()));
+            c.retention().terminate(c, "the test is over");
+            RealVms.assertNoVmLeft(j);
+        });
+    }
 }

@@ -32,6 +32,11 @@ final class RealVms {
                 : Path.of(dir);
     }
 
+    static boolean available() {
+        return EngineConfig.findOnPath("qemu-system-x86_64").isPresent()
+                && Files.isRegularFile(imagesDir().resolve(IMAGE).resolve("manifest.json"));
+    }
+
     static void assumeAvailable() {
         assumeTrue("qemu-system-x86_64 is not on the PATH", EngineConfig.findOnPath("qemu-system-x86_64").isPresent());
         assumeTrue("no " + IMAGE + " image in " + imagesDir(), Files.isRegularFile(imagesDir().resolve(IMAGE).resolve("manifest.json")));
