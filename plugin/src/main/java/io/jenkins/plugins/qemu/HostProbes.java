@@ -69,7 +69,7 @@ final class HostProbes {
             String host = b.host();
             if (!QemuHosts.BUILT_IN.equals(host) && hosts.remote(host) == null) {
                 if (answers.keySet().stream().anyMatch(k -> k.startsWith(host + "@"))) {
-                    hosts.lost(host, "offline");
+                    hosts.lost(host, "its agent is not connected");
                 }
                 continue;
             }

@@ -22,7 +22,7 @@ public final class QemuHostListener extends ComputerListener {
         if (c instanceof QemuComputer || c.getNode() == null || c.getNode() instanceof jenkins.model.Jenkins) {
             return;
         }
-        QemuHosts.get().lost(c.getName(), "offline" + (cause == null ? "" : " (" + cause + ")"));
+        QemuHosts.get().lost(c.getName(), cause == null ? "its agent disconnected" : String.valueOf(cause));
     }
 
     @Override

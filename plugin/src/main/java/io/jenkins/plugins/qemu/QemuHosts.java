@@ -245,10 +245,10 @@ public final class QemuHosts {
         Jenkins jenkins = Jenkins.get();
         for (Node n : jenkins.getNodes()) {
             if (n instanceof QemuAgent agent && (host.equals(agent.getHost()) || vmIds.contains(agent.getVmId()))) {
-                LOGGER.warning("Host " + host + " is " + why + ": removing agent " + agent.getNodeName() + " of VM " + agent.getVmId());
+                LOGGER.warning("Host " + host + " went offline (" + why + "): removing agent " + agent.getNodeName() + " of VM " + agent.getVmId());
                 Computer.threadPoolForRemoting.submit(() -> {
                     try {
-                        agent.terminate("its QEMU host " + host + " is " + why);
+                        agent.terminate("its QEMU host " + host + " went offline (" + why + "); its VMs went with it");
                     } catch (IOException | RuntimeException e) {
                         LOGGER.log(Level.WARNING, "Removing agent " + agent.getNodeName() + " of lost host " + host + " failed", e);
                     } catch (InterruptedException e) {
