@@ -103,7 +103,8 @@ final class HostProbes {
                         ? "Host " + host + " can run VMs: images " + report.images() + ", " + report.machineCpus() + " CPUs, "
                                 + report.machineMemoryMiB() + "M (answered in " + (System.nanoTime() - start) / 1_000_000 + " ms)"
                         : "Host " + host + " cannot run VMs: " + report.unusable());
-                if (!report.reapedAtStart().isEmpty()) {
+                // Every answer of a connection repeats what its engine removed at its start: said once.
+                if (first && !report.reapedAtStart().isEmpty()) {
                     LOGGER.info("Host " + host + " removed VMs its earlier connection left: " + report.reapedAtStart());
                 }
                 if (first) {
