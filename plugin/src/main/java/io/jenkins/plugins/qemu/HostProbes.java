@@ -33,10 +33,13 @@ final class HostProbes {
 
     private record Answer(HostReport report, long atMillis) {}
 
+    private record Refusal(String text, long atMillis) {}
+
     private final QemuHosts hosts;
     private final Map<String, Answer> answers = new ConcurrentHashMap<>();
     private final Set<String> asking = ConcurrentHashMap.newKeySet();
     private final Map<String, String> lastSaid = new ConcurrentHashMap<>();
+    private final Map<String, Refusal> refusals = new ConcurrentHashMap<>();
 
     HostProbes(QemuHosts hosts) {
         this.hosts = hosts;
@@ -131,15 +134,21 @@ final class HostProbes {
         String key = "refusal:" + templateKey;
         if (refusal == null) {
             lastSaid.remove(key);
+            refusals.remove(templateKey);
             return;
         }
+        refusals.put(templateKey, new Refusal(refusal, System.currentTimeMillis()));
         say(key, "Cloud " + cloud.name + " cannot place a VM of template " + templateKey + " now: " + refusal);
     }
 
-    /** The last reason a template's VM went nowhere, for the cloud page; null when the last one was placed. */
+    /**
+     * Why the template's last VM went nowhere, for the cloud page; null when one was placed since,
+     * or when no build asked for a minute (the provisioner asks every few seconds while one waits),
+     * so a reason that no longer holds is not shown.
+     */
     String refusal(String templateKey) {
-        String said = lastSaid.get("refusal:" + templateKey);
-        return said == null ? null : said.substring(said.indexOf(": ") + 2);
+        Refusal r = refusals.get(templateKey);
+        return r == null || System.currentTimeMillis() - r.atMillis() > FRESH.toMillis() ? null : r.text();
     }
 
     private void say(String key, String line) {
