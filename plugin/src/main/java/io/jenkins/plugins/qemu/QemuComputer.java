@@ -42,10 +42,7 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
     private volatile String lastPhases;
     private final java.util.concurrent.atomic.AtomicReference<PendingFirstStep> pendingFirstStep = new java.util.concurrent.atomic.AtomicReference<>();
 
-    /** Kept for debugging after a failed build (see {@link KeptVms}); null when not kept. */
-    private volatile KeptVms.Kept kept;
-    /** The pipeline whose result decides whether this used-up agent is kept; null when none is awaited. */
-    private volatile String awaitedRun;
+    /** Since when this agent waits for its pipeline's result (whether to keep it is on the node: {@link QemuAgent#awaitedRun}). */
     private volatile long awaitingSinceMillis;
 
     /** A build started here whose first pipeline step has not started yet. */
@@ -53,15 +50,10 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
 
     public QemuComputer(QemuAgent agent) {
         super(agent);
-        // A controller restart made this computer anew: what keep-on-failure decided comes back
-        // from the saved node, and the agent stays used up.
-        KeptVms.Kept remembered = agent.rememberedKept();
-        String awaited = agent.awaitedRun();
-        if (remembered != null || awaited != null) {
-            usedUp = true;
-            setAcceptingTasks(false);
-            kept = remembered;
-            awaitedRun = remembered == null ? awaited : null;
+        // A controller restart made this computer anew: what keep-on-failure decided is on the
+        // saved node, and the agent stays used up.
+        if (agent.rememberedKept() != null || agent.awaitedRun() != null) {
+            useUp();
             awaitingSinceMillis = System.currentTimeMillis();
         }
     }
@@ -93,6 +85,8 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
             markedOfflineSinceMillis = 0;
         }
         long marked = markedOfflineSinceMillis;
+        KeptVms.Kept kept = kept();
+        boolean awaiting = kept == null && agent != null && agent.awaitedRun() != null;
         return new RetentionPolicy.Observation(
                 agent != null && agent.isVmAlive(),
                 link,
@@ -103,7 +97,7 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
                 usedUp,
                 Duration.ofMillis(Math.max(0, now - getIdleStartMilliseconds())),
                 agent != null && agent.isPooled(),
-                awaitedRun == null ? Duration.ZERO : Duration.ofMillis(Math.max(1, now - awaitingSinceMillis)),
+                awaiting ? Duration.ofMillis(Math.max(1, now - awaitingSinceMillis)) : Duration.ZERO,
                 kept == null ? Duration.ZERO : Duration.ofMillis(Math.max(1, now - kept.since().toEpochMilli())));
     }
 
@@ -196,8 +190,7 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
     void keepFailed(@CheckForNull hudson.model.Run<?, ?> run, Duration keep) {
         useUp();
         Instant now = Instant.now();
-        kept = new KeptVms.Kept(run == null ? "its build" : run.getFullDisplayName(), now, now.plus(keep));
-        awaitedRun = null;
+        KeptVms.Kept kept = new KeptVms.Kept(run == null ? "its build" : run.getFullDisplayName(), now, now.plus(keep));
         QemuAgent agent = getNode();
         if (agent != null) {
             // Saved with the node: a restart brings the keep back (see the constructor). Without
@@ -218,7 +211,7 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
     void awaitOutcome(hudson.model.Run<?, ?> run) {
         useUp();
         awaitingSinceMillis = System.currentTimeMillis();
-        awaitedRun = run.getExternalizableId();
+        String awaitedRun = run.getExternalizableId();
         QemuAgent agent = getNode();
         if (agent != null) {
             agent.rememberAwaiting(awaitedRun);
@@ -232,13 +225,15 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
 
     /** Whether this agent waits for the result of the run with this id. */
     boolean awaits(String runId) {
-        return runId.equals(awaitedRun);
+        QemuAgent agent = getNode();
+        return agent != null && runId.equals(agent.awaitedRun());
     }
 
     /** How this agent is kept; null when it is not. */
     @CheckForNull
     KeptVms.Kept kept() {
-        return kept;
+        QemuAgent agent = getNode();
+        return agent == null ? null : agent.rememberedKept();
     }
 
     /** This agent's retention strategy (every QEMU agent has one). */
