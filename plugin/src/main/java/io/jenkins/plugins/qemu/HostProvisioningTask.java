@@ -14,8 +14,10 @@ import io.jenkins.plugins.qemu.engine.host.BootedVm;
 import io.jenkins.plugins.qemu.engine.host.DestroyVm;
 import io.jenkins.plugins.qemu.engine.host.HostChannel;
 import io.jenkins.plugins.qemu.engine.host.JarSync;
+import io.jenkins.plugins.qemu.engine.usage.ProvisioningMetrics;
 import io.jenkins.plugins.qemu.engine.vm.AgentJar;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.FutureTask;
 import java.util.logging.Level;
@@ -82,6 +84,9 @@ final class HostProvisioningTask extends FutureTask<Node> {
             placement.booted(vmId);
             VirtualChannel channel = host instanceof RemoteHost remote ? remote.channel() : null;
             QemuAgent agent = new QemuAgent(cloudId, cloudName, booted, channel, template, templateKey, log.lines(), requested);
+            BootedVm up = booted;
+            QemuMetrics.get().recordForCloud(cloudId, m -> m.vmOnline(template.family(), up.restored(),
+                    Duration.ofMillis(up.timeToOnlineMillis())));
             LOGGER.info(() -> agent.getNodeName() + ": " + online);
             return agent;
         } catch (InterruptedException e) {
@@ -90,6 +95,7 @@ final class HostProvisioningTask extends FutureTask<Node> {
         } catch (Exception | Error e) {
             String reason = e.getMessage() == null ? e.toString() : e.getMessage();
             cleanUp(host, placement, vmId, booted, reason);
+            QemuMetrics.get().recordForCloud(cloudId, m -> m.failed(template.family(), ProvisioningMetrics.Failure.BOOT));
             String text = "Provisioning VM " + vmId + " of cloud " + cloudName + " on host " + host.host() + " failed: " + reason;
             if (e instanceof Error) {
                 throw e;

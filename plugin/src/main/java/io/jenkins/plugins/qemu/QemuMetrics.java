@@ -53,7 +53,17 @@ public final class QemuMetrics {
 
     /** Records one event of {@code agent}'s VM, against the state directory of its cloud; nothing when the cloud is gone. */
     void record(@CheckForNull QemuAgent agent, Consumer<ProvisioningMetrics> event) {
-        EngineConfig config = agent == null ? null : configOf(agent.getCloudId());
+        if (agent != null) {
+            recordForCloud(agent.getCloudId(), event);
+        }
+    }
+
+    /**
+     * Records one event against the state directory of the cloud with this id (a VM on a QEMU
+     * host counts there too: the controller's cloud asked for it); nothing when the cloud is gone.
+     */
+    void recordForCloud(@CheckForNull String cloudId, Consumer<ProvisioningMetrics> event) {
+        EngineConfig config = configOf(cloudId);
         if (config != null) {
             record(config, event);
         }
