@@ -21,6 +21,7 @@ import org.junit.Before;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
+import org.junit.rules.TestRule;
 import org.jvnet.hudson.test.JenkinsRule;
 
 /**
@@ -30,6 +31,9 @@ import org.jvnet.hudson.test.JenkinsRule;
  * the test image.
  */
 public class QemuBuildUsageAndMetricsTest {
+    @Rule(order = -100)
+    public final TestRule noQemuLeft = RealVms.noQemuLeft();
+
     @Rule
     public JenkinsRule j = new JenkinsRule();
 

@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
+import org.junit.rules.TestRule;
 import org.jvnet.hudson.test.JenkinsRule;
 
 /**
@@ -32,6 +33,9 @@ import org.jvnet.hudson.test.JenkinsRule;
  * skipped without QEMU and the test image ({@link RealVms}).
  */
 public class QemuHostsTest {
+    @Rule(order = -100)
+    public final TestRule noQemuLeft = RealVms.noQemuLeft();
+
     @Rule
     public JenkinsRule j = new JenkinsRule();
 

@@ -20,6 +20,7 @@ import org.junit.Before;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
+import org.junit.rules.TestRule;
 import org.jvnet.hudson.test.JenkinsRule;
 
 /**
@@ -28,6 +29,9 @@ import org.jvnet.hudson.test.JenkinsRule;
  * whose result is a success leaves nothing kept. Skipped without QEMU and the test image.
  */
 public class QemuKeptVmTest {
+    @Rule(order = -100)
+    public final TestRule noQemuLeft = RealVms.noQemuLeft();
+
     @Rule
     public JenkinsRule j = new JenkinsRule();
 

@@ -21,6 +21,7 @@ import org.junit.Before;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
+import org.junit.rules.TestRule;
 import org.jvnet.hudson.test.JenkinsRule;
 
 /**
@@ -29,6 +30,9 @@ import org.jvnet.hudson.test.JenkinsRule;
  * cap of two. Skipped without QEMU and the test image (see {@link RealVms}).
  */
 public class QemuProvisioningTest {
+    @Rule(order = -100)
+    public final TestRule noQemuLeft = RealVms.noQemuLeft();
+
     @Rule
     public JenkinsRule j = new JenkinsRule();
 

@@ -15,6 +15,7 @@ import org.jenkinsci.plugins.workflow.job.WorkflowRun;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
+import org.junit.rules.TestRule;
 import org.jvnet.hudson.test.JenkinsSessionRule;
 
 /**
@@ -27,6 +28,9 @@ import org.jvnet.hudson.test.JenkinsSessionRule;
  * leave running, adoption with ownership proof) is tested in the engine against real QEMU.
  */
 public class QemuRestartTest {
+    @Rule(order = -100)
+    public final TestRule noQemuLeft = RealVms.noQemuLeft();
+
     @Rule
     public JenkinsSessionRule sessions = new JenkinsSessionRule();
 

@@ -12,6 +12,7 @@ import org.junit.Before;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
+import org.junit.rules.TestRule;
 import org.jvnet.hudson.test.JenkinsRule;
 
 /**
@@ -21,6 +22,9 @@ import org.jvnet.hudson.test.JenkinsRule;
  * the block. The last test boots a real VM and is skipped without QEMU and the test image.
  */
 public class QemuStepTest {
+    @Rule(order = -100)
+    public final TestRule noQemuLeft = RealVms.noQemuLeft();
+
     @Rule
     public JenkinsRule j = new JenkinsRule();
 

@@ -13,6 +13,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.rules.TestRule;
+import org.junit.runner.Description;
+import org.junit.runners.model.Statement;
 import org.jvnet.hudson.test.JenkinsRule;
 
 /**
@@ -72,6 +75,51 @@ final class RealVms {
         }
         assertEquals("capacity left booked", 0, QemuEngines.get().ledgers().values().stream()
                 .mapToInt(l -> l.usage().instances()).sum());
+    }
+
+    /**
+     * A rule, to be the outermost, that kills every QEMU process this test JVM (or an agent JVM it
+     * started, such as a QEMU host) still has after the test and its Jenkins are gone. A test that
+     * timed out leaves leased VMs whose state folder the temporary folder rule then deletes, so no
+     * record is left that the reaper could find. A test that passed but left one fails.
+     */
+    static TestRule noQemuLeft() {
+        return (base, description) -> new Statement() {
+            @Override
+            public void evaluate() throws Throwable {
+                Throwable failure = null;
+                try {
+                    base.evaluate();
+                } catch (Throwable t) {
+                    failure = t;
+                }
+                List<String> left = killQemuLeft();
+                if (failure != null) {
+                    if (!left.isEmpty()) {
+                        System.err.println(description + " failed and left QEMU processes, now killed: " + left);
+                    }
+                    throw failure;
+                }
+                assertEquals("QEMU processes left after " + description + " (killed)", List.of(), left);
+            }
+        };
+    }
+
+    private static List<String> killQemuLeft() {
+        List<String> left = new ArrayList<>();
+        List<ProcessHandle> killed = new ArrayList<>();
+        for (ProcessHandle p : ProcessHandle.current().descendants().toList()) {
+            String command = p.info().command().orElse("");
+            if (command.contains("qemu-system")) {
+                left.add(p.pid() + " " + p.info().commandLine().orElse(command));
+                p.destroyForcibly();
+                killed.add(p);
+            }
+        }
+        for (ProcessHandle p : killed) {
+            p.onExit().completeOnTimeout(p, 10, TimeUnit.SECONDS).join();
+        }
+        return left;
     }
 
     static List<QemuAgent> qemuAgents(JenkinsRule j) {
