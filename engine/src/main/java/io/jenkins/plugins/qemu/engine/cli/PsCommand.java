@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 /**
  * {@code ps [--state-dir DIR]}: the VMs recorded in a state directory, whichever process owns
@@ -147,25 +148,46 @@ final class PsCommand {
         return r.released() ? "released" : "running";
     }
 
+    private static final String[] HEADER = {"VM", "AGE", "IMAGE", "TEMPLATE", "PHASE", "PORT", "OWNER", "VCPU", "QEMU-CPU", "RSS",
+        "PEAK-RSS", "OVERLAY", "GUEST-MEM", "GUEST-PEAK", "NET-IN", "NET-OUT"};
+    /** Columns of numbers, aligned right; the rest are names, aligned left. */
+    private static final Set<Integer> NUMBERS = Set.of(1, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+    /** The table, each column as wide as its widest cell, so a long owner id or template name never shifts the others. */
     static String format(List<Row> rows) {
         if (rows.isEmpty()) {
             return "no VMs\n";
         }
-        String f = "%-24s %8s %-18s %-18s %-9s %5s %-20s %8s %8s %9s %9s %9s %9s %10s %7s %7s%n";
-        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, f, "VM", "AGE", "IMAGE", "TEMPLATE", "PHASE",
-                "PORT", "OWNER", "VCPU", "QEMU-CPU", "RSS", "PEAK-RSS", "OVERLAY", "GUEST-MEM", "GUEST-PEAK",
-                "NET-IN", "NET-OUT"));
+        List<String[]> lines = new ArrayList<>();
+        lines.add(HEADER);
         for (Row r : rows) {
-            VmUsage u = r.usage();
-            Object port = r.port() > 0 ? r.port() : "-";
-            b.append(String.format(Locale.ROOT, f, r.vmId(), age(r.age()), r.image(), r.template(), r.phase(), port,
-                    r.owner(), u == null ? "-" : seconds(u.vcpuNanos()),
-                    u == null ? "-" : seconds(u.qemuCpuNanos()), u == null ? "-" : mib(u.rssBytes()),
-                    u == null ? "-" : mib(u.peakRssBytes()), u == null ? "-" : mib(u.overlayBytes()),
-                    u == null ? "-" : mib(u.guestMemUsedBytes()), u == null ? "-" : mib(u.guestMemPeakBytes()),
-                    u == null ? "-" : mib(u.netRxBytes()), u == null ? "-" : mib(u.netTxBytes())));
+            lines.add(cells(r));
+        }
+        int[] width = new int[HEADER.length];
+        for (String[] l : lines) {
+            for (int i = 0; i < l.length; i++) {
+                width[i] = Math.max(width[i], l[i].length());
+            }
+        }
+        StringBuilder b = new StringBuilder();
+        for (String[] l : lines) {
+            StringBuilder line = new StringBuilder();
+            for (int i = 0; i < l.length; i++) {
+                String pad = " ".repeat(width[i] - l[i].length());
+                line.append(i == 0 ? "" : " ").append(NUMBERS.contains(i) ? pad + l[i] : l[i] + pad);
+            }
+            b.append(line.toString().stripTrailing()).append('\n');
         }
         return b.toString();
+    }
+
+    private static String[] cells(Row r) {
+        VmUsage u = r.usage();
+        return new String[] {r.vmId(), age(r.age()), r.image(), r.template(), r.phase(), r.port() > 0 ? String.valueOf(r.port()) : "-",
+            r.owner(), u == null ? "-" : seconds(u.vcpuNanos()), u == null ? "-" : seconds(u.qemuCpuNanos()),
+            u == null ? "-" : mib(u.rssBytes()), u == null ? "-" : mib(u.peakRssBytes()), u == null ? "-" : mib(u.overlayBytes()),
+            u == null ? "-" : mib(u.guestMemUsedBytes()), u == null ? "-" : mib(u.guestMemPeakBytes()),
+            u == null ? "-" : mib(u.netRxBytes()), u == null ? "-" : mib(u.netTxBytes())};
     }
 
     static String age(Duration d) {

@@ -50,4 +50,24 @@ class PsCommandTest {
         assertTrue(lines.get(2).matches("qa-2 +5s +\\? +- +exited +- +cli-9 \\(gone\\) +- +- +- +- +- +- +- +- +-"), t);
         assertEquals("no VMs\n", PsCommand.format(List.of()));
     }
+
+    @Test
+    void aLongOwnerIdOrTemplateWidensItsColumnAndShiftsNoOther() {
+        String owner = "jenkins-6929f2d6a1b2c3d4e5f60718293a4b5c-4ec72a3e";
+        String t = PsCommand.format(List.of(
+                new PsCommand.Row("qa-1", Duration.ofSeconds(80), "debian-12", "debian-12", "running", 32905, owner, null),
+                new PsCommand.Row("qa-2", Duration.ofSeconds(5), "debian-12", "linux+big+a-very-long-template-name", "starting", -1,
+                        "cli-9", null)));
+        List<String> lines = t.lines().toList();
+        // Each column starts at the same offset on every line: the header's words line up with the cells.
+        for (String column : List.of("IMAGE", "TEMPLATE", "PHASE", "OWNER")) {
+            int at = lines.get(0).indexOf(column);
+            for (String line : lines.subList(1, 3)) {
+                assertTrue(at > 0 && line.charAt(at - 1) == ' ' && line.charAt(at) != ' ', column + " misaligned:\n" + t);
+            }
+        }
+        int port = lines.get(0).indexOf("PORT") + "PORT".length();
+        assertEquals("32905", lines.get(1).substring(port - 5, port), "numbers are aligned right:\n" + t);
+        assertTrue(lines.get(1).contains(" " + owner + " "), t);
+    }
 }
