@@ -87,12 +87,17 @@ final class QemuCleanup {
      * Has each warm-start template's snapshot built (in the engine's background) when it is missing
      * or stale, e.g. after the image was replaced or QEMU upgraded, so the next build restores
      * instead of booting cold. Every template of every QEMU cloud, starting the cloud's engine if
-     * it is not running yet; when the snapshot is current the check is a few file stats.
+     * it is not running yet; when the snapshot is current the check is a few file stats. A cloud on
+     * hosts has each host build its own, booked there ({@link HostWarmUp}).
      */
     private static void warmUp(Jenkins jenkins, QemuEngines engines) {
         for (Cloud cloud : jenkins.clouds) {
-            if (!(cloud instanceof QemuCloud qemu) || qemu.usesHosts()) {
-                continue; // hosts keep their own snapshots; not built on the controller for them
+            if (!(cloud instanceof QemuCloud qemu)) {
+                continue;
+            }
+            if (qemu.usesHosts()) {
+                QemuHosts.get().warmUp().warmUp(qemu); // each host keeps its own snapshots
+                continue;
             }
             for (QemuTemplate t : qemu.getTemplates()) {
                 try {

@@ -63,6 +63,7 @@ public final class QemuHosts {
     private final Map<String, HostPlacement> placements = new HashMap<>(); // by cloud id; guarded by this
     private final Map<EngineConfig, HostSide> builtIn = new HashMap<>(); // guarded by this
     private final HostProbes probes = new HostProbes(this);
+    private final HostWarmUp warmUp = new HostWarmUp();
     /** The agent jar as hosts get it, hashed once per jar (the cached jars' hashes cost seconds); guarded by this. */
     private AgentJar refJar;
     private AgentJarRef ref;
@@ -73,6 +74,10 @@ public final class QemuHosts {
 
     HostProbes probes() {
         return probes;
+    }
+
+    HostWarmUp warmUp() {
+        return warmUp;
     }
 
     /** The reference hosts resolve to their own copies of {@code jar} (see {@link JarSync}). */
@@ -161,7 +166,7 @@ public final class QemuHosts {
             if (side == null) {
                 HostSetup setup = new HostSetup(BUILT_IN, CloudValidation.directory("imagesDir", cloud.getImagesDir()),
                         CloudValidation.directory("stateDir", cloud.getStateDir()), QemuCloud.ownerId(Jenkins.get()));
-                side = new HostSide(setup, c -> QemuEngines.get().engine(c));
+                side = new HostSide(setup, (c, gate) -> QemuEngines.get().engine(c)); // the controller's engine books its own snapshot boots
                 builtIn.put(config, side);
             }
             return side;

@@ -16,15 +16,20 @@ import hudson.slaves.DumbSlave;
 import hudson.tasks.Shell;
 import hudson.util.FormValidation;
 import io.jenkins.plugins.qemu.engine.host.HostReport;
+import io.jenkins.plugins.qemu.engine.cloud.CapacityLedger;
+import io.jenkins.plugins.qemu.engine.cloud.HostPlacement;
 import io.jenkins.plugins.qemu.engine.host.ProbeHost;
+import io.jenkins.plugins.qemu.engine.host.SnapshotState;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
 import org.junit.rules.TestRule;
 import org.jvnet.hudson.test.JenkinsRule;
+import org.jvnet.hudson.test.LoggerRule;
 
 /**
  * QEMU hosts (issue 18) against a real Jenkins: the cloud's and the host property's settings
@@ -42,6 +47,9 @@ public class QemuHostsTest {
     @Rule
     public TemporaryFolder tmp = new TemporaryFolder();
 
+    @Rule
+    public LoggerRule logging = new LoggerRule().record(HostProvisioningTask.class, Level.INFO).record(HostWarmUp.class, Level.INFO).capture(200);
+
     private static final Label HOSTS = Label.get("qemu-host");
 
     private DumbSlave host(String stateDir) throws Exception {
@@ -52,6 +60,14 @@ public class QemuHostsTest {
         p.setStateDir(stateDir);
         host.getNodeProperties().add(p);
         return host;
+    }
+
+    /** The test cloud on the hosts labelled {@code qemu-host}, added to Jenkins. */
+    private QemuCloud cloudOnHosts() throws Exception {
+        QemuCloud cloud = RealVms.cloud(tmp.newFolder("unused").toPath(), 2);
+        cloud.setHostLabel("qemu-host");
+        j.jenkins.clouds.add(cloud);
+        return cloud;
     }
 
     @Test
@@ -121,9 +137,7 @@ public class QemuHostsTest {
     public void aBuildRunsOnAVmOfAHostAndTheVmGoesWithItsHost() throws Exception {
         RealVms.assumeAvailable();
         DumbSlave host = host(tmp.newFolder("host-state").getAbsolutePath());
-        QemuCloud cloud = RealVms.cloud(tmp.newFolder("unused").toPath(), 2);
-        cloud.setHostLabel("qemu-host");
-        j.jenkins.clouds.add(cloud);
+        cloudOnHosts().getTemplates().get(0).setWarmStart(false); // placement and host loss only
         FreeStyleProject p = j.createFreeStyleProject("on-host");
         p.setAssignedLabel(Label.get(RealVms.IMAGE));
         p.getBuildersList().add(new Shell("hostname"));
@@ -144,5 +158,53 @@ public class QemuHostsTest {
         RealVms.assertNoVmLeft(j);
         assertTrue(j.jenkins.getNodes().stream().noneMatch(n -> n instanceof QemuAgent));
         assertNotNull((Node) j.jenkins.getNode(host.getNodeName()));
+    }
+    /**
+     * Warm start on a host: the host builds its own snapshot only under a booking the controller
+     * holds on that host (seen in the placement while the build runs), and the next VM placed there
+     * is restored from it.
+     */
+    @Test
+    public void aHostBuildsItsOwnWarmSnapshotUnderABookingAndItsNextVmIsRestored() throws Exception {
+        RealVms.assumeAvailable();
+        DumbSlave host = host(tmp.newFolder("host-state").getAbsolutePath());
+        QemuCloud cloud = cloudOnHosts();
+        QemuTemplate template = cloud.getTemplates().get(0);
+        template.setWarmStart(true);
+        RemoteHost remote = QemuHosts.get().remote(host.getNodeName());
+        assertNotNull(remote);
+        SnapshotState before = HostWarmUp.check(template.toSpec(), remote);
+        assertFalse(before.toString(), before.current());
+
+        HostPlacement placement = QemuHosts.get().placement(cloud);
+        CapacityLedger.Claim probe = CapacityLedger.Claim.agent(1, 1024);
+        boolean sawBooking = false;
+        long deadline = System.currentTimeMillis() + TimeUnit.MINUTES.toMillis(20);
+        SnapshotState now = before;
+        while (!now.current() && System.currentTimeMillis() < deadline) {
+            QemuHosts.get().warmUp().warmUp(cloud); // what each cleanup pass does; one build at a time
+            for (int i = 0; i < 10; i++) {
+                sawBooking |= placement.hosts(probe, RealVms.IMAGE).stream().anyMatch(v -> v.vms() == 1);
+                Thread.sleep(500);
+            }
+            now = HostWarmUp.check(template.toSpec(), remote);
+        }
+        assertTrue("the host's snapshot was built: " + now, now.current());
+        assertTrue("the snapshot's boot was booked on the host while it ran", sawBooking);
+        // The booking goes once the host has answered, a moment after the snapshot is saved.
+        long released = System.currentTimeMillis() + TimeUnit.SECONDS.toMillis(60);
+        while (placement.hosts(probe, RealVms.IMAGE).stream().anyMatch(v -> v.vms() > 0) && System.currentTimeMillis() < released) {
+            Thread.sleep(200);
+        }
+        assertTrue(placement.hosts(probe, RealVms.IMAGE).stream().allMatch(v -> v.vms() == 0));
+
+        FreeStyleProject p = j.createFreeStyleProject("warm-on-host");
+        p.setAssignedLabel(Label.get(RealVms.IMAGE));
+        p.getBuildersList().add(new Shell("hostname"));
+        FreeStyleBuild b = j.buildAndAssertSuccess(p);
+        j.assertLogContains("on host " + host.getNodeName(), b);
+        assertTrue(logging.getMessages().toString(), logging.getMessages().stream()
+                .anyMatch(m -> m.contains("online on host " + host.getNodeName()) && m.contains("(warm restore)")));
+        RealVms.assertNoVmLeft(j);
     }
 }

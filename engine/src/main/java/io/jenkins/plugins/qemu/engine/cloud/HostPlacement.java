@@ -137,6 +137,19 @@ public final class HostPlacement {
      * gives the room back when the VM is gone.
      */
     public Decision place(String vmId, CapacityLedger.Claim claim, String image) {
+        return placeLocked(vmId, claim, image, null);
+    }
+
+    /**
+     * Books the VM on the cloud's ledger and on {@code host} only, or on neither: for what must run
+     * on one host, such as the build of that host's own warm snapshot. The same rules as
+     * {@link #place}; the other hosts are not considered.
+     */
+    public Decision placeOn(String vmId, CapacityLedger.Claim claim, String image, String host) {
+        return placeLocked(vmId, claim, image, Objects.requireNonNull(host, "host"));
+    }
+
+    private Decision placeLocked(String vmId, CapacityLedger.Claim claim, String image, String onlyHost) {
         synchronized (lock) {
             sweepLocked();
             String cloudRefusal = cloud.refusal(claim);
@@ -147,6 +160,9 @@ public final class HostPlacement {
             String best = null;
             double bestFree = -1;
             for (Map.Entry<String, HostState> e : hosts.entrySet()) {
+                if (onlyHost != null && !onlyHost.equals(e.getKey())) {
+                    continue;
+                }
                 HostState s = e.getValue();
                 String why = skipReasonLocked(s, claim, image);
                 if (why != null) {
@@ -160,7 +176,8 @@ public final class HostPlacement {
                 }
             }
             if (best == null) {
-                return new Decision(vmId, null, reasons.isEmpty() ? "the cloud has no hosts" : "no host can take it: " + join(reasons), reasons);
+                String none = onlyHost != null ? "host " + onlyHost + " is not one of the cloud's hosts" : "the cloud has no hosts";
+                return new Decision(vmId, null, reasons.isEmpty() ? none : "no host can take it: " + join(reasons), reasons);
             }
             if (cloud.tryReserve(vmId, claim).isEmpty()) {
                 return new Decision(vmId, null, String.valueOf(cloud.refusal(claim)), reasons);

@@ -3,7 +3,9 @@ package io.jenkins.plugins.qemu.engine.host;
 import io.jenkins.plugins.qemu.engine.QemuEngine;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
+import io.jenkins.plugins.qemu.engine.vm.SnapshotBuildGate;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
+import io.jenkins.plugins.qemu.engine.warm.Snapshot;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.io.IOException;
 import java.util.List;
@@ -21,14 +23,15 @@ import java.util.logging.Logger;
 public final class HostSide implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(HostSide.class.getName());
 
-    /** Opens an engine for a configuration; a test opens it as an earlier incarnation. */
+    /** Opens an engine for a configuration, with the host's snapshot gate; a test opens it as an earlier incarnation. */
     @FunctionalInterface
     public interface EngineOpener {
-        QemuEngine open(EngineConfig config) throws IOException;
+        QemuEngine open(EngineConfig config, SnapshotBuildGate snapshotGate) throws IOException;
     }
 
     private final HostSetup setup;
     private final EngineOpener opener;
+    private final SnapshotGrants snapshotGrants = new SnapshotGrants();
     private QemuEngine engine;
     private String unusable;
     private boolean closed;
@@ -40,7 +43,7 @@ public final class HostSide implements AutoCloseable {
         tryOpen();
     }
 
-    /** The host's side with a plain engine. */
+    /** The host's side with a plain engine, which builds warm snapshots only when the controller booked them. */
     public static HostSide open(HostSetup setup) {
         return new HostSide(setup, QemuEngine::new);
     }
@@ -85,6 +88,26 @@ public final class HostSide implements AutoCloseable {
         return ref == null ? spec : spec.toBuilder().agentJar(ref.resolve(jars(), host())).build();
     }
 
+    /**
+     * Builds {@code spec}'s warm snapshot now if it is missing or stale, with one snapshot boot
+     * admitted for it (the controller booked it), and returns the current one.
+     */
+    Snapshot buildSnapshot(VmSpec spec) throws IOException, InterruptedException {
+        QemuEngine e = engine();
+        try {
+            return snapshotGrants.granted(spec, () -> e.prepareWarmSnapshot(spec));
+        } catch (IOException | InterruptedException | RuntimeException x) {
+            throw x;
+        } catch (Exception x) {
+            throw new IOException(x.getMessage(), x);
+        }
+    }
+
+    /** Snapshot boots admitted and not yet used; for tests. */
+    int snapshotGrantsOpen() {
+        return snapshotGrants.open();
+    }
+
     /** The running VM {@code vmId} of this host, if it has one. */
     public Optional<Vm> vm(String vmId) throws IOException {
         for (Vm vm : engine().vms()) {
@@ -97,7 +120,7 @@ public final class HostSide implements AutoCloseable {
 
     private void tryOpen() {
         try {
-            engine = opener.open(setup.config());
+            engine = opener.open(setup.config(), snapshotGrants);
             unusable = null;
             reapedAtStart = engine.startupReap();
             LOG.info("host " + host() + ": engine open on " + engine.config().stateDir() + " with images in "

@@ -254,6 +254,32 @@ class HostPlacementTest {
         }
     }
 
+    @Test
+    void placeOnBooksTheNamedHostOnlyAndSaysWhyItCannot() {
+        HostPlacement p = placement(cloud(3), new HostBudget("a", 0, 4, 8192), new HostBudget("b", 1, 8, 8192));
+        p.hostUp("a", HostFacts.usable(DEBIAN, 2, 4096));
+        p.hostUp("b", HostFacts.usable(DEBIAN, 2, 4096));
+        CapacityLedger.Claim snapshot = new CapacityLedger.Claim("t", 0, 2, 1024, CapacityLedger.Purpose.SNAPSHOT_BUILD);
+        // b has the most free room, but the build is for b's neighbour a: it goes there and nowhere else.
+        HostPlacement.Decision onA = p.placeOn("snap-a", snapshot, "debian-13", "a");
+        assertEquals("a", onA.host());
+        assertEquals(Map.of("a", 1), countPerHost(p, "snap-a"));
+        assertEquals("b", p.placeOn("snap-b", snapshot, "debian-13", "b").host());
+        // b's cap of 1 is taken: placeOn b refuses, naming b's reason, and does not fall back to a.
+        HostPlacement.Decision refused = p.placeOn("snap-b2", snapshot, "debian-13", "b");
+        assertFalse(refused.placed());
+        assertEquals("no host can take it: b: its instance cap of 1 is reached", refused.refusal());
+        assertEquals(Map.of(), countPerHost(p, "snap-b2"));
+        assertEquals("no host can take it: a: does not have the image 'ubuntu-24.04'",
+                p.placeOn("snap-x", snapshot, "ubuntu-24.04", "a").refusal());
+        assertEquals("host c is not one of the cloud's hosts", p.placeOn("snap-c", snapshot, "debian-13", "c").refusal());
+        // The cloud's cap counts these builds like any VM: 2 of 3 taken, and a release gives the room back.
+        assertEquals("a", p.place("vm1", vm(1, 512), "debian-13").host());
+        assertFalse(p.place("vm2", vm(1, 512), "debian-13").placed());
+        assertTrue(p.release("snap-a"));
+        assertEquals("a", p.place("vm2", vm(1, 512), "debian-13").host());
+    }
+
     private static Map<String, Integer> countPerHost(HostPlacement p, String... vmIds) {
         Map<String, Integer> n = new java.util.TreeMap<>();
         for (String id : vmIds) {

@@ -15,7 +15,6 @@ import io.jenkins.plugins.qemu.engine.config.FileTree;
 import io.jenkins.plugins.qemu.engine.reaper.ReapReport;
 import io.jenkins.plugins.qemu.engine.state.ProcFs;
 import io.jenkins.plugins.qemu.engine.testing.TestImages;
-import io.jenkins.plugins.qemu.engine.vm.SnapshotBuildGate;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,7 +52,7 @@ class TwoHostsTest {
         HostSide a = HostSide.open(setupA);
         // host-b's first agent JVM: an earlier incarnation of this process, so that once it is
         // "lost" its VM belongs to a dead owner, as after the agent's JVM crashed.
-        HostSide lostB = new HostSide(setupB, config -> new QemuEngine(config, SnapshotBuildGate.ALWAYS,
+        HostSide lostB = new HostSide(setupB, (config, gate) -> new QemuEngine(config, gate,
                 TestImages.earlierIncarnation(owner, 60)));
         HostSide returnedB = null;
         ExecutorService boots = Executors.newFixedThreadPool(2);
@@ -102,7 +101,7 @@ class TwoHostsTest {
                 assertTrue(Files.isDirectory((host.equals("host-a") ? stateA : stateB).resolve(b.vmId())), host);
                 String console = hosts.get(host).call(new ConsoleTail(b.vmId(), 2048));
                 assertTrue(!console.isBlank() && console.length() <= 2048, "the console's tail comes from the host: " + console);
-                assertEquals("warm start is off", hosts.get(host).call(new WarmUpLater(TestImages.guestSpec().build(), null)));
+                assertEquals(new SnapshotState(false, false, "warm start is off"), hosts.get(host).call(new CheckSnapshot(TestImages.guestSpec().build(), null)));
             }
 
             // host-b is lost: its VM's room goes back to the cloud at once, and host-b offers none.
@@ -170,7 +169,8 @@ class TwoHostsTest {
     void requestsAndAnswersSurviveSerialisationAndBadOnesAreRefusedBeforeTheyLeave() throws Exception {
         VmSpec spec = TestImages.guestSpec().build();
         List<java.io.Serializable> values = List.of(new ProbeHost(), new BootVm(spec), new DestroyVm("qa-1"), new ReapHost(Set.of("qa-1")),
-                new RunInVm("qa-1", "true", Duration.ofSeconds(5)), new ConsoleTail("qa-1", 100), new WarmUpLater(spec, null), new HostSetup("h", null, "/tmp/x", "o"),
+                new RunInVm("qa-1", "true", Duration.ofSeconds(5)), new ConsoleTail("qa-1", 100), new CheckSnapshot(spec, null), new BuildSnapshot(spec, null),
+                new SnapshotState(false, true, "no snapshot; building it now"), new HostSetup("h", null, "/tmp/x", "o"),
                 new BootedVm("h", "qa-1", 2222, "key", "ssh-ed25519 AAAA", false, "no snapshot", 1234, List.of("online")),
                 new HostReport("h", null, List.of(IMAGE), 2, 4096, List.of(new VmSummary("qa-1", IMAGE, 1, 1024, "RUNNING", 2222, true, "u")), List.of()),
                 new CommandResult(0, "out", "err"), new MissingJars(List.of(SHA)), new MissingJars.Answer(List.of(SHA)),
