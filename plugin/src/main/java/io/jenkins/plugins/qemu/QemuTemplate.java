@@ -51,6 +51,13 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
     private String maxMemory = "";
     private String maxDiskSize = "";
     private String overrideImages = "";
+    /**
+     * A one-off template's metrics name: the family of the template it was derived from (see
+     * {@link #derive}); null for a configured template, whose name comes from its own labels.
+     * Never saved: one-off templates live in memory and are derived again after a restart.
+     */
+    @CheckForNull
+    private transient String family;
 
     @DataBoundConstructor
     public QemuTemplate(String labels, String image) {
@@ -199,6 +206,7 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
                 .maxMemory(maxMemory)
                 .maxDiskSize(maxDiskSize)
                 .overrideImages(overrideImages)
+                .family(family)
                 .build();
     }
 
@@ -224,6 +232,8 @@ public class QemuTemplate extends AbstractDescribableImpl<QemuTemplate> {
         t.launchTimeout = launchTimeout;
         t.instanceCap = instanceCap;
         t.keepFailedMinutes = d.keepFailedMinutes();
+        // Its VMs count under the template it came from (metrics, ps), not under its one-off label.
+        t.family = d.family();
         return t;
     }
 

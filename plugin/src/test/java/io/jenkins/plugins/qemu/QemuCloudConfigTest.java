@@ -52,6 +52,18 @@ public class QemuCloudConfigTest {
         return cloud;
     }
 
+    /** A {@code qemu} step's one-off template counts under the template it came from, not under a metric name per build. */
+    @Test
+    public void aOneOffTemplateCountsUnderItsSourceTemplate() {
+        QemuTemplate source = new QemuTemplate("debian-12 linux", "debian-12");
+        source.setMaxMemory("2G");
+        QemuTemplate oneOff = source.derive(new io.jenkins.plugins.qemu.engine.cloud.BuildOverride(null, null, "1536M", null, null), "qemu-74919fd5d5");
+        assertEquals("qemu-74919fd5d5", oneOff.getLabels());
+        assertEquals(1536, oneOff.toSpec().memoryMiB());
+        assertEquals(source.toSpec().family(), oneOff.toSpec().family());
+        assertEquals("debian-12+linux", oneOff.toSpec().family());
+    }
+
     @Test
     public void configurationSurvivesTheUiRoundTrip() throws Exception {
         QemuCloud before = sampleCloud();

@@ -280,7 +280,8 @@ public final class TemplateSpec implements Serializable {
         }
 
         public Builder labels(String v) { labels = v; return this; }
-        Builder family(String v) { family = v; return this; }
+        /** The name its VMs are counted under; null (the default): its labels joined by '+', or its image. */
+        public Builder family(String v) { family = v; return this; }
         public Builder image(String v) { image = v; return this; }
         public Builder cpus(int v) { cpus = v; return this; }
         public Builder memory(String v) { memory = v; return this; }
