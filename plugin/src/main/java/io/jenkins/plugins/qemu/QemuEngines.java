@@ -11,6 +11,7 @@ import io.jenkins.plugins.qemu.engine.cloud.ProvisioningBackoff;
 import io.jenkins.plugins.qemu.engine.cloud.TemplateSpec;
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
 import io.jenkins.plugins.qemu.engine.state.EngineConfig;
+import io.jenkins.plugins.qemu.engine.state.ServiceUnit;
 import io.jenkins.plugins.qemu.engine.vm.Vm;
 import io.jenkins.plugins.qemu.engine.vm.AgentJar;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
@@ -46,6 +47,8 @@ public final class QemuEngines {
     private static final Logger LOGGER = Logger.getLogger(QemuEngines.class.getName());
 
     private final Map<EngineConfig, CompletableFuture<QemuEngine>> engines = new HashMap<>();
+    /** Whether the controller's systemd service was checked for a kill mode that takes leased VMs with it. */
+    private final java.util.concurrent.atomic.AtomicBoolean serviceChecked = new java.util.concurrent.atomic.AtomicBoolean();
     private final Map<String, CapacityLedger> ledgers = new HashMap<>();
     private final ProvisioningBackoff backoff = new ProvisioningBackoff(Clock.systemUTC());
     private boolean closed;
@@ -133,6 +136,10 @@ public final class QemuEngines {
                 QemuEngine engine = new QemuEngine(config, prep -> bookSnapshotBoot(config, prep));
                 LOGGER.info(() -> "Started QEMU engine for images " + config.imagesDir() + ", state " + config.stateDir()
                         + ", owner " + config.ownerId());
+                if (serviceChecked.compareAndSet(false, true)) {
+                    // Said once, where the admin looks first: leased VMs cannot survive a restart that kills them.
+                    ServiceUnit.ofThisProcess().flatMap(ServiceUnit::leaseWarning).ifPresent(LOGGER::warning);
+                }
                 future.complete(engine);
             } catch (IOException | RuntimeException e) {
                 future.completeExceptionally(e);
