@@ -77,17 +77,27 @@ final class KeptVms {
         }
         String id = run.getExternalizableId();
         for (Computer c : Jenkins.get().getComputers()) {
-            if (c instanceof QemuComputer qemu && qemu.awaits(id)) {
-                QemuRetentionStrategy strategy = qemu.retention();
-                Duration keep = strategy.policy().keepFailed();
-                if (failed(run.getResult())) {
-                    qemu.keepFailed(run, keep);
-                    listener.getLogger().println(line(qemu, Instant.now().plus(keep)));
-                } else {
-                    LOGGER.fine(() -> qemu.getName() + ": " + run.getFullDisplayName() + " ended " + run.getResult() + "; its VM goes");
-                    strategy.terminate(qemu, RetentionPolicy.Decision.TERMINATE_DONE.reason());
-                }
+            if (c instanceof QemuComputer qemu && qemu.claimAwaited(id)) {
+                settle(qemu, run, listener);
             }
+        }
+    }
+
+    /**
+     * {@code run}, whose result the agent waited for, has ended: its VM is kept if it failed (the
+     * line goes to {@code log}), else it goes now. Called by whoever claimed the wait
+     * ({@link QemuComputer#claimAwaited}): the run's completion, or the end of its node block when
+     * the run had already ended by then.
+     */
+    static void settle(QemuComputer qemu, Run<?, ?> run, TaskListener log) {
+        QemuRetentionStrategy strategy = qemu.retention();
+        Duration keep = strategy.policy().keepFailed();
+        if (failed(run.getResult())) {
+            qemu.keepFailed(run, keep);
+            log.getLogger().println(line(qemu, Instant.now().plus(keep)));
+        } else {
+            LOGGER.fine(() -> qemu.getName() + ": " + run.getFullDisplayName() + " ended " + run.getResult() + "; its VM goes");
+            strategy.terminate(qemu, RetentionPolicy.Decision.TERMINATE_DONE.reason());
         }
     }
 }

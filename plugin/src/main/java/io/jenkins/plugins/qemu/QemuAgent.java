@@ -281,39 +281,15 @@ public class QemuAgent extends AbstractCloudSlave {
         return lines == null ? List.of() : lines;
     }
 
-    /**
-     * What keep-on-failure decided for this agent, saved with the node so that a controller
-     * restart neither forgets a kept VM (it would go as an unused agent) nor lets a used-up agent
-     * that waits for its pipeline's result take a new build: the pipeline run it waits for, or
-     * the failed build it is kept after and until when. Null fields: neither.
-     */
+    /** What keep-on-failure decided for this agent (see {@link KeepState}); null in an agent saved before it was kept. */
     @CheckForNull
-    private volatile String awaitedRun;
-    @CheckForNull
-    private volatile String keptBuild;
-    private volatile long keptSinceMillis;
-    private volatile long keptUntilMillis;
+    private KeepState keepState;
 
-    void rememberAwaiting(@CheckForNull String runId) {
-        awaitedRun = runId;
-    }
-
-    @CheckForNull
-    String awaitedRun() {
-        return awaitedRun;
-    }
-
-    void rememberKept(KeptVms.Kept k) {
-        awaitedRun = null;
-        keptBuild = k.build();
-        keptSinceMillis = k.since().toEpochMilli();
-        keptUntilMillis = k.until().toEpochMilli();
-    }
-
-    @CheckForNull
-    KeptVms.Kept rememberedKept() {
-        String build = keptBuild;
-        return build == null ? null : new KeptVms.Kept(build, Instant.ofEpochMilli(keptSinceMillis), Instant.ofEpochMilli(keptUntilMillis));
+    synchronized KeepState keepState() {
+        if (keepState == null) {
+            keepState = new KeepState();
+        }
+        return keepState;
     }
 
     @Override

@@ -42,7 +42,7 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
     private volatile String lastPhases;
     private final java.util.concurrent.atomic.AtomicReference<PendingFirstStep> pendingFirstStep = new java.util.concurrent.atomic.AtomicReference<>();
 
-    /** Since when this agent waits for its pipeline's result (whether to keep it is on the node: {@link QemuAgent#awaitedRun}). */
+    /** Since when this agent waits for its pipeline's result (whether to keep it is on the node: {@link KeepState#awaitedRun}). */
     private volatile long awaitingSinceMillis;
 
     /** A build started here whose first pipeline step has not started yet. */
@@ -52,7 +52,7 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
         super(agent);
         // A controller restart made this computer anew: what keep-on-failure decided is on the
         // saved node, and the agent stays used up.
-        if (agent.rememberedKept() != null || agent.awaitedRun() != null) {
+        if (agent.keepState().kept() != null || agent.keepState().awaitedRun() != null) {
             useUp();
             awaitingSinceMillis = System.currentTimeMillis();
         }
@@ -86,7 +86,7 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
         }
         long marked = markedOfflineSinceMillis;
         KeptVms.Kept kept = kept();
-        boolean awaiting = kept == null && agent != null && agent.awaitedRun() != null;
+        boolean awaiting = kept == null && agent != null && agent.keepState().awaitedRun() != null;
         return new RetentionPolicy.Observation(
                 agent != null && agent.isVmAlive(),
                 link,
@@ -196,7 +196,7 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
             // Saved with the node: a restart brings the keep back (see the constructor). Without
             // labels and in exclusive mode too, so no build takes it even in the moment before that.
             try {
-                agent.rememberKept(kept);
+                agent.keepState().rememberKept(kept);
                 agent.setLabelString("");
                 agent.setMode(hudson.model.Node.Mode.EXCLUSIVE);
                 jenkins.model.Jenkins.get().updateNode(agent);
@@ -214,7 +214,7 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
         String awaitedRun = run.getExternalizableId();
         QemuAgent agent = getNode();
         if (agent != null) {
-            agent.rememberAwaiting(awaitedRun);
+            agent.keepState().rememberAwaiting(awaitedRun);
             try {
                 jenkins.model.Jenkins.get().updateNode(agent);
             } catch (IOException e) {
@@ -226,14 +226,23 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
     /** Whether this agent waits for the result of the run with this id. */
     boolean awaits(String runId) {
         QemuAgent agent = getNode();
-        return agent != null && runId.equals(agent.awaitedRun());
+        return agent != null && runId.equals(agent.keepState().awaitedRun());
+    }
+
+    /**
+     * Takes over the wait for the result of the run with this id: true for one caller only, so the
+     * run's completion and the end of its node block (whichever comes second) never both settle it.
+     */
+    boolean claimAwaited(String runId) {
+        QemuAgent agent = getNode();
+        return agent != null && agent.keepState().claimAwaited(runId);
     }
 
     /** How this agent is kept; null when it is not. */
     @CheckForNull
     KeptVms.Kept kept() {
         QemuAgent agent = getNode();
-        return agent == null ? null : agent.rememberedKept();
+        return agent == null ? null : agent.keepState().kept();
     }
 
     /** This agent's retention strategy (every QEMU agent has one). */

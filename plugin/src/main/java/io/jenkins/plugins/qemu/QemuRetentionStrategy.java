@@ -139,6 +139,13 @@ public class QemuRetentionStrategy extends CloudRetentionStrategy implements Exe
                 break;
             case AWAIT_OUTCOME:
                 qemu.awaitOutcome(run);
+                if (!run.isBuilding() && qemu.claimAwaited(run.getExternalizableId())) {
+                    // The pipeline ended while this node block was still finishing (often its last
+                    // step): its completion found no agent waiting, so its result is applied here.
+                    // Its build log is closed by now; the agent's log gets the line.
+                    KeptVms.settle(qemu, run, qemu.getListener());
+                    break;
+                }
                 LOGGER.info(() -> qemu.getName() + ": its node block is over; it waits for the result of " + run.getFullDisplayName()
                         + " to know whether to keep its VM");
                 break;

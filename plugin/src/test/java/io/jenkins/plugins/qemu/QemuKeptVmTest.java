@@ -82,6 +82,22 @@ public class QemuKeptVmTest {
         RealVms.assertNoVmLeft(j);
     }
 
+    /**
+     * The node block is the pipeline's last step, so the pipeline may end before the block's
+     * executor says it waits for the result (seen in a real Jenkins): the VM must still go at
+     * once, not when a keep time runs out. With 30 minutes of keep time, a VM held for it would
+     * outlast the wait below.
+     */
+    @Test
+    public void aPipelineWhoseLastStepIsItsNodeBlockAndSucceedsLeavesNothingKept() throws Exception {
+        ((QemuCloud) j.jenkins.clouds.get(0)).getTemplates().get(0).setKeepFailedMinutes(30);
+        WorkflowJob p = j.createProject(WorkflowJob.class, "ends-with-node");
+        p.setDefinition(new CpsFlowDefinition("node('" + RealVms.IMAGE + "') { sh 'true' }", true));
+        WorkflowRun b = j.buildAndAssertSuccess(p);
+        j.assertLogNotContains("kept for debugging", b);
+        RealVms.assertNoVmLeft(j);
+    }
+
     @Test
     public void aPipelineThatFailsKeepsTheVmOfItsNodeBlock() throws Exception {
         WorkflowJob p = j.createProject(WorkflowJob.class, "pipeline-fails");
