@@ -46,9 +46,11 @@ public class QemuRestartTest {
             j.jenkins.clouds.add(RealVms.cloud(stateDir, 1));
             j.jenkins.save();
             WorkflowJob p = j.createProject(WorkflowJob.class, "p");
-            p.setDefinition(new CpsFlowDefinition("node('" + RealVms.IMAGE + "') { sh 'echo started; sleep 60; echo finished' }", true));
+            p.setDefinition(new CpsFlowDefinition("node('" + RealVms.IMAGE + "') { sh 'echo the-sh-step-runs; sleep 60; echo the-sh-step-finished' }", true));
             WorkflowRun b = p.scheduleBuild2(0).waitForStart();
-            j.waitForMessage("started", b);
+            // A marker of the step's own: "started" is also in the plugin's phase line ("build started"),
+            // which comes before the sh step has launched.
+            j.waitForMessage("the-sh-step-runs", b);
             List<QemuAgent> agents = RealVms.qemuAgents(j);
             assertEquals(1, agents.size());
             QemuAgent agent = agents.get(0);
@@ -71,7 +73,7 @@ public class QemuRestartTest {
             j.waitForCompletion(b);
             j.assertBuildStatusSuccess(b);
             j.assertLogContains("Resuming build", b);
-            j.assertLogContains("finished", b);
+            j.assertLogContains("the-sh-step-finished", b);
             RealVms.assertNoVmLeft(j);
         });
         assertFalse("the VM's folder is gone", Files.exists(stateDir.resolve(vmId[0])));

@@ -57,10 +57,10 @@ public class QemuRobustnessTest {
         RealVms.assumeAvailable();
         j.jenkins.clouds.add(RealVms.cloud(stateDir, 1));
         WorkflowJob p = j.createProject(WorkflowJob.class, "marked");
-        p.setDefinition(new CpsFlowDefinition("node('" + RealVms.IMAGE + "') { sh 'echo started; sleep 30; echo finished' }", true));
+        p.setDefinition(new CpsFlowDefinition("node('" + RealVms.IMAGE + "') { sh 'echo the-sh-step-runs; sleep 30; echo the-sh-step-finished' }", true));
         QueueTaskFuture<WorkflowRun> f = p.scheduleBuild2(0);
         WorkflowRun b = f.waitForStart();
-        j.waitForMessage("started", b);
+        j.waitForMessage("the-sh-step-runs", b); // "started" is also in the plugin's phase line, before the step
         QemuComputer c = onlyQemuComputer();
         c.setTemporarilyOffline(true, new OfflineCause.ByCLI("maintenance"));
         QemuRetentionStrategy strategy = (QemuRetentionStrategy) c.getRetentionStrategy();
@@ -70,7 +70,7 @@ public class QemuRobustnessTest {
         }
         assertNotNull("the agent was not terminated while its build ran", c.getNode());
         j.assertBuildStatusSuccess(f);
-        j.assertLogContains("finished", b);
+        j.assertLogContains("the-sh-step-finished", b);
         assertNoVmLeft();
     }
 
