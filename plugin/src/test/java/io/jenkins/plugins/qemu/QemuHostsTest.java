@@ -50,10 +50,11 @@ public class QemuHostsTest {
     @Rule
     public LoggerRule logging = new LoggerRule().record(HostProvisioningTask.class, Level.INFO).record(HostWarmUp.class, Level.INFO).capture(200);
 
-    private static final Label HOSTS = Label.get("qemu-host");
+    /** The host label; a label is only made once Jenkins runs (Label.get needs it), so not in a static field. */
+    private static final String HOSTS = "qemu-host";
 
     private DumbSlave host(String stateDir) throws Exception {
-        DumbSlave host = j.createOnlineSlave(HOSTS);
+        DumbSlave host = j.createOnlineSlave(Label.get(HOSTS));
         QemuHostProperty p = new QemuHostProperty();
         p.setInstanceCap(2);
         p.setImagesDir(RealVms.imagesDir().toString());
