@@ -58,6 +58,9 @@ final class QemuCleanup {
                     QemuMetrics.get().record(config, m -> m.reaped(reaped.size()));
                 }
             } catch (IOException | RuntimeException e) {
+                if (engines.shuttingDown()) {
+                    return; // Jenkins began to shut down during this pass: its leased VMs are kept for the next start
+                }
                 LOGGER.log(Level.WARNING, "Reaping VMs in " + config.stateDir() + " failed", e);
             }
         }
