@@ -85,7 +85,8 @@ final class HostWarmUp {
                 LOGGER.fine(() -> what + ": " + state.text());
                 return;
             }
-            HostPlacement placement = QemuHosts.get().placement(cloud);
+            // Brought up to date as for a build's VM: the cloud's hosts and budgets, and each host's last probe.
+            HostPlacement placement = QemuHosts.get().probes().refresh(cloud);
             CapacityLedger.Claim claim = new CapacityLedger.Claim(cloud.templateKey(t), spec.instanceCap(), spec.cpus(), spec.memoryMiB(),
                     CapacityLedger.Purpose.SNAPSHOT_BUILD);
             HostPlacement.Decision d = placement.placeOn(vm.vmId(), claim, spec.image(), host.host());
