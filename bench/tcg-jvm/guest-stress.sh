@@ -14,6 +14,6 @@ for i in $(seq 1 $n); do
   [ $rc -ne 0 ] && ok=BAD
   ls $d/hs_err_* >/dev/null 2>&1 && ok=CRASH
   echo "START $i rc=$rc $ok secs=$(awk "BEGIN{print $e-$s}") $res"
-  if [ $ok != OK ]; then echo "--- out"; head -c 3000 out; for f in $d/hs_err_*; do [ -f $f ] && { echo "--- $f"; head -80 $f; grep -A25 -m1 '^Registers' $f; grep -m1 -A3 'siginfo' $f; }; done; fi
+  if [ $ok != OK ]; then echo "--- out"; head -c 3000 out; for f in $d/hs_err_*; do [ -f $f ] && { echo "--- $f"; head -80 $f; grep -A25 -m1 '^Registers' $f; grep -m1 -A3 'siginfo' $f; echo '--- code around pc'; grep -m1 -A32 '^Instructions:' $f; echo '--- not entrant / deopt events (last 8)'; grep -E 'not entrant|Uncommon trap|DEOPT' $f | tail -8; }; done; fi
   cd /; rm -rf $d
 done
