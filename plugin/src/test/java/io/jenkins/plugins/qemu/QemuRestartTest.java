@@ -9,9 +9,11 @@ import io.jenkins.plugins.qemu.engine.state.VmRecord;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition;
 import org.jenkinsci.plugins.workflow.job.WorkflowJob;
 import org.jenkinsci.plugins.workflow.job.WorkflowRun;
+import org.jenkinsci.plugins.workflow.support.steps.ExecutorStepExecution;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
@@ -61,6 +63,11 @@ public class QemuRestartTest {
             assertTrue("it is there as a Secret: " + config, config.contains("<privateKey>{"));
             assertTrue("with the pinned host key: " + config, config.contains("<hostKey>ssh-ed25519 "));
         });
+
+        // Under test, workflow-durable-task-step waits only 15 s for a resumed node block's agent to
+        // come back ("fail faster"); a real Jenkins waits 5 minutes. The agent JVM alone takes longer
+        // than 15 s to start under TCG, so the test waits as a real Jenkins does.
+        ExecutorStepExecution.TIMEOUT_WAITING_FOR_NODE_MILLIS = TimeUnit.MINUTES.toMillis(5);
 
         // Between the sessions no controller runs, but the leased VM does.
         VmRecord r = new StateStore(stateDir).read(stateDir.resolve(vmId[0])).orElseThrow();
