@@ -55,8 +55,10 @@ public final class QemuCloudDescriptor extends Descriptor<Cloud> {
             if (value == null || value.isBlank()) {
                 return FormValidation.ok();
             }
+            // Only a syntax error counts from Jenkins' own check: its warning for a label no node has
+            // yet ("No agent/cloud matches ...") is about clouds too, and ours says what it means here.
             FormValidation parsed = hudson.model.labels.LabelExpression.validate(value.trim());
-            if (parsed.kind != FormValidation.Kind.OK) {
+            if (parsed.kind == FormValidation.Kind.ERROR) {
                 return parsed;
             }
             int nodes = 0;
