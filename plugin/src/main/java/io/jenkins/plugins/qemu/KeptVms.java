@@ -35,12 +35,22 @@ final class KeptVms {
         return result == Result.FAILURE || result == Result.UNSTABLE;
     }
 
-    /** What is known of the build's outcome when {@code exec} ends: a build's own result, or not yet for a pipeline's block. */
+    /**
+     * What is known of the build's outcome when {@code exec} ends: a build's own result; for a
+     * pipeline's block, its run's result if the run has already ended (a block that is the run's
+     * last step may finish after it), else not yet.
+     */
     static RetentionPolicy.Outcome outcome(@CheckForNull Queue.Executable exec, @CheckForNull Run<?, ?> run) {
         if (exec instanceof Run<?, ?> build) {
             return failed(build.getResult()) ? RetentionPolicy.Outcome.FAILED : RetentionPolicy.Outcome.SUCCEEDED;
         }
-        return run == null ? RetentionPolicy.Outcome.SUCCEEDED : RetentionPolicy.Outcome.NOT_YET_KNOWN;
+        if (run == null) {
+            return RetentionPolicy.Outcome.SUCCEEDED;
+        }
+        if (!run.isBuilding() && run.getResult() != null) {
+            return failed(run.getResult()) ? RetentionPolicy.Outcome.FAILED : RetentionPolicy.Outcome.SUCCEEDED;
+        }
+        return RetentionPolicy.Outcome.NOT_YET_KNOWN;
     }
 
     /** A moment as the build log and the Kept VM page give it. */
@@ -67,12 +77,16 @@ final class KeptVms {
      * it; its log is still open only now), and the agents that waited for a pipeline's result are
      * kept or ended now.
      */
-    static void runCompleted(Run<?, ?> run, TaskListener listener, @CheckForNull QemuComputer ranOn) {
-        if (ranOn != null && run.equals(QemuVmUsageAction.runOf(ranOn.currentExecutableOf(run)))) {
-            RetentionPolicy policy = ranOn.retention().policy();
-            if (failed(run.getResult()) && policy.onTaskEnd(false, false, 0, RetentionPolicy.Outcome.FAILED)
-                    == RetentionPolicy.TaskEnd.KEEP_FAILED) {
-                listener.getLogger().println(line(ranOn, Instant.now().plus(policy.keepFailed())));
+    static void runCompleted(Run<?, ?> run, TaskListener listener) {
+        // Agents still running the build, or a pipeline block of it that ends after the run did: their
+        // task end keeps the VM (the run's result is known by then), and only now is the log open.
+        for (Computer c : Jenkins.get().getComputers()) {
+            if (c instanceof QemuComputer qemu && qemu.currentExecutableOf(run) != null) {
+                RetentionPolicy policy = qemu.retention().policy();
+                if (failed(run.getResult()) && policy.onTaskEnd(false, false, 0, RetentionPolicy.Outcome.FAILED)
+                        == RetentionPolicy.TaskEnd.KEEP_FAILED) {
+                    listener.getLogger().println(line(qemu, Instant.now().plus(policy.keepFailed())));
+                }
             }
         }
         String id = run.getExternalizableId();

@@ -39,6 +39,6 @@ public final class QemuRunListener extends RunListener<Run<?, ?>> {
                 listener.getLogger().println(usage.line());
             }
         }
-        KeptVms.runCompleted(run, listener, executor != null && executor.getOwner() instanceof QemuComputer qemu ? qemu : null);
+        KeptVms.runCompleted(run, listener);
     }
 }
