@@ -104,7 +104,12 @@ public class QemuKeptVmTest {
         p.setDefinition(new CpsFlowDefinition("node('" + RealVms.IMAGE + "') { sh 'exit 1' }", true));
         WorkflowRun b = j.buildAndAssertStatus(Result.FAILURE, p);
         j.assertLogContains("of this failed build is kept for debugging until", b);
+        // The block's own end, which keeps its agent, may come a moment after the run's.
         QemuComputer kept = keptComputer();
+        for (int i = 0; i < 300 && kept == null; i++) {
+            Thread.sleep(100);
+            kept = keptComputer();
+        }
         assertNotNull("the node block's agent is kept once the pipeline failed", kept);
         // Discarded as the page's button does, so the test leaves nothing running.
         kept.retention().terminate(kept, "the test is over");
