@@ -223,12 +223,6 @@ public class QemuComputer extends AbstractCloudComputer<QemuAgent> {
         }
     }
 
-    /** Whether this agent waits for the result of the run with this id. */
-    boolean awaits(String runId) {
-        QemuAgent agent = getNode();
-        return agent != null && runId.equals(agent.keepState().awaitedRun());
-    }
-
     /**
      * Takes over the wait for the result of the run with this id: true for one caller only, so the
      * run's completion and the end of its node block (whichever comes second) never both settle it.
