@@ -32,27 +32,32 @@ public final class SystemdCredentials implements GuestIdentity {
      * fw_cfg names of at most {@value #FW_CFG_NAME_MAX} characters, prefix included.
      */
     static final String NETWORK_CREDENTIAL = "network.network.05-qa";
+    /** The egress NIC's .network file, when the VM has one; sorts right after the SSH NIC's. */
+    static final String EGRESS_CREDENTIAL = "network.network.06-qa-egress";
     /** QEMU's limit on a fw_cfg item's name (FW_CFG_MAX_FILE_PATH less the terminating NUL). */
     static final int FW_CFG_NAME_MAX = 55;
 
     private final OwnerOnlyItems items;
     private final String hostname;
-
     private SystemdCredentials(OwnerOnlyItems items, String hostname) {
         this.items = items;
         this.hostname = hostname;
     }
 
-    /** Writes the credentials into {@code dir} (created 0700; the files 0600). */
+    /**
+     * Writes the credentials into {@code dir} (created 0700; the files 0600). {@code egressNetwork}:
+     * the egress NIC's .network file (GuestNetwork#networkdEgress), null without one.
+     */
     public static SystemdCredentials write(Path dir, String hostname, String user, String authorizedKey, SshKeyPair hostKey,
-            boolean sudo) throws IOException {
+            boolean sudo, String egressNetwork) throws IOException {
         Validation.hostname("hostname", hostname);
-        Map<String, String> values = contents(hostname, Validation.userName("user", user), authorizedKey, hostKey, sudo);
+        Map<String, String> values = contents(hostname, Validation.userName("user", user), authorizedKey, hostKey, sudo, egressNetwork);
         return new SystemdCredentials(OwnerOnlyItems.write(dir, values, PREFIX), hostname);
     }
 
     /** The credentials by name; every value that is not ours is base64 in tmpfiles lines, so no value can add a line. */
-    static Map<String, String> contents(String hostname, String user, String authorizedKey, SshKeyPair hostKey, boolean sudo) {
+    static Map<String, String> contents(String hostname, String user, String authorizedKey, SshKeyPair hostKey, boolean sudo,
+            String egressNetwork) {
         Map<String, String> c = new LinkedHashMap<>();
         // No uid: sysusers picks a free one. An image that already has the user keeps it.
         c.put("sysusers.extra", "u " + user + " - \"build agent\" /home/" + user + " /bin/bash\n");
@@ -74,10 +79,15 @@ public final class SystemdCredentials implements GuestIdentity {
         // sudo and Java resolve the host name without DNS (cloud-init's manage_etc_hosts on the other path).
         t.append("w+~ /etc/hosts - - - - ").append(base64("127.0.1.1 " + hostname + "\n")).append('\n');
         c.put("tmpfiles.extra", t.toString());
-        // QEMU's user-mode network has fixed addresses: stated, so there is no DHCP round.
+        // QEMU's user-mode network has fixed addresses: stated, so there is no DHCP round. With an
+        // egress NIC, the default route and the resolver are that NIC's alone (two default routes
+        // of equal metric would leave the choice to the order they came up in).
         c.put(NETWORK_CREDENTIAL, "[Match]\nMACAddress=" + CloudInitConfig.GUEST_MAC + "\n\n[Network]\nAddress="
-                + CloudInitConfig.GUEST_ADDRESS + "/24\nGateway=" + CloudInitConfig.GATEWAY + "\nDNS=" + CloudInitConfig.DNS
-                + "\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n");
+                + CloudInitConfig.GUEST_ADDRESS + "/24\n" + (egressNetwork == null ? "Gateway=" + CloudInitConfig.GATEWAY + "\nDNS="
+                + CloudInitConfig.DNS + "\n" : "") + "LinkLocalAddressing=no\nIPv6AcceptRA=no\n");
+        if (egressNetwork != null) {
+            c.put(EGRESS_CREDENTIAL, egressNetwork);
+        }
         return c;
     }
 
