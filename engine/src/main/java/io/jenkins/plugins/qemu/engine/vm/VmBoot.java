@@ -173,7 +173,7 @@ final class VmBoot {
         } else if (image.systemdCredentials() && plain && !installService && !overlay.grown()) {
             // A grown disk needs cloud-init's growpart, which the credentials cannot ask for.
             s = SystemdCredentials.write(dir.identity(), spec.hostname(), spec.user(), clientKey.publicKeyLine(), hostKey, spec.sudo(),
-                    GuestNetwork.networkdEgress(spec.egress()));
+                    GuestNetwork.networkdEgress(spec.egress()), accel.accel() == Accel.TCG);
         } else {
             cloudInit = true;
             CloudInitConfig config = new CloudInitConfig(spec.vmId(), spec.hostname(), spec.user(), clientKey.publicKeyLine(), hostKey,

@@ -59,6 +59,21 @@ class SystemdCredentialsTest {
     }
 
     @Test
+    void theKvmModulesAreSparedUnderTcgOnlyInTheOneBlacklist() throws Exception {
+        try (SystemdCredentials tcg = SystemdCredentials.write(tmp.resolve("t"), "h1", "jenkins", "k", hostKey, true, null, true);
+                SystemdCredentials kvm = SystemdCredentials.write(tmp.resolve("k"), "h1", "jenkins", "k", hostKey, true, null, false)) {
+            List<String> t = List.of(tcg.kernelArgs().split(" "));
+            List<String> k = List.of(kvm.kernelArgs().split(" "));
+            assertEquals(1, t.stream().filter(w -> w.startsWith("modprobe.blacklist=")).count(), t.toString());
+            assertTrue(t.contains("modprobe.blacklist=floppy,ata_piix,ata_generic,psmouse,serio_raw,pcspkr,i2c_piix4,kvm,kvm_amd,kvm_intel"),
+                    t.toString());
+            assertTrue(k.contains("modprobe.blacklist=floppy,ata_piix,ata_generic,psmouse,serio_raw,pcspkr,i2c_piix4"), k.toString());
+            // rw must come after the image's ro, which QemuCommand puts first: the last of the two wins.
+            assertTrue(t.contains("rw") && t.contains("quiet") && t.contains("systemd.getty_auto=0"), t.toString());
+        }
+    }
+
+    @Test
     void withoutSudoThereIsNoSudoersEntry() {
         String t = SystemdCredentials.contents("h1", "jenkins", "ssh-ed25519 AAAA k", hostKey, false, null).get("tmpfiles.extra");
         assertFalse(t.contains("sudoers"), t);
@@ -67,7 +82,7 @@ class SystemdCredentialsTest {
     @Test
     void ownerOnlyFilesAsFwCfgItemsRemovedOnClose() throws Exception {
         Path dir = tmp.resolve("identity");
-        try (SystemdCredentials id = SystemdCredentials.write(dir, "h1", "jenkins", "ssh-ed25519 AAAA k", hostKey, true, null)) {
+        try (SystemdCredentials id = SystemdCredentials.write(dir, "h1", "jenkins", "ssh-ed25519 AAAA k", hostKey, true, null, false)) {
             assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
             assertTrue(id.qemuArgs().contains("name=opt/io.systemd.credentials/tmpfiles.extra,file=" + dir.resolve("tmpfiles.extra")),
                     id.qemuArgs().toString());
@@ -81,7 +96,7 @@ class SystemdCredentialsTest {
             try (var files = Files.list(dir)) {
                 files.forEach(f -> assertEquals("rw-------", perms(f), f.toString()));
             }
-            assertEquals("cloud-init=disabled systemd.hostname=h1 " + SystemdCredentials.SPARED, id.kernelArgs());
+            assertEquals("cloud-init=disabled systemd.hostname=h1 " + SystemdCredentials.SPARED + " quiet", id.kernelArgs());
         }
         assertFalse(Files.exists(dir), "closing removes the credentials and their folder");
     }
@@ -89,9 +104,9 @@ class SystemdCredentialsTest {
     @Test
     void aUserOrHostNameThatCouldAddALineIsRefused() {
         assertThrows(InvalidInputException.class,
-                () -> SystemdCredentials.write(tmp.resolve("a"), "h1", "jenkins\nu root", "k", hostKey, true, null));
+                () -> SystemdCredentials.write(tmp.resolve("a"), "h1", "jenkins\nu root", "k", hostKey, true, null, true));
         assertThrows(InvalidInputException.class,
-                () -> SystemdCredentials.write(tmp.resolve("b"), "h1 x", "jenkins", "k", hostKey, true, null));
+                () -> SystemdCredentials.write(tmp.resolve("b"), "h1 x", "jenkins", "k", hostKey, true, null, true));
         assertFalse(Files.exists(tmp.resolve("a")) || Files.exists(tmp.resolve("b")), "nothing written for a refused value");
     }
 
