@@ -32,27 +32,36 @@ public final class SystemdCredentials implements GuestIdentity {
      * fw_cfg names of at most {@value #FW_CFG_NAME_MAX} characters, prefix included.
      */
     static final String NETWORK_CREDENTIAL = "network.network.05-qa";
+    /** The egress NIC's .network file, when the VM has one; sorts right after the SSH NIC's. */
+    static final String EGRESS_CREDENTIAL = "network.network.06-qa-egress";
     /** QEMU's limit on a fw_cfg item's name (FW_CFG_MAX_FILE_PATH less the terminating NUL). */
     static final int FW_CFG_NAME_MAX = 55;
 
     private final OwnerOnlyItems items;
     private final String hostname;
+    private final boolean tcg;
 
-    private SystemdCredentials(OwnerOnlyItems items, String hostname) {
+    private SystemdCredentials(OwnerOnlyItems items, String hostname, boolean tcg) {
         this.items = items;
         this.hostname = hostname;
+        this.tcg = tcg;
     }
 
-    /** Writes the credentials into {@code dir} (created 0700; the files 0600). */
+    /**
+     * Writes the credentials into {@code dir} (created 0700; the files 0600). {@code egressNetwork}:
+     * the egress NIC's .network file (GuestNetwork#networkdEgress), null without one; {@code tcg}:
+     * the guest's CPU is emulated (see {@link #TCG_SPARED}).
+     */
     public static SystemdCredentials write(Path dir, String hostname, String user, String authorizedKey, SshKeyPair hostKey,
-            boolean sudo) throws IOException {
+            boolean sudo, String egressNetwork, boolean tcg) throws IOException {
         Validation.hostname("hostname", hostname);
-        Map<String, String> values = contents(hostname, Validation.userName("user", user), authorizedKey, hostKey, sudo);
-        return new SystemdCredentials(OwnerOnlyItems.write(dir, values, PREFIX), hostname);
+        Map<String, String> values = contents(hostname, Validation.userName("user", user), authorizedKey, hostKey, sudo, egressNetwork);
+        return new SystemdCredentials(OwnerOnlyItems.write(dir, values, PREFIX), hostname, tcg);
     }
 
     /** The credentials by name; every value that is not ours is base64 in tmpfiles lines, so no value can add a line. */
-    static Map<String, String> contents(String hostname, String user, String authorizedKey, SshKeyPair hostKey, boolean sudo) {
+    static Map<String, String> contents(String hostname, String user, String authorizedKey, SshKeyPair hostKey, boolean sudo,
+            String egressNetwork) {
         Map<String, String> c = new LinkedHashMap<>();
         // No uid: sysusers picks a free one. An image that already has the user keeps it.
         c.put("sysusers.extra", "u " + user + " - \"build agent\" /home/" + user + " /bin/bash\n");
@@ -74,10 +83,15 @@ public final class SystemdCredentials implements GuestIdentity {
         // sudo and Java resolve the host name without DNS (cloud-init's manage_etc_hosts on the other path).
         t.append("w+~ /etc/hosts - - - - ").append(base64("127.0.1.1 " + hostname + "\n")).append('\n');
         c.put("tmpfiles.extra", t.toString());
-        // QEMU's user-mode network has fixed addresses: stated, so there is no DHCP round.
+        // QEMU's user-mode network has fixed addresses: stated, so there is no DHCP round. With an
+        // egress NIC, the default route and the resolver are that NIC's alone (two default routes
+        // of equal metric would leave the choice to the order they came up in).
         c.put(NETWORK_CREDENTIAL, "[Match]\nMACAddress=" + CloudInitConfig.GUEST_MAC + "\n\n[Network]\nAddress="
-                + CloudInitConfig.GUEST_ADDRESS + "/24\nGateway=" + CloudInitConfig.GATEWAY + "\nDNS=" + CloudInitConfig.DNS
-                + "\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n");
+                + CloudInitConfig.GUEST_ADDRESS + "/24\n" + (egressNetwork == null ? "Gateway=" + CloudInitConfig.GATEWAY + "\nDNS="
+                + CloudInitConfig.DNS + "\n" : "") + "LinkLocalAddressing=no\nIPv6AcceptRA=no\n");
+        if (egressNetwork != null) {
+            c.put(EGRESS_CREDENTIAL, egressNetwork);
+        }
         return c;
     }
 
@@ -96,17 +110,55 @@ public final class SystemdCredentials implements GuestIdentity {
 
     /**
      * Boot work a throw-away agent never needs, spared on the kernel command line (the image is not
-     * touched): no fsck of a root filesystem that is a fresh copy-on-write layer over an image shut
-     * down cleanly, no sweep for stale e2scrub LVM snapshots, no DRM module (no display) and no EFI
-     * pstore module (the VM boots through SeaBIOS). Under TCG on one vCPU every such start competes
-     * with the units on the way to sshd.
+     * touched). Under TCG on one vCPU every process, module and mount competes with the units on
+     * the way to sshd, so each of these is CPU time taken off the boot:
+     * <ul>
+     * <li>{@code fsck.mode=skip}, and {@code rw} after the image's {@code ro}: the root is a fresh
+     * copy-on-write layer over an image shut down cleanly, so it is mounted writable at once; with
+     * nothing to check, systemd-fsck-root is skipped, and the machine id systemd generates for the
+     * image's empty one is written directly instead of being bind-mounted and committed later
+     * (systemd-machine-id-commit).</li>
+     * <li>No login prompts: {@code systemd.getty_auto=0} (the serial getty on the console, which is
+     * a file QEMU writes: nobody can type into it) and getty@tty1 (a virtual terminal with no
+     * display: QEMU gets {@code -display none} and no graphics device).</li>
+     * <li>Mounts of debugfs, tracefs, hugetlbfs, the FUSE control filesystem and configfs (with its
+     * module): kernel debugging, tracing, huge pages, aborting stuck FUSE connections and configfs
+     * users (USB gadgets, LIO/nvmet targets) are not what a build agent does; FUSE itself works
+     * without its control filesystem, and root can still mount any of them.</li>
+     * <li>systemd-journal-catalog-update: the catalog only adds explanations to {@code journalctl -x}.
+     * (ldconfig.service stays: an image may rely on it to refresh a stale linker cache.)</li>
+     * <li>e2scrub_reap (a sweep for stale LVM snapshots), modprobe@drm (no display) and
+     * modprobe@efi_pstore (the VM boots through SeaBIOS, not EFI).</li>
+     * <li>{@code modprobe.blacklist=} for the drivers of the machine's built-in devices the engine
+     * never uses, which the generic initrd and the root's udev would otherwise load (each module is
+     * decompressed, checked and linked by the emulated CPU): floppy (no floppy drive), ata_piix and
+     * ata_generic (the IDE controller has no drive: the disk is virtio, the identity fw_cfg),
+     * psmouse, serio_raw and pcspkr (no input or sound anyone uses), i2c_piix4 (the SMBus).</li>
+     * </ul>
+     * Nothing of this changes what the agent gets: sshd, the network, the clock, sudo, Java
+     * (StockImageCredentialsTest checks them on the stock image booted this way).
      */
-    static final String SPARED = "fsck.mode=skip systemd.mask=e2scrub_reap.service systemd.mask=modprobe@drm.service"
-            + " systemd.mask=modprobe@efi_pstore.service";
+    static final String SPARED = "fsck.mode=skip rw systemd.getty_auto=0 systemd.mask=getty@tty1.service"
+            + " systemd.mask=sys-kernel-debug.mount systemd.mask=sys-kernel-tracing.mount systemd.mask=dev-hugepages.mount"
+            + " systemd.mask=sys-fs-fuse-connections.mount systemd.mask=sys-kernel-config.mount systemd.mask=modprobe@configfs.service"
+            + " systemd.mask=systemd-journal-catalog-update.service systemd.mask=e2scrub_reap.service"
+            + " systemd.mask=modprobe@drm.service systemd.mask=modprobe@efi_pstore.service"
+            + " modprobe.blacklist=floppy,ata_piix,ata_generic,psmouse,serio_raw,pcspkr,i2c_piix4";
+
+    /**
+     * Added to that blacklist under TCG only (one list: a single parameter leaves no doubt how
+     * repeats would merge): KVM inside the guest. QEMU's default TCG CPU model offers AMD's SVM, so the
+     * root's udev loads kvm, kvm_amd and the ccp module kvm_amd needs, large modules, for a nested
+     * virtualisation no build would use on an emulated CPU. Under KVM it stays: a user may have
+     * nested virtualisation on purpose.
+     */
+    static final String TCG_SPARED = ",kvm,kvm_amd,kvm_intel";
 
     @Override
     public String kernelArgs() {
-        return "cloud-init=disabled systemd.hostname=" + hostname + " " + SPARED;
+        // quiet: the kernel's and systemd's progress lines go to an emulated UART, one trapped
+        // port write per byte, about 50 KB a boot; errors, panics and failed units still print.
+        return "cloud-init=disabled systemd.hostname=" + hostname + " " + SPARED + (tcg ? TCG_SPARED : "") + " quiet";
     }
 
     @Override

@@ -96,10 +96,10 @@ final class VmBoot {
                 new BootStep(Phase.QMP, () -> connectQmp(deadline)),
                 new BootStep(Phase.PORT, this::readPort),
                 new BootStep(Phase.SSH, () -> awaitSsh(deadline, false))));
-        // A restored clone has the egress NIC configured as its snapshot's boot left it; a cold boot sets it now.
-        String egress = GuestNetwork.guestSetup(spec.egress());
-        if (egress != null) {
-            steps.add(new BootStep(Phase.EGRESS, () -> configureEgress(egress, deadline)));
+        // A restored clone has the egress NIC as its snapshot's boot left it; a cold boot sets it (or sees networkd did).
+        if (GuestNetwork.guestSetup(spec.egress()) != null) {
+            steps.add(new BootStep(Phase.EGRESS, () -> configureEgress(seed instanceof SystemdCredentials
+                    ? GuestNetwork.guestSetupUnlessDone(spec.egress()) : GuestNetwork.guestSetup(spec.egress()), deadline)));
         }
         return steps;
     }
@@ -172,7 +172,8 @@ final class VmBoot {
                     overlay.grown());
         } else if (image.systemdCredentials() && plain && !installService && !overlay.grown()) {
             // A grown disk needs cloud-init's growpart, which the credentials cannot ask for.
-            s = SystemdCredentials.write(dir.identity(), spec.hostname(), spec.user(), clientKey.publicKeyLine(), hostKey, spec.sudo());
+            s = SystemdCredentials.write(dir.identity(), spec.hostname(), spec.user(), clientKey.publicKeyLine(), hostKey, spec.sudo(),
+                    GuestNetwork.networkdEgress(spec.egress()), accel.accel() == Accel.TCG);
         } else {
             cloudInit = true;
             CloudInitConfig config = new CloudInitConfig(spec.vmId(), spec.hostname(), spec.user(), clientKey.publicKeyLine(), hostKey,

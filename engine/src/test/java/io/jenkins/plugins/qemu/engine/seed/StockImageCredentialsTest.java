@@ -65,7 +65,9 @@ class StockImageCredentialsTest {
                     assertNull(vm.coldBootReason());
                     String[] out = TestImages.run(vm, "cat /proc/cmdline; hostname; id -un; sudo -n true && echo sudo-ok;"
                             + " getent hosts qa-cred >/dev/null && echo resolves; ls /etc/ssh/ | grep -c '^ssh_host_.*_key$';"
-                            + " cloud-init status 2>&1 | head -n1").split("\n");
+                            + " cloud-init status 2>&1 | head -n1; systemctl is-system-running --wait; ip -4 route show default | tr '\\n' ';'; echo;"
+                            + " grep '^nameserver' /run/systemd/resolve/resolv.conf | tr '\\n' ';'; echo; date +%s;"
+                            + " java -version 2>&1 | head -n1; grep -c '^floppy ' /proc/modules; findmnt -no OPTIONS / | cut -d, -f1").split("\n");
                     assertTrue(out[0].contains("cloud-init=disabled") && out[0].contains("systemd.hostname=qa-cred"), out[0]);
                     assertEquals("qa-cred", out[1].strip());
                     assertEquals(spec.build().user(), out[2].strip());
@@ -73,6 +75,19 @@ class StockImageCredentialsTest {
                     assertEquals("resolves", out[4].strip(), "sudo and Java resolve the host name without DNS");
                     assertEquals("1", out[5].strip(), "only the host key we pinned");
                     assertTrue(out[6].contains("disabled"), "cloud-init did not run: " + out[6]);
+                    // What the command line spares (SystemdCredentials#SPARED) leaves no unit failed
+                    // (a unit needing a masked one would), and the agent what it needs: the egress
+                    // network networkd set from its credential at boot (the only default route, the
+                    // resolver forwarding to passt's DNS), the clock, Java, a writable root.
+                    assertEquals("running", out[7].strip(), "no failed unit");
+                    assertTrue(out[8].matches("default via 10\\.0\\.3\\.2 dev \\S+ proto static *;"), "only the egress route: " + out[8]);
+                    assertEquals("nameserver 10.0.3.3;", out[9].strip());
+                    long skew = Math.abs(Long.parseLong(out[10].strip()) - System.currentTimeMillis() / 1000);
+                    assertTrue(skew < 300, "the guest clock is " + skew + " s off");
+                    assertTrue(out[11].contains("version \"21"), out[11]);
+                    assertEquals("0", out[12].strip(), "the floppy driver is spared");
+                    assertEquals("rw", out[13].strip());
+                    assertTrue(out[0].contains(" quiet"), out[0]);
                     // The stock kernel binds the balloon every VM has, and counts its NIC's bytes.
                     assertTrue(TestImages.awaitGuestMemory(vm).netRxBytes() > 0);
                 } finally {

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jenkins.plugins.qemu.engine.config.InvalidInputException;
+import io.jenkins.plugins.qemu.engine.net.EgressPolicy;
+import io.jenkins.plugins.qemu.engine.net.GuestNetwork;
 import io.jenkins.plugins.qemu.engine.ssh.SshKeyPair;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,7 +28,7 @@ class SystemdCredentialsTest {
 
     @Test
     void tmpfilesCarryEveryValueAsBase64AndTheHostKeyWeGenerated() {
-        Map<String, String> c = SystemdCredentials.contents("h1", "jenkins", "ssh-ed25519 AAAA k", hostKey, true);
+        Map<String, String> c = SystemdCredentials.contents("h1", "jenkins", "ssh-ed25519 AAAA k", hostKey, true, null);
         assertEquals("u jenkins - \"build agent\" /home/jenkins /bin/bash\n", c.get("sysusers.extra"));
         List<String> lines = c.get("tmpfiles.extra").lines().toList();
         assertEquals("ssh-ed25519 AAAA k\n", decoded(lines, "f~ /home/jenkins/.ssh/authorized_keys 0600 jenkins jenkins - "));
@@ -39,18 +41,48 @@ class SystemdCredentialsTest {
         assertTrue(lines.stream().allMatch(l -> l.matches("[dfrw][+~]* /\\S+( .*)?") && !l.contains("PRIVATE KEY")), lines.toString());
         String net = c.get(SystemdCredentials.NETWORK_CREDENTIAL);
         assertTrue(net.contains("MACAddress=" + CloudInitConfig.GUEST_MAC + "\n") && net.contains("Address=10.0.2.15/24\n"), net);
+        assertTrue(net.contains("Gateway=10.0.2.2\n"), "without an egress NIC the SSH NIC keeps the default route: " + net);
+        assertFalse(c.containsKey(SystemdCredentials.EGRESS_CREDENTIAL));
+    }
+
+    @Test
+    void withAnEgressNicItsNetworkTakesTheDefaultRouteAndTheResolverAlone() {
+        String egress = GuestNetwork.networkdEgress(EgressPolicy.DEFAULT);
+        Map<String, String> c = SystemdCredentials.contents("h1", "jenkins", "ssh-ed25519 AAAA k", hostKey, true, egress);
+        assertEquals(egress, c.get(SystemdCredentials.EGRESS_CREDENTIAL));
+        assertTrue(egress.contains("Gateway=10.0.3.2\n") && egress.contains("DNS=10.0.3.3\n"), egress);
+        String net = c.get(SystemdCredentials.NETWORK_CREDENTIAL);
+        assertTrue(net.contains("Address=10.0.2.15/24\n") && !net.contains("Gateway=") && !net.contains("DNS="),
+                "two default routes of equal metric would leave the choice to chance: " + net);
+        assertTrue((SystemdCredentials.PREFIX + SystemdCredentials.EGRESS_CREDENTIAL).length() <= SystemdCredentials.FW_CFG_NAME_MAX);
+        assertEquals(null, GuestNetwork.networkdEgress(EgressPolicy.NONE));
+    }
+
+    @Test
+    void theKvmModulesAreSparedUnderTcgOnlyInTheOneBlacklist() throws Exception {
+        try (SystemdCredentials tcg = SystemdCredentials.write(tmp.resolve("t"), "h1", "jenkins", "k", hostKey, true, null, true);
+                SystemdCredentials kvm = SystemdCredentials.write(tmp.resolve("k"), "h1", "jenkins", "k", hostKey, true, null, false)) {
+            List<String> t = List.of(tcg.kernelArgs().split(" "));
+            List<String> k = List.of(kvm.kernelArgs().split(" "));
+            assertEquals(1, t.stream().filter(w -> w.startsWith("modprobe.blacklist=")).count(), t.toString());
+            assertTrue(t.contains("modprobe.blacklist=floppy,ata_piix,ata_generic,psmouse,serio_raw,pcspkr,i2c_piix4,kvm,kvm_amd,kvm_intel"),
+                    t.toString());
+            assertTrue(k.contains("modprobe.blacklist=floppy,ata_piix,ata_generic,psmouse,serio_raw,pcspkr,i2c_piix4"), k.toString());
+            // rw must come after the image's ro, which QemuCommand puts first: the last of the two wins.
+            assertTrue(t.contains("rw") && t.contains("quiet") && t.contains("systemd.getty_auto=0"), t.toString());
+        }
     }
 
     @Test
     void withoutSudoThereIsNoSudoersEntry() {
-        String t = SystemdCredentials.contents("h1", "jenkins", "ssh-ed25519 AAAA k", hostKey, false).get("tmpfiles.extra");
+        String t = SystemdCredentials.contents("h1", "jenkins", "ssh-ed25519 AAAA k", hostKey, false, null).get("tmpfiles.extra");
         assertFalse(t.contains("sudoers"), t);
     }
 
     @Test
     void ownerOnlyFilesAsFwCfgItemsRemovedOnClose() throws Exception {
         Path dir = tmp.resolve("identity");
-        try (SystemdCredentials id = SystemdCredentials.write(dir, "h1", "jenkins", "ssh-ed25519 AAAA k", hostKey, true)) {
+        try (SystemdCredentials id = SystemdCredentials.write(dir, "h1", "jenkins", "ssh-ed25519 AAAA k", hostKey, true, null, false)) {
             assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
             assertTrue(id.qemuArgs().contains("name=opt/io.systemd.credentials/tmpfiles.extra,file=" + dir.resolve("tmpfiles.extra")),
                     id.qemuArgs().toString());
@@ -64,7 +96,7 @@ class SystemdCredentialsTest {
             try (var files = Files.list(dir)) {
                 files.forEach(f -> assertEquals("rw-------", perms(f), f.toString()));
             }
-            assertEquals("cloud-init=disabled systemd.hostname=h1 " + SystemdCredentials.SPARED, id.kernelArgs());
+            assertEquals("cloud-init=disabled systemd.hostname=h1 " + SystemdCredentials.SPARED + " quiet", id.kernelArgs());
         }
         assertFalse(Files.exists(dir), "closing removes the credentials and their folder");
     }
@@ -72,9 +104,9 @@ class SystemdCredentialsTest {
     @Test
     void aUserOrHostNameThatCouldAddALineIsRefused() {
         assertThrows(InvalidInputException.class,
-                () -> SystemdCredentials.write(tmp.resolve("a"), "h1", "jenkins\nu root", "k", hostKey, true));
+                () -> SystemdCredentials.write(tmp.resolve("a"), "h1", "jenkins\nu root", "k", hostKey, true, null, true));
         assertThrows(InvalidInputException.class,
-                () -> SystemdCredentials.write(tmp.resolve("b"), "h1 x", "jenkins", "k", hostKey, true));
+                () -> SystemdCredentials.write(tmp.resolve("b"), "h1 x", "jenkins", "k", hostKey, true, null, true));
         assertFalse(Files.exists(tmp.resolve("a")) || Files.exists(tmp.resolve("b")), "nothing written for a refused value");
     }
 
