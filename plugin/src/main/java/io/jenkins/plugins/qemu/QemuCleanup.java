@@ -68,6 +68,7 @@ final class QemuCleanup {
         // The running VMs per template change without an event (an agent removed): the files follow here.
         QemuMetrics.get().writeAll(configured);
         QemuHosts.get().reapHosts(listener);
+        engines.collectInheritedZombies(listener);
     }
 
     /** The directories the configured clouds use now (not the engines started earlier for old settings). */

@@ -59,6 +59,10 @@ public final class QemuEngines {
 
     private record Readiness(long atMillis, String problem) {}
 
+    /** Loaded at the first cleanup pass; empty where libc cannot be loaded. */
+    private final java.util.concurrent.atomic.AtomicReference<java.util.Optional<InheritedZombieCollector>> zombies =
+            new java.util.concurrent.atomic.AtomicReference<>();
+
     public static QemuEngines get() {
         return ExtensionList.lookupSingleton(QemuEngines.class);
     }
@@ -329,6 +333,14 @@ public final class QemuEngines {
     }
 
     /** Whether Jenkins is shutting down (our terminator ran): agents are left alone, not terminated, from then on. */
+    /** Collects the exited VMs this process inherited from the JVM before a safe restart (see {@link InheritedZombieCollector}). */
+    void collectInheritedZombies(hudson.model.TaskListener listener) {
+        if (zombies.get() == null) {
+            zombies.compareAndSet(null, java.util.Optional.ofNullable(InheritedZombieCollector.forThisProcess()));
+        }
+        zombies.get().ifPresent(c -> c.collect(listener));
+    }
+
     synchronized boolean shuttingDown() {
         return closed;
     }

@@ -68,19 +68,69 @@ public final class ProcFs {
     /** Pids of every other process whose argv satisfies {@code test}. */
     public List<Long> pidsMatching(Predicate<List<String>> test) throws IOException {
         List<Long> pids = new ArrayList<>();
-        try (Stream<Path> s = Files.list(root)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                String name = p.getFileName().toString();
-                if (name.isEmpty() || !name.chars().allMatch(Character::isDigit)) {
-                    continue;
-                }
-                long pid = Long.parseLong(name);
-                if (pid != ProcessHandle.current().pid() && test.test(cmdline(pid))) {
-                    pids.add(pid);
-                }
+        for (long pid : pids()) {
+            if (pid != ProcessHandle.current().pid() && test.test(cmdline(pid))) {
+                pids.add(pid);
             }
         }
         return pids;
+    }
+
+    /** Every process whose parent is {@code parent}, as their stat lines say now. */
+    public List<ProcessStat> children(long parent) throws IOException {
+        List<ProcessStat> kids = new ArrayList<>();
+        for (long pid : pids()) {
+            stat(pid).filter(st -> st.parent() == parent).ifPresent(kids::add);
+        }
+        return kids;
+    }
+
+    /**
+     * The threads of the process {@code pid}, each with its own start time; empty if it is gone.
+     * The main thread's start time is the process's, which an exec keeps; every other thread is
+     * created anew by the program that runs now.
+     */
+    public List<ProcessStat> threads(long pid) throws IOException {
+        List<ProcessStat> threads = new ArrayList<>();
+        Path tasks = root.resolve(Long.toString(pid)).resolve("task");
+        for (long tid : numbered(tasks)) {
+            try {
+                String line = new String(Files.readAllBytes(tasks.resolve(Long.toString(tid)).resolve("stat")), StandardCharsets.ISO_8859_1);
+                threads.add(ProcessStat.parse(tid, line));
+            } catch (IOException | IllegalArgumentException e) {
+                // The thread ended while being read.
+            }
+        }
+        return threads;
+    }
+
+    /** The kernel's name of a process (at most 15 bytes of its executable's name), empty if it is gone. */
+    public String comm(long pid) {
+        try {
+            return Files.readString(root.resolve(Long.toString(pid)).resolve("comm"), StandardCharsets.ISO_8859_1).strip();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private List<Long> pids() throws IOException {
+        return numbered(root);
+    }
+
+    private static List<Long> numbered(Path dir) throws IOException {
+        List<Long> ids = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return ids;
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                String name = p.getFileName().toString();
+                if (!name.isEmpty() && name.chars().allMatch(Character::isDigit)) {
+                    ids.add(Long.parseLong(name));
+                }
+            }
+        }
+        return ids;
     }
 
     /** The machine's memory in MiB ({@code MemTotal} of {@code /proc/meminfo}); 0 when it cannot be read. */

@@ -1,11 +1,12 @@
 package io.jenkins.plugins.qemu.engine.state;
 
 /**
- * The two facts of {@code /proc/PID/stat} that identify a process across time: its state letter
- * and its start time in clock ticks since boot. A pid alone is not an identity, because the kernel
- * reuses pids; a pid together with its start time is, for the lifetime of one host boot.
+ * The facts of {@code /proc/PID/stat} that identify a process across time: its state letter and
+ * its start time in clock ticks since boot (plus its parent, which decides who may collect it
+ * once it exited). A pid alone is not an identity, because the kernel reuses pids; a pid together
+ * with its start time is, for the lifetime of one host boot.
  */
-public record ProcessStat(long pid, char state, long startTime) {
+public record ProcessStat(long pid, char state, long parent, long startTime) {
 
     /** A zombie has exited and only waits for its parent to collect it: for us it is gone. */
     public boolean zombie() {
@@ -22,11 +23,11 @@ public record ProcessStat(long pid, char state, long startTime) {
             throw new IllegalArgumentException("not a /proc stat line: " + line);
         }
         String[] f = fields(line);
-        // f[0] is field 3 (state); starttime is field 22.
+        // f[0] is field 3 (state); ppid is field 4, starttime field 22.
         if (f.length < 20 || f[0].isEmpty()) {
             throw new IllegalArgumentException("short /proc stat line: " + line);
         }
-        return new ProcessStat(pid, f[0].charAt(0), Long.parseLong(f[19]));
+        return new ProcessStat(pid, f[0].charAt(0), Long.parseLong(f[1]), Long.parseLong(f[19]));
     }
 
     /**
