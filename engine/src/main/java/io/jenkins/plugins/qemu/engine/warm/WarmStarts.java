@@ -86,7 +86,7 @@ public final class WarmStarts implements WarmStart, AutoCloseable {
 
     /**
      * {@link #choose(VmSpec, BaseImage, AccelDecision)}, and when the snapshot is missing or stale
-     * and can be built, queues its build, as the choice's reason says ("building it now").
+     * and can be built, queues its build, as the choice's reason says ("building it now if the capacity allows it").
      */
     Choice chooseOrBuild(VmSpec spec, BaseImage image, AccelDecision accel) {
         return queueIfBuildable(spec, choose(spec, image, accel));
@@ -136,7 +136,9 @@ public final class WarmStarts implements WarmStart, AutoCloseable {
                 return new Choice(null, l.reason() + "; " + refused, false);
             }
         }
-        return new Choice(null, l.reason() + (running != null ? "; it is being built" : "; building it now"), true);
+        // The build is a VM: without room under the caps it is skipped until the next VM or warm-up check asks again.
+        String build = running != null ? "; it is being built" : "; building it now if the capacity allows it";
+        return new Choice(null, l.reason() + build, true);
     }
 
     private static String ineligible(VmSpec spec, BaseImage image) {

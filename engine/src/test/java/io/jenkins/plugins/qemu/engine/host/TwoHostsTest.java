@@ -170,7 +170,7 @@ class TwoHostsTest {
         VmSpec spec = TestImages.guestSpec().build();
         List<java.io.Serializable> values = List.of(new ProbeHost(), new BootVm(spec), new DestroyVm("qa-1"), new ReapHost(Set.of("qa-1")),
                 new RunInVm("qa-1", "true", Duration.ofSeconds(5)), new ConsoleTail("qa-1", 100), new CheckSnapshot(spec, null), new BuildSnapshot(spec, null),
-                new SnapshotState(false, true, "no snapshot; building it now"), new HostSetup("h", null, "/tmp/x", "o"),
+                new SnapshotState(false, true, "no snapshot; building it now if the capacity allows it"), new HostSetup("h", null, "/tmp/x", "o"),
                 new BootedVm("h", "qa-1", 2222, "key", "ssh-ed25519 AAAA", false, "no snapshot", 1234, List.of("online")),
                 new HostReport("h", null, List.of(IMAGE), 2, 4096, List.of(new VmSummary("qa-1", IMAGE, 1, 1024, "RUNNING", 2222, true, "u")), List.of()),
                 new CommandResult(0, "out", "err"), new MissingJars(List.of(SHA)), new MissingJars.Answer(List.of(SHA)),

@@ -248,7 +248,7 @@ abstract class WarmStartScenarios {
         try {
             assertFalse(cold.restored());
             assertTrue(cold.coldBootReason().contains("is stale: base image"), cold.coldBootReason());
-            assertTrue(progress.stream().anyMatch(l -> l.contains("cold boot: warm snapshot") && l.contains("building it now")),
+            assertTrue(progress.stream().anyMatch(l -> l.contains("cold boot: warm snapshot") && l.contains("building it now if the capacity allows it")),
                     progress.toString());
             assertEquals("qa-stale", TestImages.run(cold, "hostname"));
         } finally {
