@@ -94,13 +94,7 @@ public final class HostSide implements AutoCloseable {
      */
     Snapshot buildSnapshot(VmSpec spec) throws IOException, InterruptedException {
         QemuEngine e = engine();
-        try {
-            return snapshotGrants.granted(spec, () -> e.prepareWarmSnapshot(spec));
-        } catch (IOException | InterruptedException | RuntimeException x) {
-            throw x;
-        } catch (Exception x) {
-            throw new IOException(x.getMessage(), x);
-        }
+        return snapshotGrants.granted(spec, () -> e.prepareWarmSnapshot(spec));
     }
 
     /** Snapshot boots admitted and not yet used; for tests. */

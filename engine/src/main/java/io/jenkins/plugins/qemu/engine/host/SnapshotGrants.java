@@ -1,11 +1,11 @@
 package io.jenkins.plugins.qemu.engine.host;
 
+import java.io.IOException;
 import io.jenkins.plugins.qemu.engine.vm.SnapshotBuildGate;
 import io.jenkins.plugins.qemu.engine.vm.VmSpec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Callable;
 
 /**
  * The warm-snapshot gate of a host's engine. A snapshot build is a whole VM, and on a host only
@@ -22,14 +22,20 @@ public final class SnapshotGrants implements SnapshotBuildGate {
         return open.remove(shape(prep)) ? Optional.of(() -> { }) : Optional.empty();
     }
 
+    /** Work that boots VMs: it may fail as a boot does, and nothing else. */
+    @FunctionalInterface
+    interface Work<T> {
+        T run() throws IOException, InterruptedException;
+    }
+
     /** Runs {@code work} with one snapshot boot of {@code spec}'s shape admitted; an unused grant is withdrawn after it. */
-    <T> T granted(VmSpec spec, Callable<T> work) throws Exception {
+    <T> T granted(VmSpec spec, Work<T> work) throws IOException, InterruptedException {
         String shape = shape(spec);
         synchronized (this) {
             open.add(shape);
         }
         try {
-            return work.call();
+            return work.run();
         } finally {
             synchronized (this) {
                 open.remove(shape);
