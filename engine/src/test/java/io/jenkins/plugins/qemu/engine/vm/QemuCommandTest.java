@@ -45,7 +45,8 @@ class QemuCommandTest {
         assertTrue(argv.contains("stream,id=egress0,server=off,addr.type=unix,addr.path=/s/qa-1/net.sock"), argv.toString());
         assertEquals("2", after(argv, "-smp"));
         assertEquals("1536M", after(argv, "-m"));
-        assertEquals("tcg,tb-size=64", after(argv, "-accel"), "a bounded translation cache, see AccelDecision");
+        assertEquals("tcg,tb-size=64,thread=single", after(argv, "-accel"),
+                "a bounded translation cache, and vCPUs in one thread so JIT code patching cannot tear; see AccelDecision");
         assertEquals("/img/debian-12/vmlinuz", after(argv, "-kernel"));
         // Under TCG the kernel skips its timer check, which a starved emulated CPU can fail.
         assertEquals("root=/dev/vda console=ttyS0 no_timer_check", after(argv, "-append"));
