@@ -5,6 +5,7 @@ import edu.umd.cs.findbugs.annotations.NonNull;
 import hudson.Extension;
 import hudson.ExtensionList;
 import hudson.init.Terminator;
+import hudson.model.TaskListener;
 import io.jenkins.plugins.qemu.engine.QemuEngine;
 import io.jenkins.plugins.qemu.engine.cloud.CapacityLedger;
 import io.jenkins.plugins.qemu.engine.cloud.ProvisioningBackoff;
@@ -28,6 +29,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -60,8 +62,7 @@ public final class QemuEngines {
     private record Readiness(long atMillis, String problem) {}
 
     /** Loaded at the first cleanup pass; empty where libc cannot be loaded. */
-    private final java.util.concurrent.atomic.AtomicReference<java.util.Optional<InheritedZombieCollector>> zombies =
-            new java.util.concurrent.atomic.AtomicReference<>();
+    private final AtomicReference<Optional<InheritedZombieCollector>> zombies = new AtomicReference<>();
 
     public static QemuEngines get() {
         return ExtensionList.lookupSingleton(QemuEngines.class);
@@ -332,15 +333,15 @@ public final class QemuEngines {
         return running;
     }
 
-    /** Whether Jenkins is shutting down (our terminator ran): agents are left alone, not terminated, from then on. */
     /** Collects the exited VMs this process inherited from the JVM before a safe restart (see {@link InheritedZombieCollector}). */
-    void collectInheritedZombies(hudson.model.TaskListener listener) {
+    void collectInheritedZombies(TaskListener listener) {
         if (zombies.get() == null) {
-            zombies.compareAndSet(null, java.util.Optional.ofNullable(InheritedZombieCollector.forThisProcess()));
+            zombies.compareAndSet(null, Optional.ofNullable(InheritedZombieCollector.forThisProcess()));
         }
         zombies.get().ifPresent(c -> c.collect(listener));
     }
 
+    /** Whether Jenkins is shutting down (our terminator ran): agents are left alone, not terminated, from then on. */
     synchronized boolean shuttingDown() {
         return closed;
     }

@@ -104,15 +104,6 @@ public final class ProcFs {
         return threads;
     }
 
-    /** The kernel's name of a process (at most 15 bytes of its executable's name), empty if it is gone. */
-    public String comm(long pid) {
-        try {
-            return Files.readString(root.resolve(Long.toString(pid)).resolve("comm"), StandardCharsets.ISO_8859_1).strip();
-        } catch (IOException e) {
-            return "";
-        }
-    }
-
     private List<Long> pids() throws IOException {
         return numbered(root);
     }
